@@ -1,0 +1,39 @@
+"""payment-webhooks: receive, verify, store once, process and audit payment provider webhooks.
+
+Thin on purpose: each handler hands its event to chalicelib. Importing this module touches no AWS
+service; clients are created on first use, once per container.
+"""
+
+from __future__ import annotations
+
+import time
+
+from chalice import Chalice, Rate
+
+from chalicelib import audit, processing, receiver, settings, sweeper
+from chalicelib.runtime import services
+
+# Logs are Powertools JSON lines (chalicelib.log); Chalice must not add its own text handler.
+app = Chalice(app_name="payment-webhooks", configure_logs=False)
+
+
+@app.route("/webhook/{source}", methods=["POST"], content_types=["*/*"])
+def receive_webhook(source: str):
+    # Every media type reaches the handler so that a wrong one gets our 415 body, not Chalice's.
+    request = app.current_request
+    return receiver.handle_webhook(source, request.raw_body, dict(request.headers), services())
+
+
+@app.on_sqs_message(queue=settings.processing_queue_name(), batch_size=10)
+def process_webhooks(event):
+    return processing.process_batch(event.to_dict(), services().processing)
+
+
+@app.on_dynamodb_record(stream_arn=settings.table_stream_arn(), batch_size=100)
+def audit_changes(event):
+    return audit.audit_batch(event.to_dict(), services().audit)
+
+
+@app.schedule(Rate(settings.sweep_rate_minutes(), unit=Rate.MINUTES))
+def sweep_stuck_webhooks(event):
+    return {"requeued": sweeper.sweep(services().sweep, now=time.time())}

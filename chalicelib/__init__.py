@@ -1,0 +1,1 @@
+"""Everything the payment-webhooks Lambdas run. Importing it touches no AWS service."""

@@ -1,0 +1,127 @@
+"""Step 9: one structured audit line per change of a webhook record, and alerts a human must see.
+
+Alerts go out for a record removed by anyone but DynamoDB's TTL (expiry is the retention policy
+working, and is audited without an alert) and for a record that became ``failed``. Records are
+read defensively: a record this code cannot make sense of is reported as a batch item failure, so
+the stream's bisect and on-failure destination isolate it instead of blocking the shard.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from chalicelib import log
+from chalicelib.batch import partial_batch, stream_sequence_number
+from chalicelib.store import FAILED, ITEM_TYPE
+
+TTL_PRINCIPAL = "dynamodb.amazonaws.com"
+CHANGES = frozenset({"INSERT", "MODIFY", "REMOVE"})
+AUDITED_FIELDS = ("source", "provider", "eventType", "eventId", "lastError")
+
+
+class OddRecord(Exception):
+    """A stream record that does not have the shape of a DynamoDB Streams record."""
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    sns: Any
+    alerts_topic_arn: str
+
+
+def _image(change: Mapping[str, Any], name: str) -> dict[str, str]:
+    """The string and number attributes of an image, as plain text (all the audit needs)."""
+    raw = change.get(name)
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise OddRecord(name)
+    plain: dict[str, str] = {}
+    for key, value in raw.items():
+        if isinstance(value, Mapping):
+            text = value.get("S", value.get("N"))
+            if isinstance(text, str):
+                plain[key] = text
+    return plain
+
+
+def _change_time(change: Mapping[str, Any]) -> str:
+    epoch = change.get("ApproximateCreationDateTime")
+    if isinstance(epoch, (int, float)) and not isinstance(epoch, bool):
+        return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    return ""
+
+
+def is_ttl_expiry(record: Mapping[str, Any]) -> bool:
+    identity = record.get("userIdentity")
+    return (
+        isinstance(identity, Mapping)
+        and identity.get("type") == "Service"
+        and identity.get("principalId") == TTL_PRINCIPAL
+    )
+
+
+def audit_entry(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The audit line for one stream record, or None for items that are not webhook records."""
+    change_name = record.get("eventName")
+    change = record.get("dynamodb")
+    if change_name not in CHANGES or not isinstance(change, Mapping):
+        raise OddRecord("not a DynamoDB Streams record")
+    old, new = _image(change, "OldImage"), _image(change, "NewImage")
+    keys = _image(change, "Keys")
+    current = new or old
+    if current.get("itemType") != ITEM_TYPE:
+        return None
+    entry: dict[str, Any] = {
+        "audit": "webhook",
+        "change": change_name,
+        "webhookId": keys.get("pk") or current.get("pk", ""),
+        "oldStatus": old.get("status"),
+        "newStatus": new.get("status"),
+        "at": _change_time(change),
+        "sequenceNumber": change.get("SequenceNumber"),
+    }
+    entry.update({field: current[field] for field in AUDITED_FIELDS if field in current})
+    if change_name == "REMOVE":
+        entry["removedBy"] = "ttl" if is_ttl_expiry(record) else "principal"
+    return entry
+
+
+def alert_reason(entry: Mapping[str, Any]) -> str | None:
+    if entry["change"] == "REMOVE" and entry.get("removedBy") != "ttl":
+        return "A webhook record was removed"
+    if entry["newStatus"] == FAILED and entry["oldStatus"] != FAILED:
+        return "A webhook failed processing and was dead-lettered"
+    return None
+
+
+def send_alert(context: AuditContext, reason: str, entry: Mapping[str, Any]) -> None:
+    context.sns.publish(
+        TopicArn=context.alerts_topic_arn,
+        Subject=f"payment-webhooks: {reason}"[:100],
+        Message=json.dumps({"alert": reason, **entry}, separators=(",", ":")),
+        MessageAttributes={"alert": {"DataType": "String", "StringValue": reason}},
+    )
+
+
+def audit_record(record: Mapping[str, Any], context: AuditContext) -> None:
+    entry = audit_entry(record)
+    if entry is None:
+        return
+    log.info("audit", **entry)
+    reason = alert_reason(entry)
+    if reason is not None:
+        send_alert(context, reason, entry)
+
+
+def audit_batch(event: Mapping[str, Any], context: AuditContext) -> dict[str, Any]:
+    return partial_batch(
+        event.get("Records") or [],
+        lambda record: audit_record(record, context),
+        stream_sequence_number,
+        stop_at_first_failure=True,
+    )

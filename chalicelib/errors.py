@@ -1,0 +1,88 @@
+"""Every error the receiver can answer with, in one place.
+
+Each class carries its HTTP status, a stable machine code and a message that is safe to show to
+anyone: it never includes exception text, secrets, signatures or internal names. The route turns
+any of these into ``{"error": code, "message": message}``; anything else becomes a 500 with a
+generic message, so nothing internal can leak by accident.
+"""
+
+from __future__ import annotations
+
+
+class WebhookError(Exception):
+    """Base of all errors that map to an HTTP answer."""
+
+    status: int = 500
+    code: str = "internal_error"
+    message: str = "The webhook could not be handled."
+
+    def __init__(self, message: str | None = None) -> None:
+        if message is not None:
+            self.message = message
+        super().__init__(self.message)
+
+    def to_body(self) -> dict[str, str]:
+        return {"error": self.code, "message": self.message}
+
+
+class MalformedPayload(WebhookError):
+    status = 400
+    code = "malformed_payload"
+    message = "The body is not a well-formed event for this source."
+
+
+class MissingHeader(WebhookError):
+    status = 400
+    code = "missing_header"
+    message = "A header required by this source's signature scheme is missing."
+
+
+class InvalidSignature(WebhookError):
+    status = 401
+    code = "invalid_signature"
+    message = "The signature does not verify."
+
+
+class SignatureExpired(WebhookError):
+    status = 401
+    code = "signature_expired"
+    message = "The signature timestamp is outside the allowed tolerance."
+
+
+class UnknownSource(WebhookError):
+    status = 404
+    code = "unknown_source"
+    message = "No webhook source is configured under this name."
+
+
+class PayloadTooLarge(WebhookError):
+    status = 413
+    code = "payload_too_large"
+    message = "The body is larger than this endpoint accepts."
+
+
+class UnsupportedMediaType(WebhookError):
+    status = 415
+    code = "unsupported_media_type"
+    message = "Webhooks must be sent as application/json."
+
+
+class DependencyUnavailable(WebhookError):
+    """Storage, queue or configuration is unreachable: the provider should retry later."""
+
+    status = 503
+    code = "temporarily_unavailable"
+    message = "The webhook could not be stored right now; retry later."
+    retry_after_seconds = 30
+
+
+class ConfigurationError(Exception):
+    """The sources configuration is invalid. Logged for the operator, answered as a 503."""
+
+
+class ProcessingError(Exception):
+    """A stored webhook could not be processed; ``reason`` is safe to store and show."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)

@@ -1,0 +1,121 @@
+"""Steps 1-4 of the flow: check, verify, store once, queue. Answering happens in the receiver.
+
+Order matters for the invariants. The record is stored before the message is sent, and the
+provider gets a 2xx only when both succeeded: a failure in between answers 503, the provider
+retries, and the retry finds the record still ``received`` and queues it again. Nothing is stored
+before its signature verified.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from chalicelib.errors import (
+    DependencyUnavailable,
+    PayloadTooLarge,
+    UnknownSource,
+    UnsupportedMediaType,
+)
+from chalicelib.providers import get_provider
+from chalicelib.providers.base import SourceConfig
+from chalicelib.queue import ProcessingQueue
+from chalicelib.sources import SourceRegistry
+from chalicelib.store import RECEIVED, WebhookRecord, WebhookStore, iso_timestamp, webhook_id_for
+
+SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SECONDS_PER_DAY = 86_400
+
+
+@dataclass(frozen=True)
+class Delivery:
+    source: str
+    body: bytes
+    headers: Mapping[str, str]
+    """Header names in lower case."""
+
+
+@dataclass(frozen=True)
+class Ack:
+    source: SourceConfig
+    webhook_ids: tuple[str, ...]
+    duplicate: bool
+    """True when every event of the delivery had been stored before."""
+
+
+@dataclass(frozen=True)
+class IngestContext:
+    sources: SourceRegistry
+    store: WebhookStore
+    queue: ProcessingQueue
+    max_body_bytes: int
+    retention_days: int
+
+
+def is_json_content_type(value: str | None) -> bool:
+    if not value:
+        return False
+    media_type = value.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def find_source(name: str, sources: SourceRegistry) -> SourceConfig:
+    if not SOURCE_NAME.match(name):
+        raise UnknownSource()
+    source = sources.get(name)
+    if source is None:
+        raise UnknownSource()
+    return source
+
+
+def check_envelope(delivery: Delivery, max_body_bytes: int) -> None:
+    """Size before anything reads the body, then the media type."""
+    declared = delivery.headers.get("content-length", "")
+    if len(delivery.body) > max_body_bytes or (declared.isdigit() and int(declared) > max_body_bytes):
+        raise PayloadTooLarge()
+    if not is_json_content_type(delivery.headers.get("content-type")):
+        raise UnsupportedMediaType()
+
+
+def receive(delivery: Delivery, context: IngestContext, now: float) -> Ack:
+    source = find_source(delivery.source, context.sources)
+    check_envelope(delivery, context.max_body_bytes)
+    provider = get_provider(source.provider)
+    events = provider.verify(delivery.body, delivery.headers, source, now)
+
+    received_at = iso_timestamp(now)
+    expires_at = int(now) + context.retention_days * SECONDS_PER_DAY
+    webhook_ids: list[str] = []
+    to_queue: list[str] = []
+    all_duplicates = True
+    for event in events:
+        record = WebhookRecord(
+            webhook_id=webhook_id_for(source.name, event.event_id),
+            source=source.name,
+            provider=source.provider,
+            event_id=event.event_id,
+            event_type=event.event_type,
+            payload=event.payload,
+            received_at=received_at,
+            status=RECEIVED,
+            expires_at=expires_at,
+        )
+        try:
+            stored = context.store.put_new(record)
+        except Exception as exc:
+            raise DependencyUnavailable() from exc
+        webhook_ids.append(stored.record.webhook_id)
+        all_duplicates &= not stored.created
+        # A duplicate still `received` may be one whose first send failed: queue it again.
+        # Processing is idempotent, so a second message for a queued record is harmless.
+        if stored.record.status == RECEIVED:
+            to_queue.append(stored.record.webhook_id)
+
+    try:
+        context.queue.send(to_queue)
+    except Exception as exc:
+        raise DependencyUnavailable() from exc
+    return Ack(source=source, webhook_ids=tuple(webhook_ids), duplicate=all_duplicates)

@@ -1,0 +1,170 @@
+"""Standard Webhooks (Svix and others): headers ``webhook-id``, ``-timestamp`` and ``-signature``.
+
+The signature header holds space-separated ``v1,<base64>`` entries: base64(HMAC-SHA256(key,
+f"{id}.{timestamp}." + body)). The key is the base64 decoding of the secret after its ``whsec_``
+prefix (unlike Stripe, which uses the text itself). ``v1a,`` (ed25519) and unknown versions are
+ignored. Svix sends the same headers as ``svix-*``; those are read only when no ``webhook-*``
+header is present, so the id, timestamp and signature always come from one family.
+
+The event id is the ``webhook-id`` header: it is stable across retries and signed, while the
+body need not carry an id at all.
+
+Options: none.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from chalicelib.errors import ConfigurationError, InvalidSignature, MalformedPayload
+from chalicelib.providers.base import (
+    InboundEvent,
+    SourceConfig,
+    any_digest_matches,
+    check_timestamp,
+    parse_json_object,
+    require_header,
+)
+
+HEADER_FAMILIES = ("webhook", "svix")
+SECRET_PREFIX = "whsec_"
+SIGNATURE_VERSION = "v1"
+UNKNOWN_EVENT_TYPE = "unknown"
+PAYMENT_EVENT_PREFIXES = ("payment.", "refund.", "dispute.", "charge.")
+
+# Digits only: int() would also take "+12", " 12" or "1_2". The cap bounds the conversion.
+_TIMESTAMP = re.compile(r"[0-9]{1,15}")
+
+
+class SignatureHeaders(NamedTuple):
+    """What the three headers say, read but not yet verified."""
+
+    msg_id: str
+    timestamp: int
+    signatures: list[str]
+
+
+def header_family(headers: Mapping[str, str]) -> str:
+    """``svix`` when only ``svix-*`` headers are present, else ``webhook`` (named when missing)."""
+    for family in HEADER_FAMILIES:
+        if any(f"{family}-{part}" in headers for part in ("id", "timestamp", "signature")):
+            return family
+    return HEADER_FAMILIES[0]
+
+
+def parse_signature_list(header: str) -> list[str]:
+    """The base64 values of the ``v1,`` entries; none at all is :class:`InvalidSignature`."""
+    signatures: list[str] = []
+    for entry in header.split():
+        version, _, value = entry.partition(",")
+        if version == SIGNATURE_VERSION and value:
+            signatures.append(value)
+    if not signatures:
+        raise InvalidSignature()
+    return signatures
+
+
+def read_headers(headers: Mapping[str, str]) -> SignatureHeaders:
+    """The id, timestamp and signatures; absent is :class:`MissingHeader`, unreadable invalid."""
+    family = header_family(headers)
+    msg_id = require_header(headers, f"{family}-id")
+    timestamp = require_header(headers, f"{family}-timestamp")
+    signature = require_header(headers, f"{family}-signature")
+    if not _TIMESTAMP.fullmatch(timestamp):
+        raise InvalidSignature()
+    return SignatureHeaders(msg_id, int(timestamp), parse_signature_list(signature))
+
+
+def secret_key(source: SourceConfig, secret: str) -> bytes:
+    """The HMAC key: base64 after ``whsec_`` (padding restored, as the reference library does)."""
+    encoded = secret.removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigurationError(
+            f"source {source.name!r}: Standard Webhooks secrets must be whsec_<base64>"
+        ) from None  # the error text could quote the secret
+    if not key:
+        raise ConfigurationError(
+            f"source {source.name!r}: Standard Webhooks secrets must be non-empty"
+        )
+    return key
+
+
+def signed_bytes(msg_id: str, timestamp: int, raw: bytes) -> bytes:
+    """What is signed: the id, the timestamp in decimal, each followed by a dot, then the body."""
+    return f"{msg_id}.{timestamp}.".encode("utf-8") + raw
+
+
+def compute_signature(key: bytes, msg_id: str, timestamp: int, raw: bytes) -> str:
+    """Base64 HMAC-SHA256 of :func:`signed_bytes` (without the ``v1,`` prefix)."""
+    digest = hmac.new(key, signed_bytes(msg_id, timestamp, raw), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def decode_text(raw: bytes) -> str:
+    """The body as UTF-8 text, kept verbatim for replay (a leading BOM would not re-parse)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedPayload("The body is not UTF-8 text.") from exc
+    if text.startswith("\ufeff"):
+        raise MalformedPayload("The body must not start with a byte order mark.")
+    return text
+
+
+def read_event_type(document: Mapping[str, object]) -> str:
+    """The body's ``type``, or "unknown" without one; a ``type`` that is not text is malformed."""
+    value = document.get("type", UNKNOWN_EVENT_TYPE)
+    if not isinstance(value, str) or not value:
+        raise MalformedPayload("The event's 'type' must be a non-empty string.")
+    return value
+
+
+class StandardWebhooksProvider:
+    """Any sender that follows the Standard Webhooks specification with symmetric (v1) keys."""
+
+    name: str = "standard"
+
+    def verify(
+        self, raw: bytes, headers: Mapping[str, str], source: SourceConfig, now: float
+    ) -> list[InboundEvent]:
+        """Verify the raw body, then the timestamp, then require a JSON object body.
+
+        The timestamp is checked only once a signature matched, so :class:`SignatureExpired`
+        always means "authentic but too old or too new" and never hides a forgery.
+        """
+        keys = [secret_key(source, secret) for secret in source.secrets]
+        if not keys:
+            raise ConfigurationError(f"source {source.name!r}: Standard Webhooks needs a secret")
+        signed = read_headers(headers)
+        expected = [
+            compute_signature(key, signed.msg_id, signed.timestamp, raw).encode("ascii")
+            for key in keys
+        ]
+        # Compared as canonical base64 text; a non-ASCII value can never match.
+        candidates = [value.encode("ascii") for value in signed.signatures if value.isascii()]
+        if not any_digest_matches(expected, candidates):
+            raise InvalidSignature()
+        check_timestamp(signed.timestamp, now, source.tolerance_seconds)
+
+        text = decode_text(raw)
+        document = parse_json_object(raw)
+        return [
+            InboundEvent(
+                event_id=signed.msg_id, event_type=read_event_type(document), payload=text
+            )
+        ]
+
+    def is_payment_event(self, event_type: str) -> bool:
+        """Payments, refunds, disputes and charges, by the event type's first segment."""
+        return event_type.startswith(PAYMENT_EVENT_PREFIXES)
+
+
+PROVIDER = StandardWebhooksProvider()

@@ -1,0 +1,73 @@
+"""The HTTP side of ``POST /webhook/{source}``: request in, one answer and one log line out.
+
+Every answer is decided here: 200 with the webhookId (Adyen: ``[accepted]``), a 4xx from
+:mod:`chalicelib.errors`, 503 with ``Retry-After`` when a dependency failed, and a generic 500
+for anything unexpected. No answer and no log line carries exception text.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from chalice import Response
+
+from chalicelib import log
+from chalicelib.errors import DependencyUnavailable, WebhookError
+from chalicelib.ingest import Ack, Delivery, receive
+from chalicelib.runtime import Services
+
+ADYEN_ACK = "[accepted]"
+
+
+def _json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def ack_response(ack: Ack) -> Response:
+    status = "duplicate" if ack.duplicate else "accepted"
+    if ack.source.provider == "adyen":
+        # Adyen accepts any 2xx but its older integrations look for this exact body.
+        return Response(
+            body=ADYEN_ACK,
+            status_code=200,
+            headers={"Content-Type": "text/plain", "X-Webhook-Ids": ",".join(ack.webhook_ids)},
+        )
+    return _json_response(200, {"webhookId": ack.webhook_ids[0], "status": status})
+
+
+def error_response(error: WebhookError) -> Response:
+    headers = {}
+    if isinstance(error, DependencyUnavailable):
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    return _json_response(error.status, error.to_body(), headers)
+
+
+def handle_webhook(source: str, body: bytes, headers: dict[str, str], services: Services) -> Response:
+    delivery = Delivery(source=source, body=body or b"", headers={k.lower(): v for k, v in headers.items()})
+    try:
+        ack = receive(delivery, services.ingest, now=time.time())
+    except WebhookError as error:
+        cause = error.__cause__
+        fields: dict[str, Any] = {"source": source, "outcome": "rejected", "httpStatus": error.status, "error": error.code}
+        if cause is not None:
+            fields["errorType"] = log.error_type(cause)
+        (log.error if error.status >= 500 else log.warning)("webhook rejected", **fields)
+        return error_response(error)
+    except Exception as exc:  # a bug: answer 500 (the provider retries) and say nothing about it
+        log.error("webhook failed", source=source, outcome="error", httpStatus=500, errorType=log.error_type(exc))
+        return _json_response(500, WebhookError().to_body())
+    log.info(
+        "webhook received",
+        source=source,
+        provider=ack.source.provider,
+        outcome="duplicate" if ack.duplicate else "accepted",
+        httpStatus=200,
+        webhookIds=list(ack.webhook_ids),
+    )
+    return ack_response(ack)

@@ -1,0 +1,90 @@
+"""The container's wiring: settings, clients and services, built on first use and then reused.
+
+Handlers ask for :func:`services`; tests call :func:`reset` to rebuild everything inside a fresh
+moto mock. Nothing is created at import, so importing the app touches no AWS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from chalicelib.audit import AuditContext
+from chalicelib.aws import AwsClients
+from chalicelib.ingest import IngestContext
+from chalicelib.processing import ProcessingContext
+from chalicelib.queue import ProcessingQueue
+from chalicelib.settings import Settings, get_settings
+from chalicelib.sources import SourceRegistry
+from chalicelib.store import WebhookStore
+from chalicelib.sweeper import SweepContext
+
+
+@dataclass
+class Services:
+    settings: Settings
+
+    @cached_property
+    def aws(self) -> AwsClients:
+        return AwsClients(self.settings)
+
+    @cached_property
+    def sources(self) -> SourceRegistry:
+        return SourceRegistry(
+            self.aws.secretsmanager,
+            self.settings.sources_secret_id,
+            self.settings.sources_cache_ttl_seconds,
+        )
+
+    @cached_property
+    def store(self) -> WebhookStore:
+        return WebhookStore(self.aws.dynamodb, self.settings.table_name)
+
+    @cached_property
+    def queue(self) -> ProcessingQueue:
+        return ProcessingQueue(
+            self.aws.sqs, self.settings.processing_queue_name, self.settings.processing_queue_url
+        )
+
+    @cached_property
+    def ingest(self) -> IngestContext:
+        return IngestContext(
+            sources=self.sources,
+            store=self.store,
+            queue=self.queue,
+            max_body_bytes=self.settings.max_body_bytes,
+            retention_days=self.settings.retention_days,
+        )
+
+    @cached_property
+    def processing(self) -> ProcessingContext:
+        return ProcessingContext(store=self.store, max_receives=self.settings.max_receives)
+
+    @cached_property
+    def audit(self) -> AuditContext:
+        return AuditContext(sns=self.aws.sns, alerts_topic_arn=self.settings.alerts_topic_arn)
+
+    @cached_property
+    def sweep(self) -> SweepContext:
+        return SweepContext(
+            store=self.store,
+            queue=self.queue,
+            older_than_seconds=self.settings.sweep_after_seconds,
+        )
+
+
+_services: Services | None = None
+
+
+def services() -> Services:
+    global _services
+    if _services is None:
+        _services = Services(get_settings())
+    return _services
+
+
+def reset() -> None:
+    """Forget every client and cache (tests: a new moto mock, changed environment)."""
+    global _services
+    _services = None
+    get_settings.cache_clear()

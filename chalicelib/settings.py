@@ -1,0 +1,79 @@
+"""Settings from the stage's environment variables (set in ``.chalice/config.json`` or by CDK).
+
+Read once per container, on first use, never at import: importing the app must not fail on a
+machine where a variable is missing (``chalice package`` imports it too).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Names the decorators in app.py need at import time (event-source wiring). The defaults are the
+# `local` stage's names, so importing the app works anywhere.
+DEFAULT_QUEUE_NAME = "payment-webhooks-local-processing"
+DEFAULT_STREAM_ARN = (
+    "arn:aws:dynamodb:us-east-1:123456789012:table/payment-webhooks-local/stream/"
+    "1970-01-01T00:00:00.000"
+)
+
+
+def processing_queue_name() -> str:
+    return os.environ.get("PROCESSING_QUEUE_NAME", DEFAULT_QUEUE_NAME)
+
+
+def table_stream_arn() -> str:
+    return os.environ.get("WEBHOOK_TABLE_STREAM_ARN", DEFAULT_STREAM_ARN)
+
+
+def sweep_rate_minutes() -> int:
+    return int(os.environ.get("SWEEP_RATE_MINUTES", "5"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    table_name: str
+    processing_queue_name: str
+    processing_queue_url: str | None
+    """Optional: when unset the URL is looked up once per container from the queue name."""
+    alerts_topic_arn: str
+    payment_events_topic_arn: str
+    sources_secret_id: str
+    max_body_bytes: int
+    retention_days: int
+    max_receives: int
+    """Must equal the processing queue's redrive ``maxReceiveCount``: on the last receive a failing
+    webhook is marked ``failed`` because the queue is about to dead-letter it."""
+    sweep_after_seconds: int
+    sources_cache_ttl_seconds: int
+    tracing: bool
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None) -> Settings:
+        # os.environ is looked up at call time: chalice's test client swaps the object itself.
+        env = os.environ if env is None else env
+        stage = env.get("STAGE", "local")
+        prefix = f"payment-webhooks-{stage}"
+        return cls(
+            stage=stage,
+            table_name=env.get("WEBHOOK_TABLE_NAME", prefix),
+            processing_queue_name=env.get("PROCESSING_QUEUE_NAME", f"{prefix}-processing"),
+            processing_queue_url=env.get("PROCESSING_QUEUE_URL") or None,
+            alerts_topic_arn=env.get("ALERTS_TOPIC_ARN", ""),
+            payment_events_topic_arn=env.get("PAYMENT_EVENTS_TOPIC_ARN", ""),
+            sources_secret_id=env.get("SOURCES_SECRET_ID", f"payment-webhooks/{stage}/sources"),
+            max_body_bytes=int(env.get("MAX_BODY_BYTES", str(256 * 1024))),
+            retention_days=int(env.get("RETENTION_DAYS", "90")),
+            max_receives=int(env.get("MAX_RECEIVES", "5")),
+            sweep_after_seconds=int(env.get("SWEEP_AFTER_SECONDS", "900")),
+            sources_cache_ttl_seconds=int(env.get("SOURCES_CACHE_TTL_SECONDS", "60")),
+            tracing=env.get("TRACING", "false").lower() == "true",
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_environment()

@@ -1,0 +1,147 @@
+"""Named webhook sources, read from one JSON secret per stage and cached with a short TTL.
+
+The secret looks like::
+
+    {"sources": {
+        "stripe":      {"secrets": ["whsec_new", "whsec_old"]},
+        "stripe-eu":   {"provider": "stripe", "secrets": ["whsec_..."], "toleranceSeconds": 300},
+        "square":      {"secrets": ["sig-key"], "notificationUrl": "https://hooks.example.com/webhook/square"},
+        "paypal":      {"secrets": ["<webhook id>"]},
+        "adyen":       {"secrets": ["<hex hmac key>"]},
+        "standard":    {"secrets": ["whsec_<base64>"]}
+    }}
+
+A source's provider defaults to its own name. Every other key is a provider option (documented in
+that provider's module). Several secrets are valid at once, which is how rotation works without
+downtime: add the new one, switch the provider over, remove the old one; each step is live within
+the cache TTL.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import log
+from chalicelib.errors import ConfigurationError, DependencyUnavailable
+from chalicelib.providers import known_providers
+from chalicelib.providers.base import SourceConfig
+
+# A failed refresh keeps serving the last good configuration this many TTLs long: a short
+# Secrets Manager outage must not turn into rejected (and retried) webhooks.
+STALE_GRACE_TTLS = 10
+_RESERVED_KEYS = {"provider", "secrets", "toleranceSeconds"}
+
+
+def parse_source(name: str, entry: Any) -> SourceConfig:
+    """Validate one source entry; :class:`ConfigurationError` says what is wrong (no values)."""
+    if not isinstance(entry, Mapping):
+        raise ConfigurationError(f"source {name!r}: entry must be an object")
+    provider = entry.get("provider", name)
+    if provider not in known_providers():
+        raise ConfigurationError(f"source {name!r}: unknown provider {provider!r}")
+    secrets = entry.get("secrets")
+    if (
+        not isinstance(secrets, list)
+        or not secrets
+        or not all(isinstance(s, str) and s for s in secrets)
+    ):
+        raise ConfigurationError(f"source {name!r}: 'secrets' must be a non-empty list of strings")
+    tolerance = entry.get("toleranceSeconds", 300)
+    if not isinstance(tolerance, int) or isinstance(tolerance, bool) or not 0 < tolerance <= 3600:
+        raise ConfigurationError(f"source {name!r}: 'toleranceSeconds' must be 1..3600")
+    options = {k: v for k, v in entry.items() if k not in _RESERVED_KEYS}
+    return SourceConfig(
+        name=name,
+        provider=provider,
+        secrets=tuple(secrets),
+        tolerance_seconds=tolerance,
+        options=options,
+    )
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """One parsed configuration: valid sources, and names whose entry is broken."""
+
+    sources: Mapping[str, SourceConfig]
+    broken: frozenset[str]
+
+    @classmethod
+    def from_document(cls, document: Any) -> SourceTable:
+        if not isinstance(document, Mapping) or not isinstance(document.get("sources"), Mapping):
+            raise ConfigurationError("the sources secret must be an object with a 'sources' object")
+        sources: dict[str, SourceConfig] = {}
+        broken: set[str] = set()
+        for name, entry in document["sources"].items():
+            try:
+                sources[name] = parse_source(name, entry)
+            except ConfigurationError as exc:
+                # One broken entry must not take every other source down with it.
+                log.error("source configuration invalid", source=name, problem=str(exc))
+                broken.add(name)
+        return cls(sources=sources, broken=frozenset(broken))
+
+
+class SourceRegistry:
+    """Looks sources up by name from the stage's secret, refreshed every ``ttl_seconds``."""
+
+    def __init__(
+        self,
+        secretsmanager: Any,
+        secret_id: str,
+        ttl_seconds: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = secretsmanager
+        self._secret_id = secret_id
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._table: SourceTable | None = None
+        self._loaded_at = 0.0
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> SourceConfig | None:
+        """The source called ``name``, or None if none is configured under that name.
+
+        Raises :class:`DependencyUnavailable` when the configuration cannot be read (or that
+        source's entry is broken): the provider retries instead of being told the source is gone.
+        """
+        table = self._current()
+        if name in table.broken:
+            raise DependencyUnavailable()
+        return table.sources.get(name)
+
+    def _current(self) -> SourceTable:
+        now = self._clock()
+        if self._table is not None and now - self._loaded_at < self._ttl:
+            return self._table
+        with self._lock:
+            if self._table is not None and now - self._loaded_at < self._ttl:
+                return self._table
+            try:
+                self._table = self._load()
+                self._loaded_at = now
+            except Exception as exc:  # any failure to read or parse: fall back or answer 503
+                usable = self._table is not None and now - self._loaded_at < self._ttl * STALE_GRACE_TTLS
+                log.error(
+                    "sources configuration unavailable",
+                    errorType=log.error_type(exc),
+                    servingStale=usable,
+                )
+                if not usable:
+                    raise DependencyUnavailable() from None
+            assert self._table is not None
+            return self._table
+
+    def _load(self) -> SourceTable:
+        response = self._client.get_secret_value(SecretId=self._secret_id)
+        try:
+            document = json.loads(response["SecretString"])
+        except (KeyError, ValueError) as exc:
+            raise ConfigurationError("the sources secret is not JSON text") from exc
+        return SourceTable.from_document(document)

@@ -1,0 +1,1 @@
+"""The local stack: everything `make run` starts on one machine (never shipped to Lambda)."""

@@ -1,0 +1,1 @@
+"""Operator and developer tools (never shipped in the Lambda package): `python -m ops --help`."""

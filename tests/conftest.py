@@ -1,0 +1,87 @@
+"""Shared fixtures: a moto-backed stack with every resource the app uses, and the app's client."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+# Never let a test reach real AWS, whatever the machine's environment holds.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }
+)
+os.environ.pop("AWS_PROFILE", None)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+from tests import samples  # noqa: E402
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator["StackFixture"]:
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib import runtime
+    from chalicelib.settings import Settings
+    from devstack.resources import ensure_stack
+
+    # The `local` stage's names and settings: chalice's test client applies that stage's
+    # environment from .chalice/config.json on every invocation anyway.
+    monkeypatch.setenv("STAGE", "local")
+    with mock_aws():
+        session = boto3.session.Session()
+        resources = ensure_stack(session, Settings.from_environment(), samples.SOURCES)
+        for name, value in resources.environment().items():
+            monkeypatch.setenv(name, value)
+        runtime.reset()
+        yield StackFixture(session, resources)
+        runtime.reset()
+
+
+class StackFixture:
+    def __init__(self, session, resources) -> None:  # type: ignore[no-untyped-def]
+        self.session = session
+        self.resources = resources
+        self.dynamodb = session.client("dynamodb")
+        self.sqs = session.client("sqs")
+        self.sns = session.client("sns")
+
+    def items(self) -> list[dict]:
+        return self.dynamodb.scan(TableName=self.resources.table_name)["Items"]
+
+    def drain(self, queue_url: str | None = None, max_messages: int = 10) -> list[dict]:
+        """Receive (and delete) what is on a queue, as Lambda's poller would hand it over."""
+        url = queue_url or self.resources.queue_url
+        messages: list[dict] = []
+        while True:
+            batch = self.sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=max_messages, AttributeNames=["All"]
+            ).get("Messages", [])
+            if not batch:
+                return messages
+            for message in batch:
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            messages.extend(batch)
+
+    def subscribe_queue(self, topic_arn: str, name: str) -> str:
+        url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+        return url
+
+
+@pytest.fixture
+def client(stack: StackFixture):  # type: ignore[no-untyped-def]
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app, stage_name="local") as test_client:
+        yield test_client

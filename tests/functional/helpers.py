@@ -1,0 +1,69 @@
+"""Helpers for driving the app like API Gateway and Lambda's pollers would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from chalicelib import runtime
+from devstack.events import sqs_event
+
+
+def post(client: Any, source: str, body: bytes, headers: dict[str, str]) -> Any:
+    return client.http.post(f"/webhook/{source}", body=body, headers=headers)
+
+
+@contextmanager
+def fail_aws_call(operation: str, error: Exception) -> Iterator[None]:
+    """Make one AWS operation of the running app fail, e.g. ``"dynamodb.PutItem"``.
+
+    The fault is injected in botocore itself (a ``before-call`` hook on the app's own client), so
+    everything above the wire runs for real.
+    """
+    service, name = operation.split(".")
+    client = getattr(runtime.services().aws, service)
+
+    def raise_error(model: Any, **_: Any) -> None:
+        if model.name == name:
+            raise error
+
+    client.meta.events.register("before-call", raise_error, unique_id=f"fault-{operation}")
+    try:
+        yield
+    finally:
+        client.meta.events.unregister("before-call", unique_id=f"fault-{operation}")
+
+
+def invoke_processor(client: Any, stack: Any, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    event = sqs_event(messages, stack.resources.queue_arn)
+    return client.lambda_.invoke("process_webhooks", event).payload
+
+
+def process_queue(client: Any, stack: Any, rounds: int = 20) -> int:
+    """Run the processor as Lambda's SQS poller would until the queue is empty.
+
+    Succeeded messages are deleted; failed ones are made visible again at once (instead of after
+    the visibility timeout), so SQS's own redrive policy moves them to the DLQ after N receives.
+    Returns how many messages were handed to the processor.
+    """
+    url = stack.resources.queue_url
+    handled = 0
+    for _ in range(rounds):
+        messages = stack.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
+        if not messages:
+            return handled
+        handled += len(messages)
+        result = invoke_processor(client, stack, messages)
+        failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
+        for message in messages:
+            if message["MessageId"] in failed:
+                stack.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+            else:
+                stack.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    raise AssertionError("the queue did not drain")
+
+
+def log_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
