@@ -20,7 +20,28 @@ os.environ.update(
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+from hypothesis import HealthCheck, settings  # noqa: E402
+
 from tests import samples  # noqa: E402
+
+pytest_plugins = ["tests.leakcheck"]
+
+# Property-based tests: a fixed, derandomized run in `make test` (CI-sized and repeatable), and a
+# long random one behind `make fuzz` (HYPOTHESIS_PROFILE=long).
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long",
+    max_examples=3000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture

@@ -1,0 +1,54 @@
+"""A pytest plugin that fails any test during which the app logged a secret, key or signature.
+
+It reads what each test captured (stdout, stderr and log records), picks out the app's own JSON
+log lines and searches them for every known test secret and for the shapes that secrets and
+signatures have. Together with the response checks in the route tests this covers "no secret,
+signature or key ever appears in a log line or response" across the whole suite, not one test.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from tests import samples
+
+SERVICE_MARKER = '"service":"payment-webhooks"'
+KNOWN_SECRETS = tuple(
+    value
+    for value in (samples.STRIPE_SECRET, samples.SQUARE_KEY, samples.ADYEN_KEY, samples.STANDARD_SECRET, "whsec_other_account")
+    if value
+)
+FORBIDDEN_SHAPES = (
+    re.compile(r"whsec_[A-Za-z0-9+/=_]{8,}"),  # Stripe and Standard Webhooks secrets
+    re.compile(r"v1=[0-9a-f]{64}"),  # a Stripe signature
+    re.compile(r"v1,[A-Za-z0-9+/]{43}="),  # a Standard Webhooks signature
+    re.compile(r"hmacSignature"),  # an Adyen item (its signature travels inside)
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"Traceback \(most recent call last\)"),
+)
+
+
+def leaks_in(text: str) -> list[str]:
+    found: list[str] = []
+    for line in text.splitlines():
+        if SERVICE_MARKER not in line:
+            continue
+        found.extend(f"secret {secret[:6]}… in: {line[:160]}" for secret in KNOWN_SECRETS if secret in line)
+        found.extend(f"{shape.pattern} in: {line[:160]}" for shape in FORBIDDEN_SHAPES if shape.search(line))
+    return found
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.passed:
+        return
+    captured = "\n".join(content for _, content in report.sections)
+    leaks = leaks_in(captured)
+    if leaks:
+        report.outcome = "failed"
+        report.longrepr = "The app logged something secret:\n" + "\n".join(leaks[:10])
