@@ -8,7 +8,6 @@ the stream's bisect and on-failure destination isolate it instead of blocking th
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -16,6 +15,7 @@ from typing import Any
 
 from chalicelib import log
 from chalicelib.batch import partial_batch, stream_sequence_number
+from chalicelib.encoding import compact_json
 from chalicelib.store import FAILED, ITEM_TYPE
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
@@ -103,7 +103,7 @@ def send_alert(context: AuditContext, reason: str, entry: Mapping[str, Any]) -> 
     context.sns.publish(
         TopicArn=context.alerts_topic_arn,
         Subject=f"payment-webhooks: {reason}"[:100],
-        Message=json.dumps({"alert": reason, **entry}, separators=(",", ":")),
+        Message=compact_json({"alert": reason, **entry}),
         MessageAttributes={"alert": {"DataType": "String", "StringValue": reason}},
     )
 

@@ -22,7 +22,8 @@ from chalicelib.providers import get_provider
 from chalicelib.providers.base import SourceConfig
 from chalicelib.queue import ProcessingQueue
 from chalicelib.sources import SourceRegistry
-from chalicelib.store import RECEIVED, WebhookRecord, WebhookStore, iso_timestamp, webhook_id_for
+from chalicelib.store import RECEIVED, WebhookRecord, WebhookStore, webhook_id_for
+from chalicelib.timestamps import iso_timestamp
 
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 SECONDS_PER_DAY = 86_400

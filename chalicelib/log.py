@@ -1,51 +1,55 @@
-"""Structured JSON logging through Powertools' Logger, created on first use.
+"""Structured logging: one JSON object per line on stdout, which Lambda ships to CloudWatch Logs.
 
-One line per outcome, with its fields at the top level so CloudWatch Logs Insights and metric
-filters can query them. Nothing logged may carry a secret, a signature, a raw payload or exception
-text: callers pass only identifiers, codes and exception *type* names (see :func:`error_type`).
-The Logger is built lazily because importing Powertools adds about 35 ms to the import of the app,
-which every Lambda pays at cold start even if it never logs.
+Fields sit at the top level so CloudWatch Logs Insights and metric filters can query them
+(``{ $.error = "invalid_signature" }``). Nothing logged may carry a secret, a signature, a raw
+payload or exception text: callers pass only identifiers, codes and exception *type* names (see
+:func:`error_type`), and the test suite fails any test during which a log line leaks one.
+
+Written here instead of using Powertools' Logger, which we started with: ``make bench`` measured
+its formatter at about 80 µs per line, more than verifying a signature, on the path every
+webhook takes, plus 35 ms of imports at cold start. These lines produce the same shape (level,
+message, timestamp, service, fields) in a few microseconds.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools.logging import Logger
+from chalicelib.encoding import compact_json
+from chalicelib.timestamps import iso_timestamp
 
 SERVICE_NAME = "payment-webhooks"
-
-
-class _CurrentStdout:
-    """Writes to whatever ``sys.stdout`` is at the time (test capture, the local runner)."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
+_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
 
 
 @lru_cache(maxsize=1)
-def get_logger() -> Logger:
-    from aws_lambda_powertools.logging import Logger
+def _threshold() -> int:
+    return _LEVELS.get(os.environ.get("LOG_LEVEL", os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO")).upper(), 20)
 
-    return Logger(service=SERVICE_NAME, stream=_CurrentStdout())  # type: ignore[arg-type]
+
+def emit(level: str, message: str, fields: dict[str, Any]) -> None:
+    if _LEVELS[level] < _threshold():
+        return
+    record = {"level": level, "message": message, "timestamp": iso_timestamp(time.time()), "service": SERVICE_NAME}
+    record.update((key, value) for key, value in fields.items() if value is not None)
+    # Resolved at each call, not captured once: test capture and the local runner swap stdout.
+    sys.stdout.write(compact_json(record) + "\n")
 
 
 def info(message: str, **fields: Any) -> None:
-    get_logger().info(message, extra=fields, stacklevel=3)
+    emit("INFO", message, fields)
 
 
 def warning(message: str, **fields: Any) -> None:
-    get_logger().warning(message, extra=fields, stacklevel=3)
+    emit("WARNING", message, fields)
 
 
 def error(message: str, **fields: Any) -> None:
-    get_logger().error(message, extra=fields, stacklevel=3)
+    emit("ERROR", message, fields)
 
 
 def error_type(exc: BaseException) -> str:

@@ -6,16 +6,17 @@ duplicate delivery, the sweeper, a replay) without any risk of processing a diff
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from typing import Any
+
+from chalicelib.encoding import compact_json
 
 SQS_BATCH_LIMIT = 10
 
 
 def message_body(webhook_id: str) -> str:
-    return json.dumps({"webhookId": webhook_id}, separators=(",", ":"))
+    return compact_json({"webhookId": webhook_id})
 
 
 class ProcessingQueue:

@@ -7,13 +7,13 @@ for anything unexpected. No answer and no log line carries exception text.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 from chalice import Response
 
 from chalicelib import log
+from chalicelib.encoding import compact_json
 from chalicelib.errors import DependencyUnavailable, WebhookError
 from chalicelib.ingest import Ack, Delivery, receive
 from chalicelib.runtime import Services
@@ -23,7 +23,7 @@ ADYEN_ACK = "[accepted]"
 
 def _json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        body=json.dumps(body, separators=(",", ":")),
+        body=compact_json(body),
         status_code=status,
         headers={"Content-Type": "application/json", **(headers or {})},
     )

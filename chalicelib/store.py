@@ -12,11 +12,11 @@ record leaves the index the moment it becomes final.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
+
+from chalicelib.timestamps import iso_timestamp
 
 ITEM_TYPE = "webhook"
 SWEEP_INDEX = "sweep-index"
@@ -30,15 +30,8 @@ FINAL_STATUSES = frozenset({PROCESSED, IGNORED, FAILED})
 
 
 def webhook_id_for(source: str, event_id: str) -> str:
-    """Stable, opaque id of one provider event at one source (130 bits of SHA-256)."""
-    digest = hashlib.sha256(f"{source}\n{event_id}".encode()).digest()
-    return "wh_" + base64.b32encode(digest).decode().lower()[:26]
-
-
-def iso_timestamp(unix_seconds: float) -> str:
-    """UTC ISO 8601 with milliseconds: sorts as text, reads as a date."""
-    moment = datetime.fromtimestamp(unix_seconds, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """Stable, opaque id of one provider event at one source (128 bits of SHA-256)."""
+    return "wh_" + hashlib.sha256(f"{source}\n{event_id}".encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from chalicelib import log
 from chalicelib.queue import ProcessingQueue
-from chalicelib.store import WebhookStore, iso_timestamp
+from chalicelib.store import WebhookStore
+from chalicelib.timestamps import iso_timestamp
 
 MAX_PER_RUN = 1000
 

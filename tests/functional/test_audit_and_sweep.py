@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import time
 
-from chalicelib.store import RECEIVED, WebhookRecord, iso_timestamp
+from chalicelib.store import RECEIVED, WebhookRecord
+from chalicelib.timestamps import iso_timestamp
 from tests.functional.helpers import log_lines
 
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/payment-webhooks-local/stream/2024-01-01T00:00:00.000"
