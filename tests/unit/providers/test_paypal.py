@@ -27,7 +27,7 @@ from chalicelib.errors import (
     MalformedPayload,
     MissingHeader,
 )
-from chalicelib.providers import get_provider, paypal_certs
+from chalicelib.providers import get_provider, paypal_certs, paypal_fetch
 from chalicelib.providers.base import SourceConfig
 from chalicelib.providers.paypal import PayPalProvider
 from chalicelib.providers.paypal_certs import CertificateStore, UrllibCertFetcher
@@ -814,7 +814,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
         elif self.path == "/big":
-            self._send(200, b"A" * (paypal_certs.MAX_CERT_DOCUMENT_BYTES + 1))
+            self._send(200, b"A" * (paypal_fetch.MAX_CERT_DOCUMENT_BYTES + 1))
         elif self.path == "/big-chunked":
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
