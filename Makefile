@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install test run clean
+.PHONY: install test run e2e clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,27 @@ test: install
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
 
+# The whole pipeline on this machine (embedded AWS emulator, no account): see "Running it locally".
 run: install
-	@echo "make run: the local stack arrives with the next change; use make test for now." >&2; exit 1
+	@$(BIN)/python -m devstack
+
+# Only the end-to-end tests (they start their own local stack on free ports; make test runs them too).
+e2e: install
+	@$(BIN)/python -m pytest tests/e2e
+
+# The CloudFormation of both stages, offline (no AWS account, no CDK CLI): the CDK app runs
+# directly, cdk-nag runs on it, then cfn-lint. Output: infrastructure/cdk.out/<stage>/.
+.PHONY: synth infra-deps
+synth: install
+	@cd infrastructure && rm -rf chalice.out cdk.out && for stage in dev prod; do \
+	  CDK_CONTEXT_JSON='{"stage":"'$$stage'"}' CDK_OUTDIR=cdk.out/$$stage ../$(BIN)/python cdk_app.py || exit 1; \
+	done
+	$(BIN)/cfn-lint --regions us-east-1 -- infrastructure/cdk.out/dev/dev.template.json infrastructure/cdk.out/prod/prod.template.json
+	@echo "make synth: infrastructure/cdk.out/dev and infrastructure/cdk.out/prod"
+
+# The CDK CLI pinned in infrastructure/package-lock.json, for `npx cdk deploy` (README: Deploying).
+infra-deps:
+	cd infrastructure && npm ci --no-audit --no-fund
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .local

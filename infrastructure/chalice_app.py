@@ -1,0 +1,259 @@
+"""The Chalice app inside the stack, and what the stack adds to what ``chalice package`` emits.
+
+``chalice.cdk.Chalice`` runs ``chalice package`` for the stage (the stack's id *is* the Chalice
+stage: the construct takes the stage name from its scope) and includes the resulting SAM template.
+Chalice declares the functions, their triggers and roles from ``app.py`` and
+``.chalice/config.json``; it cannot declare:
+
+- environment values only known at deploy time (ARNs, the queue URL): passed as ``stage_config``
+  tokens, which CloudFormation resolves;
+- where the triggers point: ``app.py``'s decorators read the queue name and stream ARN from the
+  environment at import time, before any resource exists. The stack overrides both event sources
+  with the real ARNs, which also makes CloudFormation create the queue and table first;
+- event-source settings: partial batch responses for SQS and the stream, and for the stream
+  bisect-on-error, bounded retries and record age, and an on-failure destination;
+- per-function policies with exact ARNs: Chalice's policy files cannot know the account or the
+  stream label, so the stack replaces each role's policy (see ``infrastructure.permissions``);
+- reserved concurrency from context, and the API handler's log group (see ``names.API_HANDLER``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aws_cdk import Aws, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sam as sam
+from aws_cdk import aws_secretsmanager as secretsmanager
+from chalice.cdk import Chalice
+
+from infrastructure.messaging import Messaging
+from infrastructure.names import AUDITOR, FUNCTIONS, PROCESSOR, REST_API_LOGICAL_ID, ChaliceFunction
+from infrastructure.permissions import (
+    FUNCTION_GRANTS,
+    LOG_ACTIONS,
+    SWEEP_INDEX_NAME,
+    TRACING_ACTIONS,
+    Target,
+    key_actions,
+    key_services,
+)
+from infrastructure.retention import retention
+from infrastructure.stage_config import REPO_ROOT, StageConfig
+
+AUDIT_MAX_RETRY_ATTEMPTS = 5
+"""Retries of a failing stream batch (after bisecting it) before its records go to the
+audit-failure queue. The default, -1, retries until the record expires and blocks the shard."""
+AUDIT_MAX_RECORD_AGE_SECONDS = 6 * 3600
+"""Records older than this (seconds) go to the audit-failure queue instead of being retried:
+well inside the stream's 24 h retention, so nothing expires unseen."""
+AUDIT_STARTING_POSITION = "TRIM_HORIZON"
+"""Start from the oldest record still in the stream: a (re)created mapping audits what happened
+while it did not exist, rather than skipping it (LATEST, Chalice's default)."""
+
+
+@dataclass(frozen=True)
+class AppResources:
+    """The stack's resources the functions use."""
+
+    key: kms.IKey
+    table: dynamodb.Table
+    secret: secretsmanager.CfnSecret
+    messaging: Messaging
+
+
+def _environment(config: StageConfig, resources: AppResources) -> dict[str, str]:
+    """Variables that point the functions at this stack's resources (tokens resolved at deploy).
+
+    ``chalice package`` also sets these in its own process before importing ``app.py``, so a value
+    that the decorators use inside a ``Fn::Sub`` (the queue name) must be a plain string.
+    """
+    messaging = resources.messaging
+    return {
+        "STAGE": config.stage,
+        "TRACING": "true",
+        "WEBHOOK_TABLE_NAME": resources.table.table_name,
+        "WEBHOOK_TABLE_STREAM_ARN": resources.table.table_stream_arn or "",
+        "PROCESSING_QUEUE_NAME": config.names.processing_queue,
+        "PROCESSING_QUEUE_URL": messaging.processing_queue.queue_url,
+        "ALERTS_TOPIC_ARN": messaging.alerts_topic.topic_arn,
+        "PAYMENT_EVENTS_TOPIC_ARN": messaging.payment_events_topic.topic_arn,
+        "SOURCES_SECRET_ID": resources.secret.ref,  # the ARN
+    }
+
+
+def include_chalice_app(stack: Stack, config: StageConfig, resources: AppResources) -> Chalice:
+    if stack.node.id != config.stage:
+        raise ValueError(f"the stack id must be the Chalice stage ({config.stage!r}), not {stack.node.id!r}")
+    chalice = Chalice(
+        stack,
+        "PaymentWebhooksApp",
+        source_dir=str(REPO_ROOT),
+        # Merged over the stage in .chalice/config.json; per-function settings stay there.
+        stage_config={"environment_variables": _environment(config, resources)},
+    )
+    _wire_event_sources(chalice, resources)
+    _replace_policies(stack, chalice, config, resources)
+    _reserve_concurrency(chalice, config.reserved_concurrency)
+    return chalice
+
+
+def function_resource(chalice: Chalice, function: ChaliceFunction) -> sam.CfnFunction:
+    resource = chalice.get_resource(function.logical_id)
+    assert isinstance(resource, sam.CfnFunction), f"{function.logical_id} is not a SAM function"
+    return resource
+
+
+def rest_api_resource(chalice: Chalice) -> sam.CfnApi:
+    resource = chalice.get_resource(REST_API_LOGICAL_ID)
+    assert isinstance(resource, sam.CfnApi), f"{REST_API_LOGICAL_ID} is not a SAM API"
+    return resource
+
+
+def _event_property(function: ChaliceFunction) -> str:
+    return f"Events.{function.event_logical_id}.Properties"
+
+
+def _wire_event_sources(chalice: Chalice, resources: AppResources) -> None:
+    messaging = resources.messaging
+    processor = function_resource(chalice, PROCESSOR)
+    sqs_event = _event_property(PROCESSOR)
+    processor.add_property_override(f"{sqs_event}.Queue", messaging.processing_queue.queue_arn)
+    # The processor returns {"batchItemFailures": [...]}: only those messages are retried.
+    processor.add_property_override(f"{sqs_event}.FunctionResponseTypes", ["ReportBatchItemFailures"])
+
+    auditor = function_resource(chalice, AUDITOR)
+    stream_event = _event_property(AUDITOR)
+    overrides: Mapping[str, object] = {
+        "Stream": resources.table.table_stream_arn,
+        "StartingPosition": AUDIT_STARTING_POSITION,
+        # The audit returns the first failed record: the retry starts there, nothing is re-audited.
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "BisectBatchOnFunctionError": True,  # a crashing batch is split to isolate the bad record
+        "MaximumRetryAttempts": AUDIT_MAX_RETRY_ATTEMPTS,
+        "MaximumRecordAgeInSeconds": AUDIT_MAX_RECORD_AGE_SECONDS,
+        # What is given up on is not lost: its shard, sequence numbers and the error land here,
+        # and an alarm watches the queue.
+        "DestinationConfig": {
+            "OnFailure": {"Type": "SQS", "Destination": messaging.audit_failure_queue.queue_arn}
+        },
+    }
+    for name, value in overrides.items():
+        auditor.add_property_override(f"{stream_event}.{name}", value)
+
+
+def _target_arns(resources: AppResources) -> dict[Target, str]:
+    table = resources.table
+    messaging = resources.messaging
+    return {
+        Target.TABLE: table.table_arn,
+        Target.SWEEP_INDEX: f"{table.table_arn}/index/{SWEEP_INDEX_NAME}",
+        Target.TABLE_STREAM: table.table_stream_arn or "",
+        # ListStreams takes the table's streams, not one stream; the label is unknown before deploy.
+        Target.TABLE_STREAMS: f"{table.table_arn}/stream/*",
+        Target.PROCESSING_QUEUE: messaging.processing_queue.queue_arn,
+        Target.AUDIT_FAILURE_QUEUE: messaging.audit_failure_queue.queue_arn,
+        Target.ALERTS_TOPIC: messaging.alerts_topic.topic_arn,
+        Target.PAYMENT_EVENTS_TOPIC: messaging.payment_events_topic.topic_arn,
+        Target.SOURCES_SECRET: resources.secret.ref,
+    }
+
+
+def function_policy(function: ChaliceFunction, resources: AppResources) -> iam.PolicyDocument:
+    """The role policy of ``function`` in the CDK stack: its grants, with exact ARNs."""
+    arns = _target_arns(resources)
+    statements = [
+        iam.PolicyStatement(sid="Tracing", actions=list(TRACING_ACTIONS), resources=["*"]),
+    ]
+    for grant in FUNCTION_GRANTS[function.name]:
+        statements.append(
+            iam.PolicyStatement(
+                sid=grant.sid,
+                actions=list(grant.actions),
+                resources=[arns[grant.target]],
+                conditions={operator: dict(values) for operator, values in (grant.conditions or {}).items()}
+                or None,
+            )
+        )
+    statements.append(
+        iam.PolicyStatement(
+            sid="UseStageKeyThroughServices",
+            actions=list(key_actions(function)),
+            resources=[resources.key.key_arn],
+            conditions={
+                "StringEquals": {
+                    "kms:ViaService": [
+                        f"{service}.{Aws.REGION}.amazonaws.com" for service in key_services(function)
+                    ]
+                }
+            },
+        )
+    )
+    return iam.PolicyDocument(statements=statements)
+
+
+def _replace_policies(stack: Stack, chalice: Chalice, config: StageConfig, resources: AppResources) -> None:
+    for function in FUNCTIONS:
+        role = chalice.get_resource(function.role_logical_id)
+        assert isinstance(role, iam.CfnRole)
+        role.policies = [
+            iam.CfnRole.PolicyProperty(
+                policy_name=f"{function.role_logical_id}Policy",
+                policy_document=function_policy(function, resources),
+            )
+        ]
+        _allow_own_logs(stack, chalice, config, function, role)
+
+
+def _allow_own_logs(
+    stack: Stack, chalice: Chalice, config: StageConfig, function: ChaliceFunction, role: iam.CfnRole
+) -> None:
+    """Let the function write to its own log group, and only that one.
+
+    In a policy of its own: the log group is named after the function, which needs the role, so
+    the role's own policy cannot reference the log group without a dependency cycle.
+    """
+    if function.log_group_logical_id is not None:
+        log_group = chalice.get_resource(function.log_group_logical_id)
+        assert isinstance(log_group, logs.CfnLogGroup)
+        log_group_arn = log_group.attr_arn  # ends with ":*": the group's streams
+    else:  # the API handler: Chalice's log group is broken, so the stack makes this one
+        own = logs.LogGroup(
+            stack,
+            "ApiHandlerLogGroup",
+            log_group_name=Fn.join("", ["/aws/lambda/", function_resource(chalice, function).ref]),
+            retention=retention(config.log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        log_group_arn = own.log_group_arn
+    iam.CfnPolicy(
+        stack,
+        f"{function.logical_id}LogsPolicy",
+        policy_name=f"{function.logical_id}Logs",
+        roles=[role.ref],
+        policy_document=iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(sid="WriteOwnLogs", actions=list(LOG_ACTIONS), resources=[log_group_arn])
+            ]
+        ),
+    )
+
+
+def api_handler_log_group(stack: Stack) -> logs.ILogGroup:
+    group = stack.node.find_child("ApiHandlerLogGroup")
+    assert isinstance(group, logs.LogGroup)
+    return group
+
+
+def _reserve_concurrency(chalice: Chalice, reserved: Mapping[str, int]) -> None:
+    """Off unless configured: a new account has as few as 10 unreserved concurrent executions, and
+    reserving any of them can make the deployment fail outright."""
+    by_name = {function.name: function for function in FUNCTIONS}
+    for name, executions in reserved.items():
+        function_resource(chalice, by_name[name]).add_property_override(
+            "ReservedConcurrentExecutions", executions
+        )

@@ -1,0 +1,288 @@
+"""Alarms that page a human through the alerts topic, and one dashboard of the pipeline.
+
+Each alarm answers a question on-call must not have to ask:
+
+- is a webhook stuck for good? (processing DLQ not empty; stream records the audit gave up on)
+- is processing falling behind? (age of the oldest queued message; the audit's iterator age)
+- are providers being turned away? (API 5xx: they retry, but a run of them means an outage)
+- is someone forging signatures, or did a secret rotation go wrong? (a spike of 401s, counted by a
+  metric filter on the receiver's JSON log lines)
+- is any function crashing or throttled? (Lambda Errors and Throttles, per function)
+
+Every alarm is named ``<prefix>-...``: the key policy and the topic policy let exactly those alarms
+publish. Each notifies on ALARM and again on OK.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from chalicelib.errors import InvalidSignature, SignatureExpired
+from infrastructure.messaging import Messaging
+from infrastructure.names import API_GATEWAY_STAGE, ChaliceFunction
+from infrastructure.stage_config import StageConfig
+
+PERIOD = Duration.minutes(5)
+OLDEST_MESSAGE_AGE_SECONDS = 600
+"""A healthy queue is drained in seconds; ten minutes means the processor is failing or stalled."""
+AUDIT_ITERATOR_AGE_MS = 15 * 60 * 1000
+"""The audit more than 15 minutes behind the table (IteratorAge is in milliseconds)."""
+RECEIVER_5XX_PER_PERIOD = 5
+SIGNATURE_FAILURES_PER_PERIOD = 20
+"""Providers retry a few deliveries after a rotation mistake; twenty 401s in five minutes is
+either a forged-traffic probe or a secret that no longer matches: both need a human."""
+SIGNATURE_FAILURE_CODES = (InvalidSignature.code, SignatureExpired.code)
+
+
+@dataclass(frozen=True)
+class MonitoredFunction:
+    function: ChaliceFunction
+    name: str
+    """The deployed function's name (a token: CloudFormation generates it)."""
+
+
+def signature_failure_pattern() -> logs.IFilterPattern:
+    """Receiver log lines with ``"error": "invalid_signature"`` or ``"signature_expired"``."""
+    return logs.FilterPattern.any(
+        *(logs.FilterPattern.string_value("$.error", "=", code) for code in SIGNATURE_FAILURE_CODES)
+    )
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        messaging: Messaging,
+        functions: list[MonitoredFunction],
+        receiver_log_group: logs.ILogGroup,
+        web_acl_name: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        self._topic = messaging.alerts_topic
+        self.alarms: list[cloudwatch.Alarm] = []
+        names = config.names
+
+        dead_letters = messaging.dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=Duration.minutes(1), statistic="Maximum"
+        )
+        self._alarm(
+            "dlq-not-empty",
+            "A webhook exhausted its retries: its message is in the processing DLQ.",
+            dead_letters,
+            1,
+        )
+        audit_failures = messaging.audit_failure_queue.metric_approximate_number_of_messages_visible(
+            period=Duration.minutes(1), statistic="Maximum"
+        )
+        self._alarm(
+            "audit-failures-not-empty",
+            "The audit gave up on stream records: see the audit-failures queue.",
+            audit_failures,
+            1,
+        )
+        oldest = messaging.processing_queue.metric_approximate_age_of_oldest_message(
+            period=PERIOD, statistic="Maximum"
+        )
+        self._alarm(
+            "processing-backlog-age",
+            "The oldest queued webhook waited over 10 minutes (seconds).",
+            oldest,
+            OLDEST_MESSAGE_AGE_SECONDS,
+        )
+
+        api_dimensions = {"ApiName": names.rest_api, "Stage": API_GATEWAY_STAGE}
+        server_errors = cloudwatch.Metric(
+            namespace="AWS/ApiGateway",
+            metric_name="5XXError",
+            dimensions_map=api_dimensions,
+            statistic="Sum",
+            period=PERIOD,
+        )
+        self._alarm(
+            "receiver-5xx",
+            "Providers got 5xx answers (they retry; a run of them is an outage).",
+            server_errors,
+            RECEIVER_5XX_PER_PERIOD,
+        )
+
+        logs.MetricFilter(
+            self,
+            "SignatureFailuresFilter",
+            log_group=receiver_log_group,
+            metric_namespace=names.metrics_namespace,
+            metric_name="SignatureFailures",
+            filter_pattern=signature_failure_pattern(),
+            metric_value="1",
+        )
+        signature_failures = cloudwatch.Metric(
+            namespace=names.metrics_namespace, metric_name="SignatureFailures", statistic="Sum", period=PERIOD
+        )
+        self._alarm(
+            "signature-failures",
+            "A spike of webhooks rejected for a bad or expired signature: "
+            "forged traffic, or a secret that no longer matches.",
+            signature_failures,
+            SIGNATURE_FAILURES_PER_PERIOD,
+        )
+
+        lambda_metrics: dict[str, list[cloudwatch.IMetric]] = {
+            "Invocations": [],
+            "Errors": [],
+            "Throttles": [],
+            "Duration": [],
+        }
+        for monitored in functions:
+            errors = self._lambda_metric(monitored, "Errors")
+            throttles = self._lambda_metric(monitored, "Throttles")
+            self._alarm(
+                f"{monitored.function.name}-errors",
+                f"{monitored.function.name} failed invocations.",
+                errors,
+                1,
+            )
+            self._alarm(
+                f"{monitored.function.name}-throttles",
+                f"{monitored.function.name} was throttled.",
+                throttles,
+                1,
+            )
+            label = (
+                monitored.function.name
+            )  # dashboard lines only: a labelled alarm metric renders as metric math
+            lambda_metrics["Invocations"].append(
+                self._lambda_metric(monitored, "Invocations").with_(label=label)
+            )
+            lambda_metrics["Errors"].append(errors.with_(label=label))
+            lambda_metrics["Throttles"].append(throttles.with_(label=label))
+            lambda_metrics["Duration"].append(
+                self._lambda_metric(monitored, "Duration", statistic="p99").with_(label=label)
+            )
+        auditor = next(m for m in functions if m.function.name == "audit_changes")
+        iterator_age = self._lambda_metric(auditor, "IteratorAge", statistic="Maximum")
+        self._alarm(
+            "audit-iterator-age",
+            "The audit is over 15 minutes behind the table (milliseconds).",
+            iterator_age,
+            AUDIT_ITERATOR_AGE_MS,
+        )
+
+        self.dashboard = self._dashboard(
+            messaging, api_dimensions, signature_failures, lambda_metrics, iterator_age, web_acl_name
+        )
+
+    def _lambda_metric(
+        self, monitored: MonitoredFunction, metric_name: str, statistic: str = "Sum"
+    ) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace="AWS/Lambda",
+            metric_name=metric_name,
+            dimensions_map={"FunctionName": monitored.name},
+            statistic=statistic,
+            period=PERIOD,
+        )
+
+    def _alarm(
+        self, what: str, description: str, metric: cloudwatch.IMetric, threshold: float
+    ) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self,
+            f"Alarm-{what}",
+            alarm_name=self._config.names.alarm(what),
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            # No data (an idle stage, a queue never used) is healthy, not an alarm.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        action = actions.SnsAction(self._topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+        self.alarms.append(alarm)
+        return alarm
+
+    def _dashboard(
+        self,
+        messaging: Messaging,
+        api_dimensions: dict[str, str],
+        signature_failures: cloudwatch.IMetric,
+        lambda_metrics: dict[str, list[cloudwatch.IMetric]],
+        iterator_age: cloudwatch.IMetric,
+        web_acl_name: str,
+    ) -> cloudwatch.Dashboard:
+        def api(metric_name: str, statistic: str = "Sum") -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace="AWS/ApiGateway",
+                metric_name=metric_name,
+                dimensions_map=api_dimensions,
+                statistic=statistic,
+                period=PERIOD,
+            )
+
+        waf_blocked = cloudwatch.Metric(
+            namespace="AWS/WAFV2",
+            metric_name="BlockedRequests",
+            dimensions_map={"WebACL": web_acl_name, "Rule": "ALL", "Region": Aws.REGION},
+            statistic="Sum",
+            period=PERIOD,
+        )
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=self._config.names.prefix)
+        dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24, height=4),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Webhooks received (requests)",
+                left=[api("Count")],
+                right=[api("4XXError"), api("5XXError")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="API latency p99 (ms)",
+                left=[api("Latency", "p99"), api("IntegrationLatency", "p99")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Signature failures and WAF blocks", left=[signature_failures, waf_blocked], width=8
+            ),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Processing queue",
+                left=[
+                    messaging.processing_queue.metric_approximate_number_of_messages_visible(period=PERIOD)
+                ],
+                right=[messaging.processing_queue.metric_approximate_age_of_oldest_message(period=PERIOD)],
+                width=8,
+            ),
+            cloudwatch.SingleValueWidget(
+                title="Dead letters (processing DLQ, audit failures)",
+                metrics=[
+                    messaging.dead_letter_queue.metric_approximate_number_of_messages_visible(period=PERIOD),
+                    messaging.audit_failure_queue.metric_approximate_number_of_messages_visible(
+                        period=PERIOD
+                    ),
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(title="Audit iterator age (ms)", left=[iterator_age], width=8),
+        )
+        dashboard.add_widgets(
+            *(
+                cloudwatch.GraphWidget(title=f"Lambda {name}", left=metrics, width=6)
+                for name, metrics in lambda_metrics.items()
+            )
+        )
+        return dashboard
+

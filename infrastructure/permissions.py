@@ -1,0 +1,244 @@
+"""What each Lambda function may do, declared once and rendered twice.
+
+Each function gets its own role with only the actions it calls, on only its resources:
+
+- ``api_handler`` (receiver): read the sources secret, put/get webhook records, queue ids;
+- ``process_webhooks``: consume the processing queue, get/update webhook records, create and
+  replace payment records (``PutItem`` only on keys ``payment#...``: it cannot overwrite a
+  webhook record), publish payment events;
+- ``audit_changes``: read the table's stream, publish alerts, dead-letter records it cannot audit
+  (the stream's on-failure destination is written with the function's role);
+- ``sweep_stuck_webhooks``: query the sweep index, queue ids.
+
+The CDK stack renders these grants with the exact ARNs of the resources it creates
+(:mod:`infrastructure.chalice_app`); :func:`chalice_policy_document` renders them by name for the
+plain-Chalice path (``chalice deploy``/``chalice package``), into ``.chalice/policy-<stage>-
+<function>.json``, which ``python -m infrastructure.permissions`` regenerates and a test keeps in
+sync. Only the ARN patterns differ: Chalice's policy files cannot know the account, the region or
+the stream label, so there those parts are wildcards.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from infrastructure.names import (
+    API_HANDLER,
+    AUDITOR,
+    FUNCTIONS,
+    PROCESSOR,
+    STAGES,
+    SWEEPER,
+    ChaliceFunction,
+    StageNames,
+)
+
+CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
+SWEEP_INDEX_NAME = "sweep-index"  # chalicelib.store.SWEEP_INDEX
+PAYMENT_KEY_PREFIX = "payment#"  # chalicelib.payments.record.KEY_PREFIX
+
+
+class Target(Enum):
+    TABLE = "the webhook table"
+    SWEEP_INDEX = "the table's sweep index"
+    TABLE_STREAM = "the table's stream"
+    TABLE_STREAMS = "any stream of the table (ListStreams cannot name one)"
+    PROCESSING_QUEUE = "the processing queue"
+    AUDIT_FAILURE_QUEUE = "the queue of stream records the audit could not handle"
+    ALERTS_TOPIC = "the alerts topic"
+    PAYMENT_EVENTS_TOPIC = "the payment-events topic"
+    SOURCES_SECRET = "the sources secret"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Some actions on one resource, and what using that resource needs from the KMS key.
+
+    Every resource here is encrypted with the stage's key; the service calls KMS with the caller's
+    credentials, so the caller needs the key actions too, and only through that service.
+    """
+
+    sid: str
+    target: Target
+    actions: tuple[str, ...]
+    key_actions: tuple[str, ...]
+    via_service: str
+    """The service prefix the key is used through (the ``kms:ViaService`` condition)."""
+    conditions: Mapping[str, Mapping[str, Any]] | None = None
+    """IAM conditions, identical in both renderings (no ARNs in them)."""
+
+
+_READ = ("kms:Decrypt",)
+_WRITE = ("kms:Decrypt", "kms:GenerateDataKey")
+_TABLE_READ = ("kms:Decrypt", "kms:DescribeKey")
+_TABLE_WRITE = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
+
+FUNCTION_GRANTS: Mapping[str, tuple[Grant, ...]] = {
+    API_HANDLER.name: (
+        Grant(
+            "ReadSourcesSecret",
+            Target.SOURCES_SECRET,
+            ("secretsmanager:GetSecretValue",),
+            _READ,
+            "secretsmanager",
+        ),
+        Grant(
+            "StoreWebhooks", Target.TABLE, ("dynamodb:GetItem", "dynamodb:PutItem"), _TABLE_WRITE, "dynamodb"
+        ),
+        # GetQueueUrl: only when PROCESSING_QUEUE_URL is unset (the plain-Chalice path).
+        Grant(
+            "QueueWebhooks", Target.PROCESSING_QUEUE, ("sqs:GetQueueUrl", "sqs:SendMessage"), _WRITE, "sqs"
+        ),
+    ),
+    PROCESSOR.name: (
+        # The three actions Lambda's SQS poller needs (AWSLambdaSQSQueueExecutionRole's, scoped).
+        Grant(
+            "ConsumeProcessingQueue",
+            Target.PROCESSING_QUEUE,
+            ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"),
+            _READ,
+            "sqs",
+        ),
+        Grant(
+            "UpdateWebhooks",
+            Target.TABLE,
+            ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+            _TABLE_WRITE,
+            "dynamodb",
+        ),
+        Grant(
+            "WritePaymentRecords",
+            Target.TABLE,
+            ("dynamodb:PutItem",),
+            _TABLE_WRITE,
+            "dynamodb",
+            # Every key of the put must be a payment record's (chalicelib/payments/record.py).
+            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{PAYMENT_KEY_PREFIX}*"]}},
+        ),
+        # sns:Publish also authorizes PublishBatch, which the payment-event publisher uses.
+        Grant("PublishPaymentEvents", Target.PAYMENT_EVENTS_TOPIC, ("sns:Publish",), _WRITE, "sns"),
+    ),
+    AUDITOR.name: (
+        Grant(
+            "ReadTableStream",
+            Target.TABLE_STREAM,
+            ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"),
+            _TABLE_READ,
+            "dynamodb",
+        ),
+        Grant("ListTableStreams", Target.TABLE_STREAMS, ("dynamodb:ListStreams",), _TABLE_READ, "dynamodb"),
+        Grant("PublishAlerts", Target.ALERTS_TOPIC, ("sns:Publish",), _WRITE, "sns"),
+        Grant("DeadLetterStreamRecords", Target.AUDIT_FAILURE_QUEUE, ("sqs:SendMessage",), _WRITE, "sqs"),
+    ),
+    SWEEPER.name: (
+        Grant("QuerySweepIndex", Target.SWEEP_INDEX, ("dynamodb:Query",), _TABLE_READ, "dynamodb"),
+        Grant(
+            "RequeueWebhooks", Target.PROCESSING_QUEUE, ("sqs:GetQueueUrl", "sqs:SendMessage"), _WRITE, "sqs"
+        ),
+    ),
+}
+
+TRACING_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
+"""X-Ray has no resource-level permissions: these two only work on ``*``."""
+LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+
+
+def key_actions(function: ChaliceFunction) -> tuple[str, ...]:
+    return tuple(sorted({action for grant in FUNCTION_GRANTS[function.name] for action in grant.key_actions}))
+
+
+def key_services(function: ChaliceFunction) -> tuple[str, ...]:
+    return tuple(sorted({grant.via_service for grant in FUNCTION_GRANTS[function.name]}))
+
+
+def _named_arns(names: StageNames) -> dict[Target, str]:
+    table = f"arn:*:dynamodb:*:*:table/{names.table}"
+    return {
+        Target.TABLE: table,
+        Target.SWEEP_INDEX: f"{table}/index/{SWEEP_INDEX_NAME}",
+        Target.TABLE_STREAM: f"{table}/stream/*",
+        Target.TABLE_STREAMS: f"{table}/stream/*",
+        Target.PROCESSING_QUEUE: f"arn:*:sqs:*:*:{names.processing_queue}",
+        Target.AUDIT_FAILURE_QUEUE: f"arn:*:sqs:*:*:{names.audit_failure_queue}",
+        Target.ALERTS_TOPIC: f"arn:*:sns:*:*:{names.alerts_topic}",
+        Target.PAYMENT_EVENTS_TOPIC: f"arn:*:sns:*:*:{names.payment_events_topic}",
+        # Secrets Manager appends "-" and six random characters to every secret's ARN.
+        Target.SOURCES_SECRET: f"arn:*:secretsmanager:*:*:secret:{names.sources_secret}-??????",
+    }
+
+
+def chalice_policy_document(names: StageNames, function: ChaliceFunction) -> dict[str, Any]:
+    """The IAM policy ``chalice deploy``/``package`` attaches to ``function``'s role in a stage."""
+    arns = _named_arns(names)
+    log_group = f"/aws/lambda/{names.chalice_function_name(function)}"
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "WriteOwnLogs",
+            "Effect": "Allow",
+            # CreateLogGroup too: Chalice creates log groups only where config.json sets a retention.
+            "Action": ["logs:CreateLogGroup", *LOG_ACTIONS],
+            "Resource": f"arn:*:logs:*:*:log-group:{log_group}:*",
+        },
+        {"Sid": "Tracing", "Effect": "Allow", "Action": list(TRACING_ACTIONS), "Resource": "*"},
+    ]
+    for grant in FUNCTION_GRANTS[function.name]:
+        statement: dict[str, Any] = {
+            "Sid": grant.sid,
+            "Effect": "Allow",
+            "Action": list(grant.actions),
+            "Resource": arns[grant.target],
+        }
+        if grant.conditions:
+            statement["Condition"] = {operator: dict(values) for operator, values in grant.conditions.items()}
+        statements.append(statement)
+    statements.append(
+        {
+            "Sid": "UseStageKeyThroughServices",
+            "Effect": "Allow",
+            "Action": list(key_actions(function)),
+            "Resource": "arn:*:kms:*:*:key/*",
+            "Condition": {
+                # kms:ResourceAliases matches the key however the service names it (by ARN);
+                # kms:RequestAlias would only match requests that name the alias, i.e. none.
+                "ForAnyValue:StringEquals": {"kms:ResourceAliases": names.key_alias},
+                "StringLike": {
+                    "kms:ViaService": [f"{service}.*.amazonaws.com" for service in key_services(function)]
+                },
+            },
+        }
+    )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def policy_file_name(stage: str, function: ChaliceFunction) -> str:
+    return f"policy-{stage}-{function.name}.json"
+
+
+def render_policy_files() -> dict[str, str]:
+    """File name -> content of every per-function policy file in ``.chalice/``."""
+    return {
+        policy_file_name(stage, function): json.dumps(
+            chalice_policy_document(StageNames(stage), function), indent=2
+        )
+        + "\n"
+        for stage in STAGES
+        for function in FUNCTIONS
+    }
+
+
+def main() -> int:
+    """Write ``.chalice/policy-<stage>-<function>.json`` from :data:`FUNCTION_GRANTS`."""
+    for name, content in render_policy_files().items():
+        (CHALICE_DIR / name).write_text(content)
+        print(f"wrote .chalice/{name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""One stage of payment-webhooks: data, messaging, the Chalice app, its firewall and its alarms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Aws, CfnOutput, Stack
+from constructs import Construct
+
+from infrastructure import nag
+from infrastructure.api_stage import configure_rest_api
+from infrastructure.chalice_app import (
+    AppResources,
+    api_handler_log_group,
+    function_resource,
+    include_chalice_app,
+    rest_api_resource,
+)
+from infrastructure.encryption import create_key
+from infrastructure.firewall import create_web_acl
+from infrastructure.messaging import create_messaging
+from infrastructure.monitoring import MonitoredFunction, Monitoring
+from infrastructure.names import API_GATEWAY_STAGE, FUNCTIONS
+from infrastructure.stage_config import StageConfig
+from infrastructure.storage import create_sources_secret, create_table
+
+
+class PaymentWebhooksStack(Stack):
+    """The stack's id must be the stage: ``chalice.cdk.Chalice`` packages the stage named after
+    its scope (``dev`` -> ``.chalice/config.json``'s ``dev``). The stack *name* in CloudFormation
+    is ``payment-webhooks-<stage>``."""
+
+    def __init__(self, scope: Construct, config: StageConfig, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            config.stage,
+            stack_name=config.names.stack_name,
+            description=f"payment-webhooks {config.stage}: verified, stored-once, audited payment provider webhooks",
+            **kwargs,
+        )
+        self.config = config
+        key = create_key(self, config)
+        table = create_table(self, config, key)
+        secret = create_sources_secret(self, config, key)
+        messaging = create_messaging(self, config, key)
+        self.resources = AppResources(key=key, table=table, secret=secret, messaging=messaging)
+
+        self.chalice = include_chalice_app(self, config, self.resources)
+        rest_api = rest_api_resource(self.chalice)
+        configure_rest_api(self, config, rest_api)
+        self.web_acl = create_web_acl(self, config, rest_api.ref)
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            config=config,
+            messaging=messaging,
+            functions=[MonitoredFunction(f, function_resource(self.chalice, f).ref) for f in FUNCTIONS],
+            receiver_log_group=api_handler_log_group(self),
+            web_acl_name=self.web_acl.name or "",
+        )
+        self._outputs(rest_api.ref)
+        nag.suppress_reviewed_findings(self)
+
+    def _outputs(self, rest_api_id: str) -> None:
+        messaging = self.resources.messaging
+        outputs = {
+            "WebhookUrlPattern": (
+                f"https://{rest_api_id}.execute-api.{Aws.REGION}.{Aws.URL_SUFFIX}/{API_GATEWAY_STAGE}/webhook/{{source}}",
+                "POST endpoint of each source: replace {source} with the source's name",
+            ),
+            "WebhookTableName": (self.resources.table.table_name, "Webhook records (and payment records)"),
+            "WebhookTableStreamArn": (
+                self.resources.table.table_stream_arn or "",
+                "Export as WEBHOOK_TABLE_STREAM_ARN before a plain `chalice deploy`/`package` of this stage",
+            ),
+            "ProcessingQueueUrl": (messaging.processing_queue.queue_url, "Queue of webhook ids to process"),
+            "ProcessingDeadLetterQueueUrl": (
+                messaging.dead_letter_queue.queue_url,
+                "Webhooks that failed every attempt",
+            ),
+            "AuditFailureQueueUrl": (
+                messaging.audit_failure_queue.queue_url,
+                "Stream records the audit gave up on",
+            ),
+            "AlertsTopicArn": (
+                messaging.alerts_topic.topic_arn,
+                "Alarms and audit alerts: subscribe on-call here",
+            ),
+            "PaymentEventsTopicArn": (messaging.payment_events_topic.topic_arn, "Normalized payment events"),
+            "SourcesSecretArn": (self.resources.secret.ref, "Write the sources document here"),
+            "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
+        }
+        for output_id, (value, description) in outputs.items():
+            CfnOutput(self, output_id, value=value, description=description)

@@ -1,0 +1,218 @@
+"""One stage's deployment settings, from the two places they live.
+
+``.chalice/config.json`` owns what the Lambdas see (timeouts, memory, environment, log retention):
+the stack reads it rather than repeating it, so the queue's redrive count and visibility timeout
+can never drift from ``MAX_RECEIVES`` and the processor's timeout. ``cdk.json`` (context key
+``payment-webhooks:stages``) owns what only the infrastructure needs: WAF and API Gateway limits,
+provider source ranges, alarm e-mail, reserved concurrency, data retention.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infrastructure.names import AUDITOR, FUNCTIONS, PROCESSOR, StageNames
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHALICE_CONFIG = REPO_ROOT / ".chalice" / "config.json"
+CONTEXT_KEY = "payment-webhooks:stages"
+
+WAF_EVALUATION_WINDOWS = (60, 120, 300, 600)
+"""The only evaluation windows (seconds) a WAF rate-based rule accepts."""
+WAF_MIN_RATE_LIMIT = 10
+"""AWS WAF's smallest rate limit (requests per evaluation window)."""
+PROCESSOR_VISIBILITY_FACTOR = 6
+"""AWS's guidance: an SQS event source's visibility timeout is at least 6x the function timeout."""
+
+
+class StageConfigError(ValueError):
+    """The stage's settings are missing or invalid: synthesis stops before building anything."""
+
+
+@dataclass(frozen=True)
+class WafRateLimit:
+    """A WAF rate-based rule: at most ``limit`` requests from one IP per evaluation window.
+
+    It is *not* a per-second rate: ``limit=300, evaluation_window_seconds=300`` lets one IP send 300
+    requests in any 5-minute window (1 per second on average, but all 300 in one burst too).
+    """
+
+    limit: int
+    evaluation_window_seconds: int
+
+    def __post_init__(self) -> None:
+        if self.evaluation_window_seconds not in WAF_EVALUATION_WINDOWS:
+            raise StageConfigError(
+                f"WAF evaluation window must be one of {WAF_EVALUATION_WINDOWS} s, "
+                f"not {self.evaluation_window_seconds}"
+            )
+        if not WAF_MIN_RATE_LIMIT <= self.limit <= 2_000_000_000:
+            raise StageConfigError(f"WAF rate limit must be >= {WAF_MIN_RATE_LIMIT} requests per window")
+
+
+@dataclass(frozen=True)
+class ApiThrottle:
+    """API Gateway stage throttling, for all clients together (a token bucket).
+
+    ``rate_limit``: requests per second, sustained. ``burst_limit``: requests that may arrive at
+    once (the bucket's size). Above either, API Gateway answers 429 and providers retry later.
+    """
+
+    rate_limit: float
+    burst_limit: int
+
+    def __post_init__(self) -> None:
+        if self.rate_limit <= 0 or self.burst_limit <= 0:
+            raise StageConfigError("API throttling rate and burst must be positive")
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """What ``.chalice/config.json`` says about one function in one stage."""
+
+    timeout_seconds: int
+    memory_mb: int
+    log_retention_days: int
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    stage: str
+    names: StageNames
+    environment: Mapping[str, str]
+    """The stage's ``environment_variables`` in ``.chalice/config.json``."""
+    functions: Mapping[str, FunctionConfig]
+    log_retention_days: int
+    """The stage's default log retention, also used for API access logs and WAF logs."""
+    waf_rate_limit: WafRateLimit
+    api_throttle: ApiThrottle
+    provider_source_cidrs: tuple[str, ...]
+    """Provider webhook source ranges (IPv4 CIDR): exempt from the per-IP rate rule."""
+    alert_email: str | None
+    reserved_concurrency: Mapping[str, int] = field(default_factory=dict)
+    """Per function name; absent means none reserved (the default: see the README)."""
+    retain_data: bool = False
+    """Keep the table, key and secret when the stack is deleted, and protect the table."""
+    manage_api_gateway_account: bool = True
+    """Set the region's API Gateway CloudWatch role (needed for access logs); one stack per
+    account and region should own it."""
+
+    @property
+    def max_receives(self) -> int:
+        """The processing queue's ``maxReceiveCount``: the processor's ``MAX_RECEIVES``."""
+        return int(self.environment["MAX_RECEIVES"])
+
+    @property
+    def processor_visibility_timeout_seconds(self) -> int:
+        return PROCESSOR_VISIBILITY_FACTOR * self.functions[PROCESSOR.name].timeout_seconds
+
+    @property
+    def sweep_after_seconds(self) -> int:
+        return int(self.environment["SWEEP_AFTER_SECONDS"])
+
+    @property
+    def audit_log_retention_days(self) -> int:
+        return self.functions[AUDITOR.name].log_retention_days
+
+
+def load_chalice_config(path: Path = CHALICE_CONFIG) -> dict[str, Any]:
+    with path.open() as handle:
+        config: dict[str, Any] = json.load(handle)
+    return config
+
+
+def _function_configs(chalice_stage: Mapping[str, Any]) -> dict[str, FunctionConfig]:
+    per_function = chalice_stage.get("lambda_functions", {})
+    configs: dict[str, FunctionConfig] = {}
+    for function in FUNCTIONS:
+        entry = per_function.get(function.name, {})
+        try:
+            configs[function.name] = FunctionConfig(
+                timeout_seconds=int(entry["lambda_timeout"]),
+                memory_mb=int(entry["lambda_memory_size"]),
+                log_retention_days=int(
+                    entry.get("log_retention_in_days") or chalice_stage["log_retention_in_days"]
+                ),
+            )
+        except KeyError as missing:
+            raise StageConfigError(
+                f".chalice/config.json: {function.name} needs {missing} in this stage"
+            ) from None
+    return configs
+
+
+def _optional_email(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or "@" not in value:
+        raise StageConfigError(f"alertEmail must be an e-mail address, not {value!r}")
+    return value
+
+
+def _check_names(names: StageNames, environment: Mapping[str, str]) -> None:
+    """The stack names resources by one scheme; config.json must point the app at those names."""
+    expected = {
+        "STAGE": names.stage,
+        "WEBHOOK_TABLE_NAME": names.table,
+        "PROCESSING_QUEUE_NAME": names.processing_queue,
+        "SOURCES_SECRET_ID": names.sources_secret,
+    }
+    for variable, value in expected.items():
+        if environment.get(variable) != value:
+            raise StageConfigError(
+                f".chalice/config.json stage {names.stage}: {variable} must be {value!r}, "
+                f"not {environment.get(variable)!r}"
+            )
+
+
+def stage_config(
+    stage: str,
+    context: Mapping[str, Any],
+    chalice_config: Mapping[str, Any] | None = None,
+) -> StageConfig:
+    """Build a stage's settings from CDK context and ``.chalice/config.json``.
+
+    ``context`` is the app's context: the per-stage block under ``payment-webhooks:stages`` plus
+    top-level overrides a deployer passes on the command line (``-c alertEmail=...``).
+    """
+    chalice = chalice_config if chalice_config is not None else load_chalice_config()
+    stages = context.get(CONTEXT_KEY) or {}
+    if stage not in stages or stage not in chalice.get("stages", {}):
+        raise StageConfigError(
+            f"unknown stage {stage!r}: pass -c stage=<one of {sorted(stages)}>; it must be a stage "
+            "in both cdk.json and .chalice/config.json"
+        )
+    infra: Mapping[str, Any] = stages[stage]
+    chalice_stage: Mapping[str, Any] = chalice["stages"][stage]
+    rate = infra["wafRateLimit"]
+    throttle = infra["apiThrottle"]
+    reserved = infra.get("reservedConcurrency") or {}
+    unknown = set(reserved) - {function.name for function in FUNCTIONS}
+    if unknown:
+        raise StageConfigError(f"reservedConcurrency names unknown functions: {sorted(unknown)}")
+    email = context.get("alertEmail", infra.get("alertEmail"))
+    names = StageNames(stage)
+    environment = dict(chalice_stage["environment_variables"])
+    _check_names(names, environment)
+    return StageConfig(
+        stage=stage,
+        names=names,
+        environment=environment,
+        functions=_function_configs(chalice_stage),
+        log_retention_days=int(chalice_stage["log_retention_in_days"]),
+        waf_rate_limit=WafRateLimit(
+            limit=int(rate["limit"]), evaluation_window_seconds=int(rate["evaluationWindowSeconds"])
+        ),
+        api_throttle=ApiThrottle(
+            rate_limit=float(throttle["rateLimitPerSecond"]), burst_limit=int(throttle["burstLimit"])
+        ),
+        provider_source_cidrs=tuple(infra.get("providerSourceCidrs") or ()),
+        alert_email=_optional_email(email),
+        reserved_concurrency={name: int(value) for name, value in reserved.items()},
+        retain_data=bool(infra.get("retainData", False)),
+        manage_api_gateway_account=bool(infra.get("manageApiGatewayAccount", True)),
+    )

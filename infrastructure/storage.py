@@ -1,0 +1,89 @@
+"""The webhook table and the sources secret.
+
+The table's shape is the one ``devstack/resources.py`` creates locally and ``chalicelib/store.py``
+relies on: key ``pk``; the sparse ``sweep-index`` (``sweepKey`` + ``receivedAt``, keys only) that
+holds only records still ``received``; TTL on ``expiresAt``; a stream with both images for the
+audit. Payment records (``pk`` ``payment#...``) share the table and need nothing more from it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infrastructure.permissions import SWEEP_INDEX_NAME
+from infrastructure.stage_config import StageConfig
+
+PARTITION_KEY = "pk"
+SWEEP_KEY = "sweepKey"
+SWEEP_SORT_KEY = "receivedAt"
+TTL_ATTRIBUTE = "expiresAt"
+PITR_RECOVERY_DAYS = 35  # the maximum: restore to any second of the last five weeks
+
+
+def _removal(config: StageConfig) -> RemovalPolicy:
+    return RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
+
+
+def create_table(scope: Construct, config: StageConfig, key: kms.IKey) -> dynamodb.Table:
+    table = dynamodb.Table(
+        scope,
+        "WebhookTable",
+        table_name=config.names.table,
+        partition_key=dynamodb.Attribute(name=PARTITION_KEY, type=dynamodb.AttributeType.STRING),
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,  # on demand: webhook traffic is bursty
+        encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+        encryption_key=key,
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True, recovery_period_in_days=PITR_RECOVERY_DAYS
+        ),
+        stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,  # the audit logs old -> new status
+        time_to_live_attribute=TTL_ATTRIBUTE,  # epoch seconds; RETENTION_DAYS after receipt
+        deletion_protection=config.retain_data,
+        removal_policy=_removal(config),
+    )
+    table.add_global_secondary_index(
+        index_name=SWEEP_INDEX_NAME,
+        partition_key=dynamodb.Attribute(name=SWEEP_KEY, type=dynamodb.AttributeType.STRING),
+        sort_key=dynamodb.Attribute(name=SWEEP_SORT_KEY, type=dynamodb.AttributeType.STRING),
+        projection_type=dynamodb.ProjectionType.KEYS_ONLY,  # the sweeper reads only pk
+    )
+    return table
+
+
+PLACEHOLDER_DOCUMENT: dict[str, dict[str, object]] = {"sources": {}}
+"""A valid sources document with no source: until an operator writes the real one, every
+``/webhook/<source>`` answers 404, and nothing secret was ever in the template."""
+
+
+def create_sources_secret(scope: Construct, config: StageConfig, key: kms.IKey) -> secretsmanager.CfnSecret:
+    """The stage's sources secret (its ``ref`` is its ARN).
+
+    The L1 resource on purpose: the L2 ``Secret`` adds statements for Secrets Manager to the key
+    policy, which the account statement already covers; the key policy stays minimal.
+    """
+    secret = secretsmanager.CfnSecret(
+        scope,
+        "SourcesSecret",
+        name=config.names.sources_secret,
+        description=(
+            f"payment-webhooks {config.stage}: webhook sources and their signing secrets. Written by "
+            "operators (see README, Deploying); CloudFormation only creates it."
+        ),
+        kms_key_id=key.key_arn,
+        # Secrets Manager generates the initial value at creation: the template carries only this
+        # empty shape, never a secret. Do not change these settings later: CloudFormation would
+        # generate a new value and overwrite the operators' one.
+        generate_secret_string=secretsmanager.CfnSecret.GenerateSecretStringProperty(
+            secret_string_template=json.dumps(PLACEHOLDER_DOCUMENT),
+            generate_string_key="createdBy",
+            exclude_punctuation=True,
+        ),
+    )
+    secret.apply_removal_policy(_removal(config))
+    return secret

@@ -1,0 +1,212 @@
+"""Least privilege: each function's role allows its own actions on its own resources only, in the
+CDK stack and in the plain-Chalice policy files alike."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.infrastructure.conftest import CHALICE_CONFIG, Synthesized
+
+CHALICE_DIR = CHALICE_CONFIG.parent
+ROLES = {
+    "api_handler": "ApiHandlerRole",
+    "process_webhooks": "ProcessWebhooksRole",
+    "audit_changes": "AuditChangesRole",
+    "sweep_stuck_webhooks": "SweepStuckWebhooksRole",
+}
+TRACING = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+def actions(statement: dict) -> set[str]:
+    value = statement["Action"]
+    return {value} if isinstance(value, str) else set(value)
+
+
+def role_statements(stage: Synthesized, role: str) -> list[dict]:
+    [policy] = stage.json["Resources"][role]["Properties"]["Policies"]
+    return policy["PolicyDocument"]["Statement"]
+
+
+def grants(stage: Synthesized, role: str) -> dict[str, object]:
+    """Action -> resource, for every non-KMS, non-tracing statement of a role."""
+    granted: dict[str, object] = {}
+    for statement in role_statements(stage, role):
+        if actions(statement) & TRACING or statement["Sid"] == "UseStageKeyThroughServices":
+            continue
+        for action in actions(statement):
+            granted[action] = statement["Resource"]
+    return granted
+
+
+class Arns:
+    def __init__(self, stage: Synthesized) -> None:
+        prefix = f"payment-webhooks-{stage.stage}"
+        table = stage.logical_id("AWS::DynamoDB::Table", TableName=prefix)
+        self.table = {"Fn::GetAtt": [table, "Arn"]}
+        self.stream = {"Fn::GetAtt": [table, "StreamArn"]}
+        self.streams = {"Fn::Join": ["", [self.table, "/stream/*"]]}
+        self.sweep_index = {"Fn::Join": ["", [self.table, "/index/sweep-index"]]}
+        self.queue = {
+            "Fn::GetAtt": [stage.logical_id("AWS::SQS::Queue", QueueName=f"{prefix}-processing"), "Arn"]
+        }
+        self.failures = {
+            "Fn::GetAtt": [stage.logical_id("AWS::SQS::Queue", QueueName=f"{prefix}-audit-failures"), "Arn"]
+        }
+        self.alerts = {"Ref": stage.logical_id("AWS::SNS::Topic", TopicName=f"{prefix}-alerts")}
+        self.events = {"Ref": stage.logical_id("AWS::SNS::Topic", TopicName=f"{prefix}-payment-events")}
+        self.secret = {
+            "Ref": stage.logical_id(
+                "AWS::SecretsManager::Secret", Name=f"payment-webhooks/{stage.stage}/sources"
+            )
+        }
+        self.key = {"Fn::GetAtt": [stage.one("AWS::KMS::Key")[0], "Arn"]}
+
+
+def test_receiver_reads_the_secret_stores_records_and_queues_ids_only(stage: Synthesized) -> None:
+    arns = Arns(stage)
+    assert grants(stage, "ApiHandlerRole") == {
+        "secretsmanager:GetSecretValue": arns.secret,
+        "dynamodb:GetItem": arns.table,
+        "dynamodb:PutItem": arns.table,
+        "sqs:GetQueueUrl": arns.queue,
+        "sqs:SendMessage": arns.queue,
+    }
+
+
+def test_processor_consumes_its_queue_updates_records_and_publishes_payment_events_only(
+    stage: Synthesized,
+) -> None:
+    arns = Arns(stage)
+    assert grants(stage, "ProcessWebhooksRole") == {
+        "sqs:ReceiveMessage": arns.queue,
+        "sqs:DeleteMessage": arns.queue,
+        "sqs:GetQueueAttributes": arns.queue,
+        "dynamodb:GetItem": arns.table,
+        "dynamodb:UpdateItem": arns.table,
+        "dynamodb:PutItem": arns.table,
+        "sns:Publish": arns.events,
+    }
+
+
+def test_processor_can_put_payment_records_but_never_overwrite_a_webhook_record(stage: Synthesized) -> None:
+    [put] = [s for s in role_statements(stage, "ProcessWebhooksRole") if "dynamodb:PutItem" in actions(s)]
+    assert actions(put) == {"dynamodb:PutItem"}
+    assert put["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["payment#*"]}}
+    record = pytest.importorskip("chalicelib.payments.record")
+    assert put["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == [f"{record.KEY_PREFIX}*"]
+    from chalicelib.store import webhook_id_for
+
+    assert not webhook_id_for("stripe", "evt_1").startswith(record.KEY_PREFIX)
+
+
+def test_audit_reads_the_stream_publishes_alerts_and_dead_letters_records_only(stage: Synthesized) -> None:
+    arns = Arns(stage)
+    assert grants(stage, "AuditChangesRole") == {
+        "dynamodb:DescribeStream": arns.stream,
+        "dynamodb:GetRecords": arns.stream,
+        "dynamodb:GetShardIterator": arns.stream,
+        "dynamodb:ListStreams": arns.streams,
+        "sns:Publish": arns.alerts,
+        "sqs:SendMessage": arns.failures,
+    }
+
+
+def test_sweeper_queries_the_index_and_queues_ids_only(stage: Synthesized) -> None:
+    arns = Arns(stage)
+    assert grants(stage, "SweepStuckWebhooksRole") == {
+        "dynamodb:Query": arns.sweep_index,
+        "sqs:GetQueueUrl": arns.queue,
+        "sqs:SendMessage": arns.queue,
+    }
+
+
+@pytest.mark.parametrize("role", ROLES.values())
+def test_key_use_is_this_key_only_and_only_through_aws_services(stage: Synthesized, role: str) -> None:
+    [statement] = [s for s in role_statements(stage, role) if any(a.startswith("kms:") for a in actions(s))]
+    assert statement["Resource"] == Arns(stage).key
+    assert actions(statement) <= {"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"}
+    via = json.dumps(statement["Condition"]["StringEquals"]["kms:ViaService"])
+    assert "amazonaws.com" in via
+
+
+@pytest.mark.parametrize("role", ROLES.values())
+def test_only_tracing_is_granted_on_star_and_no_action_is_a_wildcard(stage: Synthesized, role: str) -> None:
+    for statement in role_statements(stage, role):
+        assert statement["Effect"] == "Allow"
+        assert all("*" not in action for action in actions(statement)), statement
+        if statement["Resource"] == "*":
+            assert actions(statement) == TRACING
+
+
+@pytest.mark.parametrize(
+    "logical_id,role",
+    [
+        ("APIHandler", "ApiHandlerRole"),
+        ("ProcessWebhooks", "ProcessWebhooksRole"),
+        ("AuditChanges", "AuditChangesRole"),
+        ("SweepStuckWebhooks", "SweepStuckWebhooksRole"),
+    ],
+)
+def test_each_function_writes_only_to_its_own_log_group(
+    stage: Synthesized, logical_id: str, role: str
+) -> None:
+    [policy] = [
+        p["Properties"]
+        for p in stage.resources("AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role}]
+    ]
+    [statement] = policy["PolicyDocument"]["Statement"]
+    assert actions(statement) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    group_id = statement["Resource"]["Fn::GetAtt"][0]
+    name = stage.json["Resources"][group_id]["Properties"]["LogGroupName"]
+    assert logical_id in json.dumps(name)
+
+
+def test_chalice_config_gives_every_function_its_own_policy_file() -> None:
+    config = json.loads(CHALICE_CONFIG.read_text())
+    for stage_name, stage in config["stages"].items():
+        assert stage["autogen_policy"] is False and "iam_policy_file" not in stage
+        for function, settings in stage["lambda_functions"].items():
+            assert settings["iam_policy_file"] == f"policy-{stage_name}-{function}.json"
+            assert (CHALICE_DIR / settings["iam_policy_file"]).is_file()
+
+
+def test_policy_files_are_generated_from_the_same_grants() -> None:
+    from infrastructure.permissions import render_policy_files
+
+    expected = render_policy_files()
+    present = {p.name for p in Path(CHALICE_DIR).glob("policy-*.json")}
+    assert present == set(expected), "run: python -m infrastructure.permissions"
+    for name, content in expected.items():
+        assert (CHALICE_DIR / name).read_text() == content, (
+            f"{name} is stale: run python -m infrastructure.permissions"
+        )
+
+
+def grant_conditions(statements: list[dict]) -> dict[str, dict]:
+    """Sid -> Condition of the grants (the key statement's differ by design: alias vs key ARN)."""
+    return {
+        s["Sid"]: s["Condition"]
+        for s in statements
+        if "Condition" in s and s["Sid"] != "UseStageKeyThroughServices"
+    }
+
+
+@pytest.mark.parametrize("function,role", ROLES.items())
+def test_policy_files_grant_the_same_actions_as_the_stack(
+    stage: Synthesized, function: str, role: str
+) -> None:
+    document = json.loads((CHALICE_DIR / f"policy-{stage.stage}-{function}.json").read_text())
+    in_file = {
+        a for s in document["Statement"] if not s["Sid"].startswith("WriteOwnLogs") for a in actions(s)
+    }
+    in_stack = {a for s in role_statements(stage, role) for a in actions(s)}
+    assert in_file == in_stack
+    assert grant_conditions(document["Statement"]) == grant_conditions(role_statements(stage, role))
+    names = json.dumps(document)
+    assert f"payment-webhooks-{stage.stage}" in names
+    other = "prod" if stage.stage == "dev" else "dev"
+    assert f"payment-webhooks-{other}" not in names and f"payment-webhooks/{other}/" not in names

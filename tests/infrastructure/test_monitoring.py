@@ -1,0 +1,171 @@
+"""Alarms that reach a human, the log metric behind the signature alarm, the dashboard, outputs."""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import json
+import re
+from contextlib import redirect_stdout
+
+import pytest
+
+from tests.infrastructure.conftest import Synthesized
+
+
+def alarms(stage: Synthesized) -> dict[str, dict]:
+    return {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in stage.resources("AWS::CloudWatch::Alarm").values()
+    }
+
+
+def alarm(stage: Synthesized, what: str) -> dict:
+    return alarms(stage)[f"payment-webhooks-{stage.stage}-{what}"]
+
+
+def dimensions(properties: dict) -> dict:
+    return {d["Name"]: d["Value"] for d in properties.get("Dimensions", [])}
+
+
+def test_every_alarm_notifies_the_alerts_topic_on_alarm_and_recovery(stage: Synthesized) -> None:
+    alerts = {"Ref": stage.logical_id("AWS::SNS::Topic", TopicName=f"payment-webhooks-{stage.stage}-alerts")}
+    found = alarms(stage)
+    assert len(found) >= 14
+    for properties in found.values():
+        assert properties["AlarmActions"] == [alerts]
+        assert properties["OKActions"] == [alerts]
+        assert properties["TreatMissingData"] == "notBreaching"
+
+
+def test_alarms_are_the_ones_the_key_and_topic_policies_let_publish(stage: Synthesized) -> None:
+    # The silent failure: an alarm whose name the key policy does not cover cannot encrypt its
+    # message for the encrypted topic, and its notification is dropped.
+    _, key = stage.one("AWS::KMS::Key")
+    [cloudwatch] = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    pattern = cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Join"][1][-1]
+    alarm_name_pattern = pattern.split(":alarm:")[1]
+    assert all(fnmatch.fnmatchcase(name, alarm_name_pattern) for name in alarms(stage))
+
+
+def test_dead_letters_of_either_kind_alarm_on_the_first_message(stage: Synthesized) -> None:
+    for what, suffix in (("dlq-not-empty", "processing-dlq"), ("audit-failures-not-empty", "audit-failures")):
+        properties = alarm(stage, what)
+        queue = stage.logical_id("AWS::SQS::Queue", QueueName=f"payment-webhooks-{stage.stage}-{suffix}")
+        assert properties["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert dimensions(properties) == {"QueueName": {"Fn::GetAtt": [queue, "QueueName"]}}
+        assert (
+            properties["Threshold"] == 1
+            and properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        )
+
+
+def test_a_processing_backlog_alarms_on_the_age_of_the_oldest_message(stage: Synthesized) -> None:
+    properties = alarm(stage, "processing-backlog-age")
+    queue = stage.logical_id("AWS::SQS::Queue", QueueName=f"payment-webhooks-{stage.stage}-processing")
+    assert properties["MetricName"] == "ApproximateAgeOfOldestMessage"
+    assert dimensions(properties) == {"QueueName": {"Fn::GetAtt": [queue, "QueueName"]}}
+    assert 0 < properties["Threshold"] <= 3600  # seconds
+
+
+def test_receiver_5xx_alarm_watches_this_stages_api(stage: Synthesized) -> None:
+    properties = alarm(stage, "receiver-5xx")
+    api_name = stage.json["Resources"]["RestAPI"]["Properties"]["Name"]
+    assert properties["Namespace"] == "AWS/ApiGateway" and properties["MetricName"] == "5XXError"
+    assert dimensions(properties) == {"ApiName": api_name, "Stage": "api"}
+
+
+def test_signature_failures_are_counted_from_the_receivers_log_lines(stage: Synthesized) -> None:
+    # GIVEN the metric filter and the alarm on its metric
+    _, metric_filter = stage.one("AWS::Logs::MetricFilter")
+    properties = metric_filter["Properties"]
+    [transformation] = properties["MetricTransformations"]
+    group = properties["LogGroupName"]["Ref"]
+    assert stage.json["Resources"][group]["Properties"]["LogGroupName"] == {
+        "Fn::Join": ["", ["/aws/lambda/", {"Ref": "APIHandler"}]]
+    }
+    watched = alarm(stage, "signature-failures")
+    assert (watched["Namespace"], watched["MetricName"]) == (
+        transformation["MetricNamespace"],
+        transformation["MetricName"],
+    )
+    # WHEN the receiver logs a rejected signature, as it does in production
+    from chalicelib import log
+    from chalicelib.errors import InvalidSignature, SignatureExpired
+
+    lines = io.StringIO()
+    with redirect_stdout(lines):
+        for code in (InvalidSignature.code, SignatureExpired.code):
+            log.warning("webhook rejected", source="stripe", outcome="rejected", httpStatus=401, error=code)
+    logged = {json.loads(line)["error"] for line in lines.getvalue().splitlines()}
+    # THEN the filter's terms are exactly those top-level fields
+    terms = set(re.findall(r'\$\.error = "([a-z_]+)"', properties["FilterPattern"]))
+    assert terms == logged == {"invalid_signature", "signature_expired"}
+    assert " || " in properties["FilterPattern"]
+
+
+@pytest.mark.parametrize(
+    "logical_id", ["APIHandler", "ProcessWebhooks", "AuditChanges", "SweepStuckWebhooks"]
+)
+def test_every_function_alarms_on_errors_and_throttles(stage: Synthesized, logical_id: str) -> None:
+    watched = {
+        p["MetricName"]
+        for p in alarms(stage).values()
+        if p.get("Namespace") == "AWS/Lambda" and dimensions(p) == {"FunctionName": {"Ref": logical_id}}
+    }
+    assert {"Errors", "Throttles"} <= watched
+
+
+def test_audit_lag_alarms(stage: Synthesized) -> None:
+    properties = alarm(stage, "audit-iterator-age")
+    assert properties["MetricName"] == "IteratorAge" and dimensions(properties) == {
+        "FunctionName": {"Ref": "AuditChanges"}
+    }
+
+
+def test_dashboard_shows_the_pipelines_key_numbers(stage: Synthesized) -> None:
+    _, dashboard = stage.one("AWS::CloudWatch::Dashboard")
+    assert dashboard["Properties"]["DashboardName"] == f"payment-webhooks-{stage.stage}"
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for metric in (
+        "Count",
+        "5XXError",
+        "Latency",
+        "SignatureFailures",
+        "BlockedRequests",
+        "ApproximateAgeOfOldestMessage",
+        "ApproximateNumberOfMessagesVisible",
+        "IteratorAge",
+        "Invocations",
+        "Errors",
+        "Throttles",
+        "Duration",
+    ):
+        assert f'\\"{metric}\\"' in body, metric
+
+
+def test_outputs_tell_an_operator_where_everything_is(stage: Synthesized) -> None:
+    outputs = stage.json["Outputs"]
+    url = outputs["WebhookUrlPattern"]["Value"]["Fn::Join"][1]
+    assert {"Ref": "RestAPI"} in url and url[-1].endswith("/api/webhook/{source}")
+    prefix = f"payment-webhooks-{stage.stage}"
+    expected = {
+        "WebhookTableName": {"Ref": stage.logical_id("AWS::DynamoDB::Table", TableName=prefix)},
+        "ProcessingQueueUrl": {"Ref": stage.logical_id("AWS::SQS::Queue", QueueName=f"{prefix}-processing")},
+        "ProcessingDeadLetterQueueUrl": {
+            "Ref": stage.logical_id("AWS::SQS::Queue", QueueName=f"{prefix}-processing-dlq")
+        },
+        "AuditFailureQueueUrl": {
+            "Ref": stage.logical_id("AWS::SQS::Queue", QueueName=f"{prefix}-audit-failures")
+        },
+        "AlertsTopicArn": {"Ref": stage.logical_id("AWS::SNS::Topic", TopicName=f"{prefix}-alerts")},
+        "PaymentEventsTopicArn": {
+            "Ref": stage.logical_id("AWS::SNS::Topic", TopicName=f"{prefix}-payment-events")
+        },
+    }
+    for name, value in expected.items():
+        assert outputs[name]["Value"] == value, name

@@ -1,0 +1,88 @@
+"""Stage settings, the entry point and the construct's pitfalls (no synthesis needed)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+
+import pytest
+
+from infrastructure.firewall import integer_greater_than_pattern
+from infrastructure.stage_config import StageConfigError, load_chalice_config, stage_config
+from tests.infrastructure.conftest import CDK_JSON, REPO_ROOT, STAGES_KEY, Synthesized, cdk_context
+
+
+def context_with(stage: str, **changes: object) -> dict:
+    context = copy.deepcopy(cdk_context())
+    context[STAGES_KEY][stage].update(changes)
+    return context
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_cdk_json_stages_are_valid(stage: str) -> None:
+    config = stage_config(stage, cdk_context())
+    assert config.names.stack_name == f"payment-webhooks-{stage}"
+    assert config.max_receives == int(
+        load_chalice_config()["stages"][stage]["environment_variables"]["MAX_RECEIVES"]
+    )
+
+
+@pytest.mark.parametrize("window", [0, 30, 59, 61, 3600])
+def test_waf_window_must_be_one_wafs_accepts(window: int) -> None:
+    with pytest.raises(StageConfigError, match="evaluation window"):
+        stage_config(
+            "dev", context_with("dev", wafRateLimit={"limit": 100, "evaluationWindowSeconds": window})
+        )
+
+
+def test_waf_limit_has_a_floor() -> None:
+    with pytest.raises(StageConfigError, match="rate limit"):
+        stage_config("dev", context_with("dev", wafRateLimit={"limit": 9, "evaluationWindowSeconds": 60}))
+
+
+def test_unknown_stage_and_unknown_function_are_rejected() -> None:
+    with pytest.raises(StageConfigError, match="unknown stage"):
+        stage_config("staging", cdk_context())
+    with pytest.raises(StageConfigError, match="unknown functions"):
+        stage_config("dev", context_with("dev", reservedConcurrency={"receiver": 5}))
+
+
+def test_config_json_must_point_the_app_at_the_stacks_names() -> None:
+    chalice = load_chalice_config()
+    chalice["stages"]["dev"]["environment_variables"]["WEBHOOK_TABLE_NAME"] = "some-other-table"
+    with pytest.raises(StageConfigError, match="WEBHOOK_TABLE_NAME"):
+        stage_config("dev", cdk_context(), chalice)
+
+
+def test_alert_email_from_the_command_line_wins() -> None:
+    context = {**cdk_context(), "alertEmail": "ops@example.com"}
+    assert stage_config("prod", context).alert_email == "ops@example.com"
+    with pytest.raises(StageConfigError, match="e-mail"):
+        stage_config("prod", {**cdk_context(), "alertEmail": "not-an-address"})
+
+
+@pytest.mark.parametrize("limit", [0, 7, 8, 9, 10, 99, 100, 262_144, 999_999])
+def test_greater_than_pattern_matches_exactly_the_larger_numbers(limit: int) -> None:
+    pattern = re.compile(integer_greater_than_pattern(limit))
+    for number in [*range(0, 2_000), limit - 1, limit, limit + 1, limit * 10, 10 ** (len(str(limit)) + 1)]:
+        if number >= 0:
+            assert bool(pattern.search(str(number))) == (number > limit), (limit, number)
+            assert bool(pattern.search(f"00{number}")) == (number > limit), (limit, number)
+    assert not pattern.search("") and not pattern.search("abc") and not pattern.search("-5")
+
+
+def test_entry_point_cannot_shadow_the_chalice_app() -> None:
+    cdk = json.loads(CDK_JSON.read_text())
+    assert cdk["app"] == "python3 cdk_app.py"
+    assert not (REPO_ROOT / "infrastructure" / "app.py").exists()
+    ignored = (REPO_ROOT / ".gitignore").read_text().splitlines()
+    assert "chalice.out/" in ignored and "cdk.out/" in ignored
+
+
+def test_stack_id_is_the_chalice_stage(stage: Synthesized) -> None:
+    assert stage.stack.node.id == stage.stage
+    assert stage.stack.stack_name == f"payment-webhooks-{stage.stage}"
+    # Chalice packaged that stage: its tag on every function names it
+    for function in stage.resources("AWS::Serverless::Function").values():
+        assert f"stage={stage.stage}:" in function["Properties"]["Tags"]["aws-chalice"]

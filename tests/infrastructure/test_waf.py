@@ -1,0 +1,108 @@
+"""The web ACL: managed rules tuned for webhook bodies, a per-IP rate rule with provider
+exemptions, and its association with the API stage."""
+
+from __future__ import annotations
+
+import re
+
+from tests.infrastructure.conftest import DEV_PROVIDER_RANGES, STAGES_KEY, Synthesized, cdk_context
+
+KIB = 1024
+
+
+def rules(stage: Synthesized) -> dict[str, dict]:
+    _, acl = stage.one("AWS::WAFv2::WebACL")
+    return {rule["Name"]: rule for rule in acl["Properties"]["Rules"]}
+
+
+def test_web_acl_is_regional_and_allows_by_default(stage: Synthesized) -> None:
+    stage.template.has_resource_properties(
+        "AWS::WAFv2::WebACL", {"Scope": "REGIONAL", "DefaultAction": {"Allow": {}}}
+    )
+
+
+def test_managed_rule_groups_run_and_keep_their_actions(stage: Synthesized) -> None:
+    found = rules(stage)
+    for group in ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"):
+        statement = found[group]["Statement"]["ManagedRuleGroupStatement"]
+        assert statement["VendorName"] == "AWS" and statement["Name"] == group
+        assert found[group]["OverrideAction"] == {"None": {}}  # not turned into count-only
+
+
+def test_common_rule_sets_8_kib_body_limit_only_counts(stage: Synthesized) -> None:
+    common = rules(stage)["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
+    assert common["RuleActionOverrides"] == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
+
+
+def test_body_size_rule_blocks_declared_lengths_over_256_kib_only(stage: Synthesized) -> None:
+    # GIVEN the rule as deployed
+    rule = rules(stage)["BodyOverLimit"]
+    statement = rule["Statement"]["RegexMatchStatement"]
+    assert rule["Action"] == {"Block": {}}
+    assert statement["FieldToMatch"] == {"SingleHeader": {"Name": "content-length"}}
+    pattern = re.compile(statement["RegexString"])
+    # THEN a legitimate 256 KiB webhook passes and anything longer is blocked
+    for length in (0, 1, 8 * KIB + 1, 64 * KIB, 256 * KIB - 1, 256 * KIB):
+        assert not pattern.search(str(length)), length
+    for length in (256 * KIB + 1, 256 * KIB + 10, 300_000, 999_999, 1_000_000, 10 * 1024 * KIB):
+        assert pattern.search(str(length)), length
+    assert len(statement["RegexString"]) <= 512  # WAF's limit for a regex string
+
+
+def test_rate_rule_uses_the_stages_limit_and_window_and_exempts_providers(stage: Synthesized) -> None:
+    # GIVEN the stage's configured limit (requests per IP per evaluation window, in seconds)
+    configured = cdk_context()[STAGES_KEY][stage.stage]["wafRateLimit"]
+    rule = rules(stage)["RateLimitPerIp"]
+    rate = rule["Statement"]["RateBasedStatement"]
+    # THEN the rule blocks, per source IP, with that limit and window ...
+    assert rule["Action"] == {"Block": {}} and rule["Priority"] == 0
+    assert rate["AggregateKeyType"] == "IP"
+    assert rate["Limit"] == configured["limit"]
+    assert rate["EvaluationWindowSec"] == configured["evaluationWindowSeconds"]
+    assert rate["EvaluationWindowSec"] in (60, 120, 300, 600)
+    # ... and counts only requests that do not come from a provider range
+    ip_set_id, _ = stage.one("AWS::WAFv2::IPSet")
+    assert rate["ScopeDownStatement"] == {
+        "NotStatement": {
+            "Statement": {"IPSetReferenceStatement": {"Arn": {"Fn::GetAtt": [ip_set_id, "Arn"]}}}
+        }
+    }
+
+
+def test_provider_ranges_come_from_context(dev: Synthesized, prod: Synthesized) -> None:
+    dev.template.has_resource_properties(
+        "AWS::WAFv2::IPSet",
+        {"Scope": "REGIONAL", "IPAddressVersion": "IPV4", "Addresses": DEV_PROVIDER_RANGES},
+    )
+    expected = cdk_context()[STAGES_KEY]["prod"]["providerSourceCidrs"]
+    prod.template.has_resource_properties("AWS::WAFv2::IPSet", {"Addresses": expected})
+
+
+def test_acl_is_associated_with_the_api_stage_after_the_stage_exists(stage: Synthesized) -> None:
+    # GIVEN the association as synthesized
+    acl_id, _ = stage.one("AWS::WAFv2::WebACL")
+    _, association = stage.one("AWS::WAFv2::WebACLAssociation")
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    arn = association["Properties"]["ResourceArn"]["Fn::Join"][1]
+    assert {"Ref": "RestAPI"} in arn and arn[-1].endswith("/stages/api")
+    # WHEN CloudFormation applies the SAM transform
+    transformed = stage.transformed["Resources"]
+    [depends_on] = transformed["WebAclAssociation"]["DependsOn"]
+    # THEN the explicit dependency names the API's real stage
+    assert transformed[depends_on]["Type"] == "AWS::ApiGateway::Stage"
+    assert transformed[depends_on]["Properties"]["StageName"] == "api"
+    assert transformed[depends_on]["Properties"]["RestApiId"] == {"Ref": "RestAPI"}
+
+
+def test_blocked_and_counted_requests_are_logged(stage: Synthesized) -> None:
+    acl_id, _ = stage.one("AWS::WAFv2::WebACL")
+    _, logging = stage.one("AWS::WAFv2::LoggingConfiguration")
+    properties = logging["Properties"]
+    assert properties["ResourceArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    log_group = stage.logical_id(
+        "AWS::Logs::LogGroup", LogGroupName=f"aws-waf-logs-payment-webhooks-{stage.stage}"
+    )
+    assert {"Ref": log_group} in properties["LogDestinationConfigs"][0]["Fn::Join"][1]
+    keep = properties["LoggingFilter"]["Filters"][0]
+    assert properties["LoggingFilter"]["DefaultBehavior"] == "DROP" and keep["Behavior"] == "KEEP"
+    assert {c["ActionCondition"]["Action"] for c in keep["Conditions"]} == {"BLOCK", "COUNT"}
