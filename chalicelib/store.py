@@ -13,6 +13,7 @@ record leaves the index the moment it becomes final.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,12 @@ PROCESSED = "processed"
 IGNORED = "ignored"
 FAILED = "failed"
 FINAL_STATUSES = frozenset({PROCESSED, IGNORED, FAILED})
+STATUSES = frozenset({RECEIVED}) | FINAL_STATUSES
+# Everything but the payload: what listing needs (payloads can be large and are never listed).
+_SUMMARY_ATTRIBUTES = (
+    "pk", "itemType", "source", "provider", "eventId", "eventType", "receivedAt", "status",
+    "attempts", "lastError", "expiresAt",
+)
 
 
 def webhook_id_for(source: str, event_id: str) -> str:
@@ -256,3 +263,45 @@ class WebhookStore:
                 break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return ids
+
+    def scan_records(
+        self,
+        *,
+        source: str | None = None,
+        status: str | None = None,
+        received_from: str | None = None,
+        received_before: str | None = None,
+    ) -> Iterator[WebhookRecord]:
+        """Every webhook record matching the filters, without its payload, in no useful order.
+
+        For operators (``ops list`` and ``ops replay``), never for the request path: a Scan reads
+        the whole table and the filters only trim what comes back. Times are ``receivedAt`` values
+        (see :func:`iso_timestamp`), which compare correctly as text.
+        """
+        names = {f"#a{i}": name for i, name in enumerate(_SUMMARY_ATTRIBUTES)}
+        by_name = {name: alias for alias, name in names.items()}
+        values: dict[str, Any] = {":type": {"S": ITEM_TYPE}}
+        conditions = [f"{by_name['itemType']} = :type"]
+        for attribute, operator, placeholder, value in (
+            ("source", "=", ":source", source),
+            ("status", "=", ":status", status),
+            ("receivedAt", ">=", ":from", received_from),
+            ("receivedAt", "<", ":before", received_before),
+        ):
+            if value is not None:
+                conditions.append(f"{by_name[attribute]} {operator} {placeholder}")
+                values[placeholder] = {"S": value}
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "ProjectionExpression": ", ".join(names),
+            "FilterExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        while True:
+            response = self._db.scan(**kwargs)
+            for item in response.get("Items", []):
+                yield WebhookRecord.from_item(item)
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -2,15 +2,19 @@
 
 Used by the local runner (`make run`) and by the tests, so both exercise the handlers with the
 shapes Lambda really sends: SQS records with ``messageId`` and string attributes, and DynamoDB
-Streams records with an epoch ``ApproximateCreationDateTime`` and the stream's ARN.
+Streams records with an epoch ``ApproximateCreationDateTime`` and the stream's ARN, and
+EventBridge "Scheduled Event"s with the rule's ARN.
 """
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
+
+LOCAL_ACCOUNT = "123456789012"
 
 
 def sqs_event(messages: Iterable[Mapping[str, Any]], queue_arn: str) -> dict[str, Any]:
@@ -61,3 +65,19 @@ def stream_event(records: Iterable[Mapping[str, Any]], stream_arn: str) -> dict[
             item["userIdentity"] = record["userIdentity"]
         converted.append(item)
     return {"Records": converted}
+
+
+def scheduled_event(rule_name: str, region: str, at: datetime | None = None) -> dict[str, Any]:
+    """The event EventBridge sends a scheduled rule's target (``"version"`` is a string there)."""
+    moment = (at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": LOCAL_ACCOUNT,
+        "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:{LOCAL_ACCOUNT}:rule/{rule_name}"],
+        "detail": {},
+    }

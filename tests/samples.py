@@ -1,4 +1,8 @@
-"""Test sources, their secrets, and correctly signed deliveries for each provider."""
+"""Test sources, their secrets, and correctly signed deliveries for each provider.
+
+The events themselves come from the ``ops send`` sample catalog (``ops/samples.py``), so the tests
+exercise the same realistic payloads a developer sends to the local stack.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import time
 import uuid
 from typing import Any
 
+from ops import samples as catalog
 from ops import signing
 
 STRIPE_SECRET = "whsec_test_stripe_0123456789abcdef"
@@ -24,24 +29,24 @@ SOURCES: dict[str, Any] = {
 }
 
 
+STRIPE_PAYMENT_ID = "pi_3MtwBwLkdIwHu7ix28a3tqPa"
+SQUARE_PAYMENT_ID = "KkAkhdMsgzn59SM8A89WgKwekxLZY"
+STANDARD_PAYMENT_ID = "pay_123"
+
+
+def _catalog_event(provider: str, event_type: str, fallback: str, options: catalog.SampleOptions) -> dict[str, Any]:
+    """The ops sample of that type; a type the catalog lacks gets the fallback's envelope."""
+    if event_type in catalog.CATALOG[provider]:
+        return catalog.build(provider, event_type, options).document
+    document = catalog.build(provider, fallback, options).document
+    document["type"] = event_type
+    return document
+
+
 def stripe_event(event_type: str = "payment_intent.succeeded", event_id: str | None = None) -> dict[str, Any]:
-    return {
-        "id": event_id or f"evt_{uuid.uuid4().hex[:24]}",
-        "object": "event",
-        "api_version": "2024-06-20",
-        "created": int(time.time()),
-        "livemode": False,
-        "type": event_type,
-        "data": {
-            "object": {
-                "id": "pi_3MtwBwLkdIwHu7ix28a3tqPa",
-                "object": "payment_intent",
-                "amount": 2000,
-                "currency": "usd",
-                "status": "succeeded",
-            }
-        },
-    }
+    options = catalog.SampleOptions(payment_id=STRIPE_PAYMENT_ID, amount=2000, currency="USD",
+                                    event_id=event_id or f"evt_{uuid.uuid4().hex[:24]}")
+    return _catalog_event("stripe", event_type, "customer.created", options)
 
 
 def stripe_delivery(event: dict[str, Any], secret: str = STRIPE_SECRET, timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
@@ -50,38 +55,17 @@ def stripe_delivery(event: dict[str, Any], secret: str = STRIPE_SECRET, timestam
 
 
 def square_delivery(event_type: str = "payment.updated", event_id: str | None = None) -> tuple[bytes, dict[str, str]]:
-    event = {
-        "merchant_id": "6SSW7HV8K2ST5",
-        "type": event_type,
-        "event_id": event_id or str(uuid.uuid4()),
-        "created_at": "2024-02-15T12:00:00.000Z",
-        "data": {
-            "type": "payment",
-            "id": "KkAkhdMsgzn59SM8A89WgKwekxLZY",
-            "object": {"payment": {"id": "KkAkhdMsgzn59SM8A89WgKwekxLZY", "status": "COMPLETED",
-                                   "amount_money": {"amount": 100, "currency": "USD"}}},
-        },
-    }
-    body = json.dumps(event).encode()
+    options = catalog.SampleOptions(payment_id=SQUARE_PAYMENT_ID, amount=100, currency="USD",
+                                    event_id=event_id or str(uuid.uuid4()))
+    body = json.dumps(_catalog_event("square", event_type, "payment.updated", options)).encode()
     return body, signing.square_headers(body, SQUARE_KEY, SQUARE_URL)
 
 
 def adyen_item(psp: str, event_code: str = "AUTHORISATION", success: str = "true", original: str = "") -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "eventCode": event_code,
-        "success": success,
-        "eventDate": "2024-02-15T12:00:00+01:00",
-        "merchantAccountCode": "TestMerchantECOM",
-        "pspReference": psp,
-        "merchantReference": "order-1234",
-        "amount": {"value": 1000, "currency": "EUR"},
-        "paymentMethod": "visa",
-        "reason": "",
-        "additionalData": {},
-    }
-    if original:
-        item["originalReference"] = original
-    return {"NotificationRequestItem": item}
+    return catalog.adyen_notification_item(
+        event_code, psp, success=success == "true", original_reference=original or None, amount=1000,
+        currency="EUR", merchant_reference="order-1234", event_date="2024-02-15T12:00:00+01:00",
+    )
 
 
 def adyen_delivery(*items: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
@@ -90,9 +74,10 @@ def adyen_delivery(*items: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
 
 
 def standard_delivery(event_type: str = "payment.succeeded", msg_id: str | None = None, timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps({"type": event_type, "timestamp": "2024-02-15T12:00:00Z",
-                       "data": {"payment_id": "pay_123", "amount": 1500, "currency": "USD"}}).encode()
-    return body, signing.standard_headers(body, STANDARD_SECRET, msg_id or f"msg_{uuid.uuid4().hex}", timestamp or int(time.time()))
+    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
+    options = catalog.SampleOptions(payment_id=STANDARD_PAYMENT_ID, amount=1500, currency="USD", event_id=msg_id)
+    body = json.dumps(_catalog_event("standard", event_type, "payment.succeeded", options)).encode()
+    return body, signing.standard_headers(body, STANDARD_SECRET, msg_id, timestamp or int(time.time()))
 
 
 def now() -> int:

@@ -1,0 +1,334 @@
+"""`make run`: the whole pipeline on one machine, with no AWS account.
+
+In order: take the runner lock (one stack per state directory), stop whatever a crashed run left,
+start ``moto_server``, point this process at it (dummy credentials, ``AWS_ENDPOINT_URL``, an empty AWS
+config so the user's own profiles never apply), apply the `local` stage's environment from
+``.chalice/config.json``, create every resource (``devstack.resources.ensure_stack``), load the app
+through Chalice's own loader, serve its routes on ``127.0.0.1:$PORT`` with Chalice's local server,
+and run its other handlers as Lambda's event sources would (``devstack.lambdas``). Then it writes
+``stack.json`` and ``env.sh`` for clients, prints one ready line, and waits for Ctrl-C.
+
+Settings (environment): ``PORT`` (8000), ``MOTO_PORT`` (a free one), ``LOCAL_VISIBILITY_TIMEOUT_SECONDS``
+(5: how soon a failed message is retried), ``LOG_FORMAT`` (``json`` for the raw lines),
+``PAYMENT_WEBHOOKS_LOCAL_DIR`` (``.local``), and the source secrets of ``devstack.sources``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Mapping, MutableMapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from devstack import emulator, pki, sources
+from devstack.emulator import HOST, Emulator, EmulatorError, port_is_free
+from devstack.logview import ReadableStream
+from devstack.state import CREDENTIALS, REGION, REPOSITORY, Paths, RunnerLock, write_private
+
+STAGE = "local"
+DEFAULT_PORT = 8000
+DEFAULT_VISIBILITY_TIMEOUT = 5
+SHUTDOWN_JOIN_SECONDS = 5.0
+
+
+class StartupError(Exception):
+    """The stack cannot start; the message is one line for the user."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C (or SIGTERM) arrived while the stack was still starting."""
+
+
+@dataclass(frozen=True)
+class RunnerOptions:
+    port: int
+    moto_port: int | None
+    visibility_timeout: int
+    raw_logs: bool
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> RunnerOptions:
+        def number(name: str, default: int | None, low: int, high: int) -> int | None:
+            text = environ.get(name, "").strip()
+            if not text:
+                return default
+            if not text.isdigit() or not low <= int(text) <= high:
+                raise StartupError(f"{name} must be a number from {low} to {high}, not {text!r}")
+            return int(text)
+
+        port = number("PORT", DEFAULT_PORT, 1, 65535)
+        visibility = number("LOCAL_VISIBILITY_TIMEOUT_SECONDS", DEFAULT_VISIBILITY_TIMEOUT, 1, 43200)
+        assert port is not None and visibility is not None
+        return cls(
+            port=port,
+            moto_port=number("MOTO_PORT", None, 1, 65535),
+            visibility_timeout=visibility,
+            raw_logs=environ.get("LOG_FORMAT", "").lower() == "json",
+        )
+
+
+def emulator_environment(endpoint: str, paths: Paths) -> dict[str, str]:
+    """What points every AWS SDK in this process (and the app) at the emulator, and only there."""
+    return {
+        **CREDENTIALS,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_CONFIG_FILE": str(paths.aws_config),
+        "AWS_SHARED_CREDENTIALS_FILE": str(paths.aws_config),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "NO_PROXY": ",".join(filter(None, [os.environ.get("NO_PROXY", ""), "127.0.0.1", "localhost"])),
+    }
+
+
+def isolate_from_real_aws(environ: MutableMapping[str, str]) -> None:
+    """Drop what could point this process at a real account (profiles, tokens, endpoints)."""
+    for name in list(environ):
+        if name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_PROFILE") or (
+            name.startswith("AWS_ENDPOINT_URL_")
+        ):
+            del environ[name]
+
+
+def shell_quote(value: str) -> str:
+    return "'" + value.replace("'", "'\"'\"'") + "'"
+
+
+def env_script(variables: Mapping[str, str]) -> str:
+    lines = [
+        "# Written by `make run` while the local stack runs; do not edit.",
+        "# `source .local/env.sh` points AWS SDKs, the AWS CLI and `chalice local --stage local` at it.",
+        "unset AWS_PROFILE AWS_SESSION_TOKEN",
+    ]
+    lines += [f"export {name}={shell_quote(value)}" for name, value in variables.items()]
+    return "\n".join(lines) + "\n"
+
+
+def display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+class Runner:
+    def __init__(self, paths: Paths, options: RunnerOptions, out: Any) -> None:
+        self.paths = paths
+        self.options = options
+        self.out = out
+        self.stop = threading.Event()
+        self.ready = False
+        self.emulator = Emulator(paths, options.moto_port)
+        self.cert_server: pki.CertServer | None = None
+        self.http_server: Any = None
+        self.threads: list[threading.Thread] = []
+
+    def say(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    # -- signals --------------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.stop.set()
+        if not self.ready:
+            raise Interrupted()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+
+    # -- start ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        leftover = emulator.stop_leftover(self.paths)
+        if leftover:
+            self.say(f"stopped a moto_server (pid {leftover}) left behind by an earlier run")
+        self.paths.stack.unlink(missing_ok=True)
+        if not port_is_free(self.options.port):
+            raise StartupError(f"port {self.options.port} is in use: stop what listens there, or set PORT")
+        self.paths.aws_config.write_text("")
+
+        self.emulator.start()
+        isolate_from_real_aws(os.environ)
+        os.environ.update(emulator_environment(self.emulator.endpoint, self.paths))
+
+        from chalice.cli.factory import CLIFactory
+
+        factory = CLIFactory(project_dir=str(REPOSITORY), environ=os.environ)
+        config = factory.create_config_obj(chalice_stage_name=STAGE)
+        os.environ.update(config.environment_variables)
+        os.environ["STAGE"] = STAGE  # the PayPal loopback allowance is for this stage alone
+
+        secrets = sources.resolve_secrets(self.paths, os.environ)
+        local_pki = pki.load_or_create(self.paths)
+        self.cert_server = pki.CertServer(local_pki, HOST)
+        self.cert_server.start()
+        notification_url = sources.square_notification_url(os.environ, self.options.port)
+        document = sources.sources_document(secrets, notification_url, local_pki)
+
+        import boto3
+
+        from chalicelib.settings import Settings
+        from devstack.resources import ensure_stack
+
+        session = boto3.session.Session()
+        resources = ensure_stack(
+            session, Settings.from_environment(), document, visibility_timeout=self.options.visibility_timeout
+        )
+        # app.py reads the stream ARN and queue name at import: set them before it is loaded.
+        os.environ.update(resources.environment())
+        app = config.chalice_app
+        self._serve_http(app, config)
+        handlers = self._start_handlers(app, session)
+
+        cert_url = self.cert_server.url
+        (self.paths.paypal / "cert-url").write_text(cert_url + "\n")
+        client_environment = {
+            **{k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION")},
+            **resources.environment(),
+        }
+        self.paths.env_script.write_text(env_script(client_environment))
+        app_url = f"http://{HOST}:{self.options.port}"
+        stack = {
+            "stage": STAGE,
+            "runnerPid": os.getpid(),
+            "motoPid": self.emulator.pid,
+            "endpointUrl": self.emulator.endpoint,
+            "appUrl": app_url,
+            "region": REGION,
+            "startedAt": time.time(),
+            "resources": asdict(resources),
+            "paypal": {"certUrl": cert_url, "signingKeyFile": str(pki.signing_key_file(self.paths))},
+        }
+        write_private(self.paths.stack, json.dumps(stack, indent=2) + "\n")
+
+        self.say(f"payment-webhooks local stack: state in {display(self.paths.root)}/, AWS emulator log in {display(self.paths.moto_log)}")
+        self.say("  sources (POST /webhook/<source>):")
+        for secret in secrets:
+            self.say(f"    {secret.describe()}")
+        self.say(f"    square notification URL: {notification_url}")
+        self.say(f"    paypal certificate: {cert_url}")
+        self.say("  handlers: " + "; ".join(handlers))
+        self.say(f"  chalice local: source {display(self.paths.env_script)} && chalice local --stage local --port 8001")
+        self.say("  try: python -m ops send stripe payment_intent.succeeded")
+        self.ready = True
+        self.say(
+            f"payment-webhooks ready on {app_url} (AWS emulator on {self.emulator.endpoint}); Ctrl-C stops"
+        )
+
+    def _serve_http(self, app: Any, config: Any) -> None:
+        from chalice.local import ChaliceRequestHandler, create_local_server
+
+        class QuietHandler(ChaliceRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return  # the app logs one line per webhook outcome; no access log on top
+
+        server = create_local_server(app, config, HOST, self.options.port)
+        server.server.RequestHandlerClass = functools.partial(QuietHandler, app_object=app, config=config)
+        self.http_server = server.server
+        self._spawn("http", self.http_server.serve_forever)
+
+    def _start_handlers(self, app: Any, session: Any) -> list[str]:
+        from devstack.lambdas import discover
+
+        discovery = discover(
+            app,
+            clients=session.client,
+            region=REGION,
+            function_name=lambda name: f"{app.app_name}-{STAGE}-{name}",
+        )
+        for worker in discovery.workers:
+            worker.prepare()
+        for worker in discovery.workers:
+            self._spawn(worker.name, functools.partial(worker.run, self.stop))
+        described = [worker.describe() for worker in discovery.workers]
+        described += [f"{name}: not emulated" for name in discovery.not_emulated]
+        return described
+
+    def _spawn(self, name: str, target: Any) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    # -- stop -----------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        if self.http_server is not None:
+            self.http_server.shutdown()
+            self.http_server.server_close()
+        deadline = time.monotonic() + SHUTDOWN_JOIN_SECONDS
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if self.cert_server is not None:
+            self.cert_server.stop()
+        self.emulator.stop()
+        self.paths.stack.unlink(missing_ok=True)
+        self.paths.env_script.unlink(missing_ok=True)
+
+
+def _one_line_thread_failure(args: threading.ExceptHookArgs) -> None:
+    """A worker that dies says so in one line: no traceback on the console."""
+    from chalicelib import log
+
+    name = args.thread.name if args.thread is not None else "?"
+    log.error("local worker stopped", thread=name, errorType=args.exc_type.__name__)
+
+
+def main() -> int:
+    try:
+        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    except AttributeError:
+        pass
+    real_stdout = sys.stdout
+    try:
+        options = RunnerOptions.from_environment(os.environ)
+    except StartupError as exc:
+        print(f"make run: {exc}", file=sys.stderr)
+        return 2
+    paths = Paths.default()
+    paths.ensure()
+    lock = RunnerLock(paths)
+    if not lock.acquire():
+        print(
+            f"make run: a local stack is already running with state in {display(paths.root)}/; "
+            "stop it first (Ctrl-C in its terminal)",
+            file=sys.stderr,
+        )
+        return 1
+    threading.excepthook = _one_line_thread_failure
+    runner = Runner(paths, options, real_stdout)
+    # The app logs to whatever sys.stdout is (chalicelib.log): make its lines readable.
+    sys.stdout = ReadableStream(real_stdout, raw=options.raw_logs)  # type: ignore[assignment]
+    runner.install_signal_handlers()
+    status = 0
+    try:
+        runner.start()
+        runner.stop.wait()
+        runner.say("payment-webhooks stopping")
+    except Interrupted:
+        runner.say("payment-webhooks: interrupted while starting")
+        status = 130
+    except (StartupError, EmulatorError) as exc:
+        print(f"make run: {exc}", file=sys.stderr)
+        status = 1
+    except Exception as exc:  # anything else at start: one line, no traceback; details in moto.log
+        print(f"make run: could not start the local stack ({type(exc).__name__}); see {display(paths.moto_log)}", file=sys.stderr)
+        status = 1
+    finally:
+        runner.ready = True  # a second Ctrl-C during shutdown must not abort the clean-up
+        runner.shutdown()
+        sys.stdout = real_stdout
+        lock.release()
+    if status == 0:
+        runner.say("payment-webhooks stopped")
+    return status

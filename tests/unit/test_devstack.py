@@ -1,0 +1,279 @@
+"""The local runner's parts: handler discovery, Lambda-like polling, console, secrets and state."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from chalice import Chalice, Rate
+
+from devstack import emulator, lambdas, logview, sources, state
+from devstack.lambdas import Function, SqsPoller, StreamFollower, discover, failed_items, schedule_seconds
+
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:orders"
+STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2024-01-01T00:00:00.000"
+
+
+class FakeSqs:
+    def __init__(self) -> None:
+        self.deleted: list[str] = []
+
+    def get_queue_url(self, QueueName: str) -> dict[str, str]:  # noqa: N803 (boto3's names)
+        return {"QueueUrl": f"http://sqs/{QueueName}"}
+
+    def get_queue_attributes(self, QueueUrl: str, AttributeNames: list[str]) -> dict[str, Any]:  # noqa: N803
+        return {"Attributes": {"QueueArn": QUEUE_ARN}}
+
+    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> None:  # noqa: N803
+        self.deleted.extend(entry["ReceiptHandle"] for entry in Entries)
+
+
+def oddly_named_app() -> Chalice:
+    app = Chalice(app_name="sample")
+
+    @app.on_sqs_message(queue="orders", batch_size=5)
+    def whatever_one(event: Any) -> Any:
+        return {"batchItemFailures": [{"itemIdentifier": r.to_dict()["messageId"]} for r in event
+                                      if r.body == "bad"]}
+
+    @app.on_dynamodb_record(stream_arn=STREAM_ARN)
+    def something_else(event: Any) -> None:
+        return None
+
+    @app.schedule(Rate(2, unit=Rate.HOURS))
+    def tick(event: Any) -> None:
+        return None
+
+    @app.on_s3_event(bucket="uploads")
+    def on_upload(event: Any) -> None:
+        return None
+
+    return app
+
+
+def context(name: str) -> None:
+    return None
+
+
+def test_handlers_are_matched_to_sources_by_what_they_declare_not_by_name() -> None:
+    # GIVEN an app whose handlers have arbitrary names, and a source Lambda offers but we don't run
+    app = oddly_named_app()
+
+    # WHEN the runner discovers its event sources
+    found = discover(app, clients=lambda service: FakeSqs(), region="us-east-1",
+                     function_name=lambda name: f"sample-local-{name}", context_factory=context)
+
+    # THEN each declared source gets the right kind of worker, and the rest is named as not emulated
+    kinds = {worker.name: type(worker) for worker in found.workers}
+    assert kinds == {"whatever_one": SqsPoller, "something_else": StreamFollower, "tick": lambdas.Scheduler}
+    assert found.not_emulated == ["on_upload (S3EventConfig)"]
+    [scheduler] = [w for w in found.workers if isinstance(w, lambdas.Scheduler)]
+    assert scheduler.period_seconds == 7200
+
+
+def test_the_real_app_declares_a_queue_a_stream_and_a_schedule() -> None:
+    from app import app
+
+    found = discover(app, clients=lambda service: FakeSqs(), region="us-east-1",
+                     function_name=lambda name: name, context_factory=context)
+    assert sorted(type(worker).__name__ for worker in found.workers) == ["Scheduler", "SqsPoller", "StreamFollower"]
+    assert found.not_emulated == []
+
+
+def test_sqs_poller_deletes_only_what_succeeded() -> None:
+    # GIVEN a batch of which the handler reports one message as failed
+    app = oddly_named_app()
+    sqs = FakeSqs()
+    [poller] = [w for w in discover(app, lambda s: sqs, "us-east-1", lambda n: n, context).workers
+                if isinstance(w, SqsPoller)]
+    poller.prepare()
+    messages = [{"MessageId": f"m{i}", "ReceiptHandle": f"r{i}", "Body": body, "Attributes": {}}
+                for i, body in enumerate(["ok", "bad", "ok"])]
+
+    # WHEN it is handed over
+    poller.handle(messages)
+
+    # THEN the failed one stays on the queue (it comes back after the visibility timeout)
+    assert sqs.deleted == ["r0", "r2"]
+
+
+def test_sqs_poller_deletes_nothing_when_the_handler_crashes() -> None:
+    sqs = FakeSqs()
+
+    def crash(event: Any, ctx: Any) -> None:
+        raise RuntimeError("boom")
+
+    config = oddly_named_app().event_sources[0]
+    poller = SqsPoller(Function("f", "f", crash, context), sqs, config)  # type: ignore[arg-type]
+    poller.prepare()
+    poller.handle([{"MessageId": "m", "ReceiptHandle": "r", "Body": "x"}])
+    assert sqs.deleted == []
+
+
+@pytest.mark.parametrize(
+    "result,expected",
+    [(None, []), ({"batchItemFailures": []}, []), ({"batchItemFailures": [{"itemIdentifier": "a"}]}, ["a"]),
+     ({"batchItemFailures": [{"itemIdentifier": ""}]}, None), ({"batchItemFailures": "x"}, None)],
+)
+def test_partial_batch_responses_are_read_as_lambda_reads_them(result: Any, expected: Any) -> None:
+    assert failed_items(result) == expected
+
+
+def stream_record(sequence: str) -> dict[str, Any]:
+    return {"eventID": sequence, "eventName": "INSERT", "dynamodb": {"SequenceNumber": sequence,
+                                                                       "ApproximateCreationDateTime": 1.0}}
+
+
+def test_stream_failure_is_retried_from_the_failed_record_then_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a handler that always fails record "2" of three
+    monkeypatch.setattr(lambdas, "RETRY_PAUSE_SECONDS", 0)
+    calls: list[list[str]] = []
+
+    def handler(event: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        sequences = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
+        calls.append(sequences)
+        assert all(r["eventSourceARN"] == STREAM_ARN for r in event["Records"])
+        return {"batchItemFailures": [{"itemIdentifier": "2"}] if "2" in sequences else []}
+
+    app = oddly_named_app()
+    config = app.event_sources[1]
+    follower = StreamFollower(Function("f", "f", handler, context), object(), config)  # type: ignore[arg-type]
+
+    # WHEN a batch is delivered
+    import threading
+
+    follower.deliver([stream_record("1"), stream_record("2"), stream_record("3")], threading.Event())
+
+    # THEN it is retried from "2" a few times, then "2" is skipped and "3" still gets delivered
+    assert calls[0] == ["1", "2", "3"]
+    assert calls[1:1 + lambdas.STREAM_RETRIES] == [["2", "3"]] * lambdas.STREAM_RETRIES
+    assert calls[-1] == ["3"]
+
+
+@pytest.mark.parametrize("expression,seconds", [(Rate(5, unit=Rate.MINUTES), 300), (Rate(1, unit=Rate.DAYS), 86400),
+                                                ("rate(1 hour)", 3600), ("cron(0 12 * * ? *)", None)])
+def test_schedule_periods(expression: Any, seconds: int | None) -> None:
+    assert schedule_seconds(expression) == seconds
+
+
+def test_console_renders_app_lines_and_drops_attempt_counting_audits() -> None:
+    received = ('{"level":"INFO","message":"webhook received","timestamp":"2026-01-02T03:04:05.678Z",'
+                '"service":"payment-webhooks","source":"stripe","outcome":"accepted","webhookIds":["wh_1"]}')
+    audit = ('{"level":"INFO","message":"audit","timestamp":"2026-01-02T03:04:06.000Z","audit":"webhook",'
+             '"change":"MODIFY","webhookId":"wh_1","oldStatus":"received","newStatus":"processed","source":"stripe"}')
+    counting = audit.replace('"newStatus":"processed"', '"newStatus":"received"')
+
+    assert logview.render(received) == "03:04:05 INFO  webhook received  source=stripe outcome=accepted webhookIds=wh_1"
+    assert logview.render(audit) == "03:04:06 INFO  audit MODIFY wh_1 received -> processed  source=stripe"
+    assert logview.render(counting) is None
+    assert logview.render("plain text") == "plain text"
+
+
+def test_readable_stream_writes_whole_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    stream = logview.ReadableStream(sys.stdout)
+    stream.write('{"level":"INFO","message":"hel')
+    stream.write('lo","timestamp":"2026-01-02T03:04:05Z"}\nnext\n')
+    assert capsys.readouterr().out == "03:04:05 INFO  hello\nnext\n"
+
+
+def test_local_secrets_come_from_the_environment_or_stay_stable(tmp_path: Any) -> None:
+    # GIVEN one secret set in the environment and the others not
+    paths = state.Paths(tmp_path)
+    paths.ensure()
+    environ = {"STRIPE_WEBHOOK_SECRET": "whsec_from_env"}
+
+    # WHEN they are resolved twice (two runs)
+    first = {s.spec.source: s for s in sources.resolve_secrets(paths, environ)}
+    second = {s.spec.source: s for s in sources.resolve_secrets(paths, {})}
+
+    # THEN the environment's value is used but never stored, and generated ones survive a restart
+    assert first["stripe"].value == "whsec_from_env" and first["stripe"].from_environment
+    stored = json.loads(paths.secrets.read_text())
+    assert "whsec_from_env" not in json.dumps(stored)
+    assert all(first[name].value == second[name].value for name in ("square", "paypal", "adyen", "standard"))
+    assert oct(paths.secrets.stat().st_mode & 0o777) == "0o600"
+    assert bytes.fromhex(first["adyen"].value) and first["standard"].value.startswith("whsec_")
+    assert "whsec_from_env" not in first["stripe"].describe()
+
+
+def test_square_notification_url_follows_the_port_unless_set() -> None:
+    assert sources.square_notification_url({}, 8123) == "http://127.0.0.1:8123/webhook/square"
+    assert sources.square_notification_url({"SQUARE_NOTIFICATION_URL": "https://x/y"}, 1) == "https://x/y"
+
+
+def test_no_running_stack_is_one_clear_reason(tmp_path: Any) -> None:
+    with pytest.raises(state.NoLocalStack, match="make run"):
+        state.read_stack(state.Paths(tmp_path))
+
+
+def test_a_held_lock_means_running_and_a_released_one_does_not(tmp_path: Any) -> None:
+    paths = state.Paths(tmp_path)
+    paths.ensure()
+    lock = state.RunnerLock(paths)
+    assert lock.acquire()
+    try:
+        assert state.lock_is_held(paths)
+        assert not state.RunnerLock(paths).acquire()  # a second runner is refused
+        with pytest.raises(state.NoLocalStack, match="starting"):
+            state.read_stack(paths)
+    finally:
+        lock.release()
+    assert not state.lock_is_held(paths)
+
+
+def test_a_lock_held_by_a_killed_process_is_released(tmp_path: Any) -> None:
+    # GIVEN a runner that took the lock and was killed outright (kill -9)
+    paths = state.Paths(tmp_path)
+    paths.ensure()
+    code = ("import sys, time; sys.path.insert(0, %r); from devstack.state import Paths, RunnerLock; "
+            "lock = RunnerLock(Paths(__import__('pathlib').Path(%r))); lock.acquire(); print('locked', flush=True); "
+            "time.sleep(60)") % (str(state.REPOSITORY), str(tmp_path))
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline().strip() == "locked"
+    assert state.lock_is_held(paths)
+    child.kill()
+    child.wait()
+
+    # THEN the next runner can start
+    assert not state.lock_is_held(paths)
+
+
+def test_a_stale_pid_that_is_not_moto_is_left_alone(tmp_path: Any) -> None:
+    paths = state.Paths(tmp_path)
+    paths.ensure()
+    paths.moto_pid.write_text(str(os.getpid()))  # this pytest process: alive, but no moto server
+
+    assert emulator.stop_leftover(paths) is None
+    assert not paths.moto_pid.exists()
+
+
+def test_environment_script_quotes_values() -> None:
+    from devstack.runner import env_script
+
+    script = env_script({"A": "it's", "B": "x y"})
+    completed = subprocess.run(["sh", "-c", script + 'printf "%s|%s" "$A" "$B"'], capture_output=True, text=True)
+    assert completed.stdout == "it's|x y"
+
+
+def test_the_scheduler_sends_an_eventbridge_scheduled_event() -> None:
+    # GIVEN a scheduled handler
+    received: list[dict[str, Any]] = []
+
+    def handler(event: dict[str, Any], ctx: Any) -> None:
+        received.append(event)
+
+    scheduler = lambdas.Scheduler(Function("tick", "sample-local-tick", handler, context), 60, "sample-local-tick",
+                                  "eu-west-1")
+
+    # WHEN its rate comes round
+    scheduler.fire()
+
+    # THEN it gets what EventBridge sends a scheduled rule's target
+    [event] = received
+    assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
+    assert event["resources"] == ["arn:aws:events:eu-west-1:123456789012:rule/sample-local-tick"]
+    assert event["region"] == "eu-west-1" and event["detail"] == {}
