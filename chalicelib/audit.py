@@ -1,5 +1,9 @@
 """Step 9: one structured audit line per change of a webhook record, and alerts a human must see.
 
+Payment records share the table: a payment whose status changes (or that is created, removed,
+or folded into another record under an alias) gets one ``"audit": "payment"`` line too, so the
+log tells the story of every payment; a payment record removed by anyone alerts as well.
+
 Alerts go out for a record removed by anyone but DynamoDB's TTL (expiry is the retention policy
 working, and is audited without an alert) and for a record that became ``failed``. Records are
 read defensively: a record this code cannot make sense of is reported as a batch item failure, so
@@ -16,11 +20,13 @@ from typing import Any
 from chalicelib import log
 from chalicelib.batch import partial_batch, stream_sequence_number
 from chalicelib.encoding import compact_json
+from chalicelib.payments.keys import ALIAS_ITEM_TYPE, PAYMENT_ITEM_TYPE
 from chalicelib.store import FAILED, ITEM_TYPE
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 CHANGES = frozenset({"INSERT", "MODIFY", "REMOVE"})
 AUDITED_FIELDS = ("source", "provider", "eventType", "eventId", "lastError")
+AUDITED_PAYMENT_FIELDS = ("provider", "amount", "currency", "refundedAmount", "version")
 
 
 class OddRecord(Exception):
@@ -65,8 +71,32 @@ def is_ttl_expiry(record: Mapping[str, Any]) -> bool:
     )
 
 
+def payment_audit_entry(
+    change_name: str, change: Mapping[str, Any], old: dict[str, str], new: dict[str, str]
+) -> dict[str, Any] | None:
+    """The line for a payment record: only when its status changes (or it appears or goes)."""
+    still_a_payment = new.get("itemType") == PAYMENT_ITEM_TYPE
+    if change_name == "MODIFY" and still_a_payment and old.get("status") == new.get("status"):
+        return None  # a fact that changed nothing visible (amounts are in the record's history)
+    current = new if still_a_payment else old
+    entry: dict[str, Any] = {
+        "audit": "payment",
+        "change": change_name,
+        "paymentKey": current.get("paymentKey", ""),
+        "oldStatus": old.get("status"),
+        "newStatus": new.get("status"),
+        "at": _change_time(change),
+        "sequenceNumber": change.get("SequenceNumber"),
+    }
+    entry.update({name: current[name] for name in AUDITED_PAYMENT_FIELDS if name in current})
+    if new.get("itemType") == ALIAS_ITEM_TYPE:
+        entry["mergedInto"] = new.get("aliasOf")
+    return entry
+
+
 def audit_entry(record: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The audit line for one stream record, or None for items that are not webhook records."""
+    """The audit line for one stream record, or None for items that need none (aliases, and
+    payment changes that leave the status as it was)."""
     change_name = record.get("eventName")
     change = record.get("dynamodb")
     if change_name not in CHANGES or not isinstance(change, Mapping):
@@ -74,6 +104,11 @@ def audit_entry(record: Mapping[str, Any]) -> dict[str, Any] | None:
     old, new = _image(change, "OldImage"), _image(change, "NewImage")
     keys = _image(change, "Keys")
     current = new or old
+    if PAYMENT_ITEM_TYPE in (old.get("itemType"), new.get("itemType")):
+        payment_entry = payment_audit_entry(str(change_name), change, old, new)
+        if payment_entry is not None and change_name == "REMOVE":
+            payment_entry["removedBy"] = "ttl" if is_ttl_expiry(record) else "principal"
+        return payment_entry
     if current.get("itemType") != ITEM_TYPE:
         return None
     entry: dict[str, Any] = {
@@ -93,7 +128,11 @@ def audit_entry(record: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def alert_reason(entry: Mapping[str, Any]) -> str | None:
     if entry["change"] == "REMOVE" and entry.get("removedBy") != "ttl":
+        if entry["audit"] == "payment":
+            return "A payment record was removed"
         return "A webhook record was removed"
+    if entry["audit"] == "payment":
+        return None
     if entry["newStatus"] == FAILED and entry["oldStatus"] != FAILED:
         return "A webhook failed processing and was dead-lettered"
     return None

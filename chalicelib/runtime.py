@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from chalicelib.audit import AuditContext
 from chalicelib.aws import AwsClients
@@ -18,6 +19,10 @@ from chalicelib.settings import Settings, get_settings
 from chalicelib.sources import SourceRegistry
 from chalicelib.store import WebhookStore
 from chalicelib.sweeper import SweepContext
+
+if TYPE_CHECKING:
+    from chalicelib.payments.publisher import PaymentEventPublisher
+    from chalicelib.payments.store import PaymentStore
 
 
 @dataclass
@@ -57,8 +62,30 @@ class Services:
         )
 
     @cached_property
+    def payments(self) -> PaymentStore:
+        """Payment records (same table as the webhooks); the ops CLI reads them with ``get``.
+
+        Imported here, not at the top: only the processor needs the payments machinery, and the
+        receiver's cold start should not pay for it.
+        """
+        from chalicelib.payments.store import PaymentStore
+
+        return PaymentStore(self.aws.dynamodb, self.settings.table_name)
+
+    @cached_property
+    def payment_events(self) -> PaymentEventPublisher:
+        from chalicelib.payments.publisher import PaymentEventPublisher
+
+        return PaymentEventPublisher(self.aws.sns, self.settings.payment_events_topic_arn)
+
+    @cached_property
     def processing(self) -> ProcessingContext:
-        return ProcessingContext(store=self.store, max_receives=self.settings.max_receives)
+        return ProcessingContext(
+            store=self.store,
+            max_receives=self.settings.max_receives,
+            payments=self.payments,
+            publisher=self.payment_events,
+        )
 
     @cached_property
     def audit(self) -> AuditContext:

@@ -12,6 +12,15 @@ helper checks only the first item of a body, which would let a forged item ride 
 genuine one. Only those eight fields are signed, so the event id and type are built from them
 alone; anything else in an item (``additionalData``, ``reason``...) is unauthenticated.
 
+Normalizing (step 6): a payment is keyed by its authorisation's ``pspReference``; modifications
+(capture, cancellation, refund) and disputes carry it as ``originalReference``, and their own
+``pspReference`` identifies the refund or the dispute. Money decisions read signed fields only
+(codes, references, ``success``, ``amount``); ``eventDate``, which is not signed, serves only to
+order facts of the same rank. Adyen counts CLP and ISK in hundredths and CVE and IDR in whole
+units, unlike ISO 4217 (docs.adyen.com/development-resources/currency-codes): amounts are
+converted. ``CHARGEBACK`` means the funds were debited, so it counts as a lost dispute until a
+``CHARGEBACK_REVERSED`` (later in time) wins it back.
+
 Options: none. Secrets are the hex HMAC keys from Adyen's Customer Area.
 """
 
@@ -22,9 +31,25 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.errors import ConfigurationError, InvalidSignature, MalformedPayload
+from chalicelib.errors import ConfigurationError, InvalidSignature, MalformedPayload, ProcessingError
+from chalicelib.payments import fields, money
+from chalicelib.payments.model import (
+    AUTHORIZED,
+    CANCELED,
+    DISPUTE,
+    DISPUTE_LOST,
+    DISPUTE_OPEN,
+    DISPUTE_WON,
+    FAILED,
+    PAYMENT,
+    REFUND,
+    REFUND_FAILED,
+    REFUND_SUCCEEDED,
+    SUCCEEDED,
+    PaymentEvent,
+)
 from chalicelib.providers.base import (
     InboundEvent,
     SourceConfig,
@@ -32,6 +57,9 @@ from chalicelib.providers.base import (
     parse_json_object,
     required_string,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.store import WebhookRecord
 
 ITEM_KEY = "NotificationRequestItem"
 PAYMENT_EVENT_CODES = frozenset(
@@ -159,6 +187,84 @@ def dedupe_key(item: Mapping[str, Any]) -> str:
     )
 
 
+# -- normalize (step 6) -------------------------------------------------------------------------
+
+# eventCode -> (kind, status when success is "true", status when "false"); None: not mapped.
+EVENT_MAPPING: dict[str, tuple[str, str | None, str | None]] = {
+    "AUTHORISATION": (PAYMENT, AUTHORIZED, FAILED),
+    "CAPTURE": (PAYMENT, SUCCEEDED, FAILED),
+    "CAPTURE_FAILED": (PAYMENT, FAILED, None),
+    "CANCELLATION": (PAYMENT, CANCELED, AUTHORIZED),  # a failed cancellation leaves the authorisation
+    "REFUND": (REFUND, REFUND_SUCCEEDED, REFUND_FAILED),
+    "CANCEL_OR_REFUND": (REFUND, REFUND_SUCCEEDED, REFUND_FAILED),
+    "REFUND_FAILED": (REFUND, REFUND_FAILED, None),
+    "REFUNDED_REVERSED": (REFUND, REFUND_FAILED, None),
+    "NOTIFICATION_OF_CHARGEBACK": (DISPUTE, DISPUTE_OPEN, None),
+    "CHARGEBACK": (DISPUTE, DISPUTE_LOST, None),
+    "CHARGEBACK_REVERSED": (DISPUTE, DISPUTE_WON, None),
+    "SECOND_CHARGEBACK": (DISPUTE, DISPUTE_LOST, None),
+    "PREARBITRATION_WON": (DISPUTE, DISPUTE_WON, None),
+    "PREARBITRATION_LOST": (DISPUTE, DISPUTE_LOST, None),
+}
+# Adyen's decimals where they differ from ISO 4217.
+ADYEN_UNIT_EXPONENTS: dict[str, int] = {"CLP": 2, "CVE": 0, "IDR": 0, "ISK": 2}
+
+
+def adyen_amount(item: Mapping[str, Any]) -> tuple[int, str] | None:
+    """The item's signed ``amount`` as (ISO minor units, currency), None when absent."""
+    amount = item.get("amount")
+    if amount is None:
+        return None
+    if not isinstance(amount, dict):
+        raise ProcessingError("amount is not an object")
+    code = money.currency_code(amount.get("currency"), "amount.currency")
+    value = money.minor_units_from_integer(
+        amount.get("value"), code, "amount.value", ADYEN_UNIT_EXPONENTS.get(code)
+    )
+    return value, code
+
+
+def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
+    """A stored Adyen notification item as a PaymentEvent, or None outside the mapping."""
+    mapping = EVENT_MAPPING.get(webhook.event_type)
+    if mapping is None:
+        return None
+    item = fields.obj(fields.load_object(webhook.payload), ITEM_KEY)
+    success = item.get("success")
+    if success not in ("true", "false"):
+        raise ProcessingError("success is not \"true\" or \"false\"")
+    kind, if_success, if_failure = mapping
+    status = if_success if success == "true" else if_failure
+    if status is None:
+        return None  # e.g. a REFUND_FAILED that did not succeed: Adyen documents no such thing
+    psp_reference = fields.text(item, "pspReference")
+    if webhook.event_type == "AUTHORISATION":
+        payment_id = psp_reference
+    else:
+        payment_id = fields.text(item, "originalReference")
+    stated = adyen_amount(item)
+    amount, currency = stated if stated is not None else (None, None)
+    event_date = item.get("eventDate")
+    occurred_at = fields.rfc3339_time(event_date, "eventDate") if event_date else webhook.received_at
+    details: dict[str, Any] = {"currency": currency}
+    if kind == PAYMENT and status in (AUTHORIZED, SUCCEEDED) and webhook.event_type != "CANCELLATION":
+        details["amount"] = amount
+    elif kind == REFUND:
+        if amount is None:
+            raise ProcessingError("the refund has no amount")
+        details.update(refund_id=psp_reference, refund_amount=amount)
+    elif kind == DISPUTE:
+        details["dispute_id"] = psp_reference
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=payment_id,
+        kind=kind,
+        status=status,
+        occurred_at=occurred_at,
+        **details,
+    )
+
+
 class AdyenProvider:
     """Adyen standard (payment) webhooks with HMAC signatures enabled."""
 
@@ -190,6 +296,9 @@ class AdyenProvider:
     def is_payment_event(self, event_type: str) -> bool:
         """Authorisation, capture, cancellation, refund and chargeback outcomes."""
         return event_type in PAYMENT_EVENT_CODES
+
+    def normalize(self, webhook: WebhookRecord) -> PaymentEvent | None:
+        return normalize(webhook)
 
 
 PROVIDER = AdyenProvider()

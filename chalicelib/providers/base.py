@@ -2,7 +2,9 @@
 
 A provider turns a raw delivery into verified events: it checks the signature on the raw bytes
 (before any JSON parsing, except Adyen whose signatures live inside the body), then extracts each
-event's stable id and type. It raises only the errors in :mod:`chalicelib.errors`.
+event's stable id and type. It raises only the errors in :mod:`chalicelib.errors`. Later, the
+processor asks it to ``normalize`` a stored event into the canonical
+:class:`~chalicelib.payments.model.PaymentEvent` (step 6 of the flow).
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.errors import MalformedPayload, MissingHeader, SignatureExpired
+
+if TYPE_CHECKING:
+    from chalicelib.payments.model import PaymentEvent
+    from chalicelib.store import WebhookRecord
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,12 @@ class Provider(Protocol):
 
     def is_payment_event(self, event_type: str) -> bool:
         """Whether events of this type describe a payment (others are stored as ``ignored``)."""
+        ...
+
+    def normalize(self, webhook: WebhookRecord) -> PaymentEvent | None:
+        """The stored event as a :class:`PaymentEvent`, or None when it is outside the mapping
+        (the webhook is then ``ignored``). A payload that is in the mapping but cannot be read
+        raises :class:`~chalicelib.errors.ProcessingError` with a safe reason."""
         ...
 
 

@@ -7,6 +7,13 @@ custom domains), so it is configuration, never rebuilt from the request. The old
 is missing the header we require. The scheme has no timestamp, so replays are stopped by
 deduplicating on ``event_id``.
 
+Normalizing (step 6): payments are keyed by Square's payment id, refunds by their
+``payment_id`` and disputes by ``disputed_payment.payment_id``. ``payment.*`` events map by the
+payment's ``status``; the payment amount is ``total_money`` (tip included: what refunds are
+measured against) and ``refunded_money`` is Square's running total of refunds. Square amounts
+are ISO 4217 minor units. The event time is the object's ``updated_at`` (milliseconds), else the
+event's ``created_at``.
+
 Options: ``notificationUrl`` (required), the subscription's notification URL exactly as
 registered with Square.
 """
@@ -17,8 +24,27 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.errors import ConfigurationError, InvalidSignature, MalformedPayload
+from chalicelib.errors import ConfigurationError, InvalidSignature, MalformedPayload, ProcessingError
+from chalicelib.payments import fields, money
+from chalicelib.payments.model import (
+    AUTHORIZED,
+    CANCELED,
+    DISPUTE,
+    DISPUTE_LOST,
+    DISPUTE_OPEN,
+    DISPUTE_WON,
+    FAILED,
+    PAYMENT,
+    PENDING,
+    REFUND,
+    REFUND_FAILED,
+    REFUND_PENDING,
+    REFUND_SUCCEEDED,
+    SUCCEEDED,
+    PaymentEvent,
+)
 from chalicelib.providers.base import (
     InboundEvent,
     SourceConfig,
@@ -27,6 +53,9 @@ from chalicelib.providers.base import (
     required_string,
     require_header,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.store import WebhookRecord
 
 SIGNATURE_HEADER = "x-square-hmacsha256-signature"
 NOTIFICATION_URL_OPTION = "notificationUrl"
@@ -69,6 +98,138 @@ def decode_text(raw: bytes) -> str:
     return text
 
 
+# -- normalize (step 6) -------------------------------------------------------------------------
+
+PAYMENT_EVENT_TYPES = frozenset({"payment.created", "payment.updated"})
+REFUND_EVENT_TYPES = frozenset({"refund.created", "refund.updated"})
+DISPUTE_EVENT_PREFIX = "dispute."
+PAYMENT_STATUSES: dict[str, str] = {
+    "PENDING": PENDING,
+    "APPROVED": AUTHORIZED,
+    "COMPLETED": SUCCEEDED,
+    "CANCELED": CANCELED,
+    "FAILED": FAILED,
+}
+REFUND_STATUSES: dict[str, str] = {
+    "PENDING": REFUND_PENDING,
+    "COMPLETED": REFUND_SUCCEEDED,
+    "REJECTED": REFUND_FAILED,
+    "FAILED": REFUND_FAILED,
+}
+DISPUTE_STATES: dict[str, str] = {
+    "INQUIRY_EVIDENCE_REQUIRED": DISPUTE_OPEN,
+    "INQUIRY_PROCESSING": DISPUTE_OPEN,
+    "EVIDENCE_REQUIRED": DISPUTE_OPEN,
+    "PROCESSING": DISPUTE_OPEN,
+    "INQUIRY_CLOSED": DISPUTE_WON,  # closed without becoming a chargeback: the money stays
+    "WON": DISPUTE_WON,
+    "LOST": DISPUTE_LOST,
+    "ACCEPTED": DISPUTE_LOST,  # the seller accepted the dispute: the money goes back
+}
+
+
+def _money(obj: Mapping[str, Any], name: str, currency: str | None = None) -> tuple[int, str] | None:
+    """A Square ``Money`` field (``{"amount": 100, "currency": "USD"}``) as (minor units, code)."""
+    value = obj.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ProcessingError(f"{name} is not a Money object")
+    code = money.currency_code(value.get("currency"), f"{name}.currency")
+    if currency is not None and code != currency:
+        raise ProcessingError(f"{name} is in another currency than the payment")
+    return money.minor_units_from_integer(value.get("amount"), code, f"{name}.amount"), code
+
+
+def _state(value: object, table: Mapping[str, str], what: str) -> str:
+    if not isinstance(value, str) or value not in table:
+        raise ProcessingError(f"the {what} has an unknown status")
+    return table[value]
+
+
+def _time(document: Mapping[str, Any], obj: Mapping[str, Any]) -> str:
+    if obj.get("updated_at"):
+        return fields.rfc3339_time(obj.get("updated_at"), "updated_at")
+    return fields.rfc3339_time(document.get("created_at"), "created_at")
+
+
+def _payment_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> PaymentEvent:
+    payment = fields.obj(document, "data", "object", "payment")
+    stated = _money(payment, "total_money") or _money(payment, "amount_money")
+    if stated is None:
+        raise ProcessingError("the payment has no amount_money")
+    amount, currency = stated
+    refunded = _money(payment, "refunded_money", currency)
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=fields.text(payment, "id"),
+        kind=PAYMENT,
+        status=_state(payment.get("status"), PAYMENT_STATUSES, "payment"),
+        occurred_at=_time(document, payment),
+        amount=amount,
+        currency=currency,
+        refunded_total=refunded[0] if refunded is not None else None,
+    )
+
+
+def _refund_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> PaymentEvent:
+    refund = fields.obj(document, "data", "object", "refund")
+    stated = _money(refund, "amount_money")
+    if stated is None:
+        raise ProcessingError("the refund has no amount_money")
+    amount, currency = stated
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=fields.text(refund, "payment_id"),
+        kind=REFUND,
+        status=_state(refund.get("status"), REFUND_STATUSES, "refund"),
+        occurred_at=_time(document, refund),
+        currency=currency,
+        refund_id=fields.text(refund, "id"),
+        refund_amount=amount,
+    )
+
+
+def _disputed_payment_id(dispute: Mapping[str, Any]) -> str:
+    """``disputed_payment.payment_id`` (current API), else the older ``disputed_payments[0]``."""
+    payment_id = fields.optional_text(dispute, "disputed_payment", "payment_id")
+    if payment_id is None:
+        listed = dispute.get("disputed_payments")
+        if isinstance(listed, list) and listed:
+            payment_id = fields.optional_text(listed[0], "payment_id")
+    if payment_id is None:
+        raise ProcessingError("the dispute names no disputed payment")
+    return payment_id
+
+
+def _dispute_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> PaymentEvent | None:
+    dispute = fields.dig(document, "data", "object", "dispute")
+    if not isinstance(dispute, dict):
+        return None  # evidence events carry no dispute: nothing about the payment's money
+    stated = _money(dispute, "amount_money")
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=_disputed_payment_id(dispute),
+        kind=DISPUTE,
+        status=_state(dispute.get("state"), DISPUTE_STATES, "dispute"),
+        occurred_at=_time(document, dispute),
+        currency=stated[1] if stated is not None else None,
+        dispute_id=fields.optional_text(dispute, "id") or fields.text(dispute, "dispute_id"),
+    )
+
+
+def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
+    """A stored Square event as a PaymentEvent, or None outside the mapping (see the README)."""
+    event_type = webhook.event_type
+    if event_type in PAYMENT_EVENT_TYPES:
+        return _payment_event(webhook, fields.load_object(webhook.payload))
+    if event_type in REFUND_EVENT_TYPES:
+        return _refund_event(webhook, fields.load_object(webhook.payload))
+    if event_type.startswith(DISPUTE_EVENT_PREFIX):
+        return _dispute_event(webhook, fields.load_object(webhook.payload))
+    return None
+
+
 class SquareProvider:
     """Square webhook subscriptions."""
 
@@ -103,6 +264,9 @@ class SquareProvider:
     def is_payment_event(self, event_type: str) -> bool:
         """Payments, refunds and disputes."""
         return event_type.startswith(PAYMENT_EVENT_PREFIXES)
+
+    def normalize(self, webhook: WebhookRecord) -> PaymentEvent | None:
+        return normalize(webhook)
 
 
 PROVIDER = SquareProvider()

@@ -9,6 +9,20 @@ header is present, so the id, timestamp and signature always come from one famil
 The event id is the ``webhook-id`` header: it is stable across retries and signed, while the
 body need not carry an id at all.
 
+Normalizing (step 6): Standard Webhooks fixes the envelope (``type``, ``timestamp``, ``data``),
+not the events, so this gateway documents one generic payment shape (README, "Payments")::
+
+    {"type": "refund.succeeded", "timestamp": "2024-02-15T12:00:00Z",
+     "data": {"object": "refund", "id": "re_1", "payment_id": "pay_123",
+              "amount": 1500, "currency": "USD"}}
+
+``type`` is ``payment.<status>``, ``refund.<status>`` or ``dispute.<status>`` (the table below).
+``data.object`` names what ``data.id`` identifies; ``data.payment_id`` names the payment (for a
+payment object it defaults to ``data.id``); ``data.refund_id`` and ``data.dispute_id`` may name
+the refund and the dispute explicitly instead. ``data.amount`` is an integer in ISO 4217 minor
+units or a decimal string in major units (``"15.00"``): the payment's amount for payment events,
+the refund's for refund events. ``timestamp`` is the event time (the receive time when absent).
+
 Options: none.
 """
 
@@ -20,9 +34,28 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from chalicelib.errors import ConfigurationError, InvalidSignature, MalformedPayload
+from chalicelib.errors import ConfigurationError, InvalidSignature, MalformedPayload, ProcessingError
+from chalicelib.payments import fields, money
+from chalicelib.payments.model import (
+    AUTHORIZED,
+    CANCELED,
+    DISPUTE,
+    DISPUTE_LOST,
+    DISPUTE_OPEN,
+    DISPUTE_WON,
+    FAILED,
+    PAYMENT,
+    PENDING,
+    REFUND,
+    REFUND_FAILED,
+    REFUND_PENDING,
+    REFUND_SUCCEEDED,
+    REQUIRES_ACTION,
+    SUCCEEDED,
+    PaymentEvent,
+)
 from chalicelib.providers.base import (
     InboundEvent,
     SourceConfig,
@@ -31,6 +64,9 @@ from chalicelib.providers.base import (
     parse_json_object,
     require_header,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.store import WebhookRecord
 
 HEADER_FAMILIES = ("webhook", "svix")
 SECRET_PREFIX = "whsec_"
@@ -127,6 +163,91 @@ def read_event_type(document: Mapping[str, object]) -> str:
     return value
 
 
+# -- normalize (step 6) -------------------------------------------------------------------------
+
+EVENT_MAPPING: dict[str, tuple[str, str]] = {
+    "payment.pending": (PAYMENT, PENDING),
+    "payment.processing": (PAYMENT, PENDING),
+    "payment.requires_action": (PAYMENT, REQUIRES_ACTION),
+    "payment.authorized": (PAYMENT, AUTHORIZED),
+    "payment.succeeded": (PAYMENT, SUCCEEDED),
+    "payment.captured": (PAYMENT, SUCCEEDED),
+    "payment.failed": (PAYMENT, FAILED),
+    "payment.canceled": (PAYMENT, CANCELED),
+    "payment.cancelled": (PAYMENT, CANCELED),
+    "refund.created": (REFUND, REFUND_PENDING),
+    "refund.pending": (REFUND, REFUND_PENDING),
+    "refund.succeeded": (REFUND, REFUND_SUCCEEDED),
+    "refund.failed": (REFUND, REFUND_FAILED),
+    "refund.canceled": (REFUND, REFUND_FAILED),
+    "dispute.created": (DISPUTE, DISPUTE_OPEN),
+    "dispute.opened": (DISPUTE, DISPUTE_OPEN),
+    "dispute.updated": (DISPUTE, DISPUTE_OPEN),
+    "dispute.won": (DISPUTE, DISPUTE_WON),
+    "dispute.lost": (DISPUTE, DISPUTE_LOST),
+}
+
+
+def generic_amount(data: Mapping[str, Any]) -> tuple[int | None, str | None]:
+    """``data.amount`` (integer minor units or decimal string) and ``data.currency``."""
+    value = data.get("amount")
+    if value is None:
+        currency = data.get("currency")
+        return None, money.currency_code(currency, "data.currency") if currency is not None else None
+    currency = money.currency_code(data.get("currency"), "data.currency")
+    if isinstance(value, str):
+        return money.minor_units_from_decimal(value, currency, "data.amount"), currency
+    return money.minor_units_from_integer(value, currency, "data.amount"), currency
+
+
+def _object_id(data: Mapping[str, Any], explicit: str, object_name: str) -> str | None:
+    """``data.<explicit>``, else ``data.id`` when ``data.object`` is ``object_name``."""
+    named = fields.optional_text(data, explicit)
+    if named is not None:
+        return named
+    if data.get("object", object_name) == object_name:
+        return fields.optional_text(data, "id")
+    return None
+
+
+def _required(value: str | None, what: str) -> str:
+    if value is None:
+        raise ProcessingError(f"the event names no {what}")
+    return value
+
+
+def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
+    """A stored Standard Webhooks event in the generic payment shape, or None outside it."""
+    mapping = EVENT_MAPPING.get(webhook.event_type)
+    if mapping is None:
+        return None
+    kind, status = mapping
+    document = fields.load_object(webhook.payload)
+    data = fields.obj(document, "data")
+    amount, currency = generic_amount(data)
+    timestamp = document.get("timestamp")
+    details: dict[str, Any] = {"currency": currency}
+    if kind == PAYMENT:
+        payment_id = _object_id(data, "payment_id", "payment")
+        details["amount"] = amount
+    else:
+        payment_id = fields.optional_text(data, "payment_id")
+        if kind == REFUND:
+            if amount is None:
+                raise ProcessingError("the refund has no data.amount")
+            refund_id = _required(_object_id(data, "refund_id", "refund"), "refund id")
+            details.update(refund_id=refund_id, refund_amount=amount)
+        else:
+            details["dispute_id"] = _object_id(data, "dispute_id", "dispute")
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=_required(payment_id, "payment id"),
+        kind=kind,
+        status=status,
+        occurred_at=fields.rfc3339_time(timestamp, "timestamp") if timestamp else webhook.received_at,
+        **details,
+    )
+
 class StandardWebhooksProvider:
     """Any sender that follows the Standard Webhooks specification with symmetric (v1) keys."""
 
@@ -165,6 +286,9 @@ class StandardWebhooksProvider:
     def is_payment_event(self, event_type: str) -> bool:
         """Payments, refunds, disputes and charges, by the event type's first segment."""
         return event_type.startswith(PAYMENT_EVENT_PREFIXES)
+
+    def normalize(self, webhook: WebhookRecord) -> PaymentEvent | None:
+        return normalize(webhook)
 
 
 PROVIDER = StandardWebhooksProvider()

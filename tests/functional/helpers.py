@@ -65,5 +65,10 @@ def process_queue(client: Any, stack: Any, rounds: int = 20) -> int:
     raise AssertionError("the queue did not drain")
 
 
+def webhook_items(stack: Any) -> list[dict[str, Any]]:
+    """The table's webhook records; processing a payment event also stores a payment record."""
+    return [item for item in stack.items() if item.get("itemType", {}).get("S") == "webhook"]
+
+
 def log_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]

@@ -21,9 +21,12 @@ SEND = "sqs.SendMessage"
 SEND_BATCH = "sqs.SendMessageBatch"
 SECRET = "secretsmanager.GetSecretValue"
 PUBLISH = "sns.Publish"
+PUBLISH_BATCH = "sns.PublishBatch"  # the processor's payment events
 BEGIN = "ADD attempts"  # the processor's first write: count the attempt, load the record
 FINISH = "finishedAt = :at"  # the processor's last write: mark the record final
 PROCESSED_FINISH = '":status": {"S": "processed"}'  # ...when it marks it processed (not failed)
+WEBHOOK_PUT = '"itemType": {"S": "webhook"}'  # the receiver's put (not the processor's payment writes)
+PAYMENT_PUT = '"itemType": {"S": "payment"}'  # the processor's write of a payment record
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("conditional put errors", (Fault(PUT, "error"),), "storage refuses every 3rd write"),
     Scenario("conditional put throttled", (Fault(PUT, "throttle", every=2),), ""),
     Scenario("conditional put times out after writing", (Fault(PUT, "timeout"),), "stored, but the receiver never hears back"),
-    Scenario("crash after the put", (Fault(PUT, "crash"),), "stored, never queued, never answered"),
+    Scenario("crash after the put", (Fault(PUT, "crash", match=WEBHOOK_PUT),), "stored, never queued, never answered"),
     Scenario("queue send errors", (Fault(SEND, "error"), Fault(SEND_BATCH, "error")), ""),
     Scenario("queue send throttled", (Fault(SEND, "throttle", every=2), Fault(SEND_BATCH, "throttle", every=2)), ""),
     Scenario("queue send times out after sending", (Fault(SEND, "timeout"), Fault(SEND_BATCH, "timeout")), "queued, but answered 503"),
@@ -57,6 +60,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("crash after the final update", (Fault(UPDATE, "crash", match=FINISH),), "done, but the message is not deleted"),
     Scenario("alert publish errors", (Fault(PUBLISH, "error", every=1), Fault(UPDATE, "error", every=1, match=PROCESSED_FINISH)), "every webhook dead-letters and its alert fails at first"),
     Scenario("processing always fails", (Fault(UPDATE, "error", every=1, match=PROCESSED_FINISH),), "every webhook ends failed in the DLQ with an alert"),
+    Scenario("payment write errors", (Fault(PUT, "error", match=PAYMENT_PUT),), "the payment record cannot be written"),
+    # A crash mid-batch returns the whole batch, finished messages included: like the other
+    # processor crashes, frequent ones can run messages out of receives (the sweeper rescues).
+    Scenario("crash after the payment write", (Fault(PUT, "crash", match=PAYMENT_PUT),), "applied, never published", sweeper_may_rescue=True),
+    Scenario("payment event publish errors", (Fault(PUBLISH_BATCH, "error"),), "applied, publishing fails"),
+    Scenario("crash after the payment publish", (Fault(PUBLISH_BATCH, "crash"),), "published, never finished", sweeper_may_rescue=True),
     Scenario("everything at once", (
         Fault(SECRET, "error", every=3), Fault(PUT, "timeout", every=4), Fault(SEND, "crash", every=5),
         Fault(UPDATE, "crash", every=4, match=BEGIN), Fault(UPDATE, "timeout", every=3, match=FINISH),

@@ -1,0 +1,229 @@
+"""The normalized payment event (schema v1) and the canonical vocabulary every provider maps to.
+
+A :class:`PaymentEvent` is a pure function of one stored webhook record: normalizing the same
+record twice gives the same event, byte for byte once serialized. That is what makes the
+published message safe to send again (a retry, a replay): its ``eventId`` is derived from the
+webhookId, which is itself derived from (source, provider event id), so consumers dedupe on it.
+
+The JSON form is documented by ``docs/payment-event.v1.schema.json``. Version policy: adding an
+optional field keeps ``schemaVersion`` "1"; renaming, removing or changing the meaning of a field
+is version "2", published side by side with "1" until consumers have moved.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.errors import ProcessingError
+from chalicelib.payments import money
+
+if TYPE_CHECKING:
+    from chalicelib.store import WebhookRecord
+
+SCHEMA_VERSION = "1"
+
+# What an event is about.
+PAYMENT = "payment"
+REFUND = "refund"
+DISPUTE = "dispute"
+
+# The status an event reports, by kind (the status of the payment, of the refund, of the dispute).
+PENDING = "pending"
+REQUIRES_ACTION = "requires_action"
+AUTHORIZED = "authorized"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+CANCELED = "canceled"
+REFUND_PENDING = "refund_pending"
+REFUND_SUCCEEDED = "refund_succeeded"
+REFUND_FAILED = "refund_failed"
+DISPUTE_OPEN = "dispute_open"
+DISPUTE_WON = "dispute_won"
+DISPUTE_LOST = "dispute_lost"
+
+EVENT_STATUSES: dict[str, frozenset[str]] = {
+    PAYMENT: frozenset({PENDING, REQUIRES_ACTION, AUTHORIZED, SUCCEEDED, FAILED, CANCELED}),
+    REFUND: frozenset({REFUND_PENDING, REFUND_SUCCEEDED, REFUND_FAILED}),
+    DISPUTE: frozenset({DISPUTE_OPEN, DISPUTE_WON, DISPUTE_LOST}),
+}
+
+# The status of a payment record (derived by chalicelib.payments.state, never reported as such).
+PARTIALLY_REFUNDED = "partially_refunded"
+REFUNDED = "refunded"
+DISPUTED = "disputed"
+PAYMENT_STATUSES = frozenset(
+    EVENT_STATUSES[PAYMENT] | {PARTIALLY_REFUNDED, REFUNDED, DISPUTED, DISPUTE_WON, DISPUTE_LOST}
+)
+
+_MAX_ID_LENGTH = 255
+
+
+def event_id_for(webhook_id: str) -> str:
+    """The PaymentEvent id of a webhook: stable across provider retries, SQS redeliveries and
+    replays, because the webhookId is (one webhook record yields at most one PaymentEvent)."""
+    digest = hashlib.sha256(f"payment-event/v{SCHEMA_VERSION}\n{webhook_id}".encode()).digest()
+    return "pe_" + base64.b32encode(digest).decode().lower()[:26]
+
+
+def payment_key(provider: str, provider_payment_id: str) -> str:
+    """``provider:payment id``: the identity of a payment record (``stripe:pi_...``)."""
+    return f"{provider}:{provider_payment_id}"
+
+
+def split_payment_key(key: str) -> tuple[str, str]:
+    provider, sep, payment_id = key.partition(":")
+    if not sep or not provider or not payment_id:
+        raise ValueError("a payment key is PROVIDER:PAYMENT_ID")
+    return provider, payment_id
+
+
+def _require_id(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value or len(value) > _MAX_ID_LENGTH:
+        raise ProcessingError(f"the event has no usable {what}")
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise ProcessingError(f"the event's {what} has unexpected characters")
+    return value
+
+
+def _check_amount(value: int | None, what: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ProcessingError(f"the event's {what} is not a non-negative integer")
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    """One provider event about a payment, in the canonical vocabulary.
+
+    ``amount`` is the payment's amount as this event states it (captured amount when there is
+    one), ``refund_amount`` the amount of the refund ``refund_id``, and ``refunded_total`` the
+    provider's own running total of refunds when it reports one (Stripe ``amount_refunded``,
+    Square ``refunded_money``). All amounts are ISO 4217 minor units of ``currency``.
+    ``related_payment_keys`` are other keys of the same payment (a PayPal capture id when the
+    payment is keyed by its order), so that events naming only those land on this payment.
+    """
+
+    event_id: str
+    webhook_id: str
+    source: str
+    provider: str
+    provider_event_id: str
+    provider_event_type: str
+    provider_payment_id: str
+    kind: str
+    status: str
+    occurred_at: str
+    received_at: str
+    amount: int | None = None
+    currency: str | None = None
+    refund_id: str | None = None
+    refund_amount: int | None = None
+    refunded_total: int | None = None
+    dispute_id: str | None = None
+    related_payment_keys: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        _require_id(self.provider_payment_id, "payment id")
+        if self.kind not in EVENT_STATUSES:
+            raise ProcessingError("the event has an unknown kind")
+        if self.status not in EVENT_STATUSES[self.kind]:
+            raise ProcessingError("the event's status does not fit its kind")
+        for what, value in (
+            ("amount", self.amount),
+            ("refund amount", self.refund_amount),
+            ("refunded total", self.refunded_total),
+        ):
+            _check_amount(value, what)
+        has_amount = any(v is not None for v in (self.amount, self.refund_amount, self.refunded_total))
+        if self.currency is not None:
+            money.currency_code(self.currency)
+        elif has_amount:
+            raise ProcessingError("the event has an amount without a currency")
+        if self.refund_id is not None:
+            _require_id(self.refund_id, "refund id")
+            if self.refund_amount is None:
+                raise ProcessingError("the event has a refund id without a refund amount")
+        if self.dispute_id is not None:
+            _require_id(self.dispute_id, "dispute id")
+
+    @property
+    def payment_key(self) -> str:
+        return payment_key(self.provider, self.provider_payment_id)
+
+    @classmethod
+    def from_webhook(cls, webhook: WebhookRecord, **fields: Any) -> PaymentEvent:
+        """An event of ``webhook`` (ids, source, provider, type and receive time come from it)."""
+        return cls(
+            event_id=event_id_for(webhook.webhook_id),
+            webhook_id=webhook.webhook_id,
+            source=webhook.source,
+            provider=webhook.provider,
+            provider_event_id=webhook.event_id,
+            provider_event_type=webhook.event_type,
+            received_at=webhook.received_at,
+            **fields,
+        )
+
+    def keyed_as(self, key: str) -> PaymentEvent:
+        """This event attached to the payment ``key`` (an alias resolved by the payment store).
+
+        The key the provider named is kept in ``related_payment_keys``.
+        """
+        if key == self.payment_key:
+            return self
+        _, payment_id = split_payment_key(key)
+        related = tuple(sorted({*self.related_payment_keys, self.payment_key} - {key}))
+        return replace(self, provider_payment_id=payment_id, related_payment_keys=related)
+
+    def to_json(self) -> dict[str, Any]:
+        """The published form (schema v1): camelCase, every field present, absent ones null."""
+        return {
+            "schemaVersion": SCHEMA_VERSION,
+            "eventId": self.event_id,
+            "webhookId": self.webhook_id,
+            "source": self.source,
+            "provider": self.provider,
+            "providerEventId": self.provider_event_id,
+            "providerEventType": self.provider_event_type,
+            "paymentKey": self.payment_key,
+            "providerPaymentId": self.provider_payment_id,
+            "relatedPaymentKeys": list(self.related_payment_keys),
+            "kind": self.kind,
+            "status": self.status,
+            "amount": self.amount,
+            "currency": self.currency,
+            "refundId": self.refund_id,
+            "refundAmount": self.refund_amount,
+            "refundedTotal": self.refunded_total,
+            "disputeId": self.dispute_id,
+            "occurredAt": self.occurred_at,
+            "receivedAt": self.received_at,
+        }
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> PaymentEvent:
+        return cls(
+            event_id=document["eventId"],
+            webhook_id=document["webhookId"],
+            source=document["source"],
+            provider=document["provider"],
+            provider_event_id=document["providerEventId"],
+            provider_event_type=document["providerEventType"],
+            provider_payment_id=document["providerPaymentId"],
+            kind=document["kind"],
+            status=document["status"],
+            occurred_at=document["occurredAt"],
+            received_at=document["receivedAt"],
+            amount=document.get("amount"),
+            currency=document.get("currency"),
+            refund_id=document.get("refundId"),
+            refund_amount=document.get("refundAmount"),
+            refunded_total=document.get("refundedTotal"),
+            dispute_id=document.get("disputeId"),
+            related_payment_keys=tuple(document.get("relatedPaymentKeys") or ()),
+        )

@@ -1,0 +1,60 @@
+"""Compact PaymentEvent factories for the state machine tests."""
+
+from __future__ import annotations
+
+from chalicelib.payments.model import PaymentEvent, event_id_for
+
+
+def at(second: int) -> str:
+    """A provider time ``second`` seconds after 2024-02-15T12:00:00Z."""
+    minutes, seconds = divmod(second, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"2024-02-15T{12 + hours:02d}:{minutes:02d}:{seconds:02d}.000Z"
+
+
+def make(
+    name: str,
+    kind: str,
+    status: str,
+    second: int,
+    *,
+    amount: int | None = None,
+    currency: str | None = "USD",
+    refund_id: str | None = None,
+    refund_amount: int | None = None,
+    refunded_total: int | None = None,
+    dispute_id: str | None = None,
+    payment_id: str = "pi_1",
+) -> PaymentEvent:
+    webhook_id = f"wh_{name}"
+    return PaymentEvent(
+        event_id=event_id_for(webhook_id),
+        webhook_id=webhook_id,
+        source="stripe",
+        provider="stripe",
+        provider_event_id=f"evt_{name}",
+        provider_event_type=f"test.{kind}.{status}",
+        provider_payment_id=payment_id,
+        kind=kind,
+        status=status,
+        occurred_at=at(second),
+        received_at=at(second + 1),
+        amount=amount,
+        currency=currency,
+        refund_id=refund_id,
+        refund_amount=refund_amount,
+        refunded_total=refunded_total,
+        dispute_id=dispute_id,
+    )
+
+
+def payment(name: str, status: str, second: int, amount: int | None = 2000, **kw: object) -> PaymentEvent:
+    return make(name, "payment", status, second, amount=amount, **kw)  # type: ignore[arg-type]
+
+
+def refund(name: str, status: str, second: int, refund_id: str, amount: int, **kw: object) -> PaymentEvent:
+    return make(name, "refund", status, second, refund_id=refund_id, refund_amount=amount, **kw)  # type: ignore[arg-type]
+
+
+def dispute(name: str, status: str, second: int, dispute_id: str = "dp_1", **kw: object) -> PaymentEvent:
+    return make(name, "dispute", status, second, dispute_id=dispute_id, **kw)  # type: ignore[arg-type]

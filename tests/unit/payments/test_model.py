@@ -1,0 +1,71 @@
+"""The PaymentEvent model: stable ids, validation, and the committed JSON schema."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from chalicelib.errors import ProcessingError
+from chalicelib.payments.model import PaymentEvent, event_id_for
+from chalicelib.payments.publisher import message_body
+from tests.unit.payments import payloads
+from tests.unit.payments.schema import assert_valid
+
+
+def event(**changes: object) -> PaymentEvent:
+    fields: dict[str, object] = {
+        "provider_payment_id": "pi_1", "kind": "payment", "status": "succeeded",
+        "occurred_at": "2024-02-15T12:00:00.000Z", "amount": 2000, "currency": "USD",
+    }
+    fields.update(changes)
+    webhook = payloads.record("stripe", "payment_intent.succeeded", {})
+    return PaymentEvent.from_webhook(webhook, **fields)
+
+
+def test_the_event_id_is_derived_from_the_webhook_id_only() -> None:
+    # GIVEN one webhook WHEN its event is built twice (a retry, a replay) THEN the id is the same
+    assert event().event_id == event().event_id == event_id_for("wh_test0000000000000000000001")
+    assert event_id_for("wh_a") != event_id_for("wh_b")
+    assert event().event_id.startswith("pe_") and len(event().event_id) == 29
+
+
+def test_the_published_form_is_byte_identical_for_the_same_webhook() -> None:
+    assert message_body(event()) == message_body(event())
+
+
+def test_the_json_form_validates_against_the_schema_and_round_trips() -> None:
+    original = event(related_payment_keys=("stripe:ch_1",))
+    document = original.to_json()
+    assert_valid(document)
+    assert PaymentEvent.from_json(document) == original
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"kind": "chargeback"}, "unknown kind"),
+        ({"status": "refund_succeeded"}, "does not fit its kind"),
+        ({"amount": -1}, "not a non-negative integer"),
+        ({"amount": True}, "not a non-negative integer"),
+        ({"currency": None}, "amount without a currency"),
+        ({"currency": "XXZ"}, "unsupported currency"),
+        ({"provider_payment_id": ""}, "no usable payment id"),
+        ({"provider_payment_id": "pi 1"}, "unexpected characters"),
+        ({"kind": "refund", "status": "refund_succeeded", "refund_id": "re_1"}, "without a refund amount"),
+    ],
+)
+def test_an_event_that_makes_no_sense_is_a_processing_error(changes: dict[str, object], reason: str) -> None:
+    with pytest.raises(ProcessingError, match=reason):
+        event(**changes)
+
+
+def test_keyed_as_moves_the_event_to_its_record_and_remembers_the_named_key() -> None:
+    # GIVEN a refund that named a PayPal capture, WHEN resolved to its order's record
+    refund = dataclasses.replace(event(), provider="paypal", provider_payment_id="CAPTURE1")
+    moved = refund.keyed_as("paypal:ORDER1")
+    # THEN it carries the order's key and keeps the capture's among its related keys
+    assert moved.payment_key == "paypal:ORDER1"
+    assert moved.related_payment_keys == ("paypal:CAPTURE1",)
+    assert moved.event_id == refund.event_id
+    assert refund.keyed_as(refund.payment_key) is refund

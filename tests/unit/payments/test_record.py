@@ -1,0 +1,72 @@
+"""The payment record: history, idempotence per event id, its item and the operator's view."""
+
+from __future__ import annotations
+
+from chalicelib.payments.record import HISTORY_LIMIT, PaymentRecord, alias_item, alias_target, item_key
+from tests.unit.payments.events import payment, refund
+
+NOW = "2024-02-15T12:30:00.000Z"
+
+
+def test_applying_records_history_and_bumps_the_version() -> None:
+    record = PaymentRecord.new("stripe:pi_1").apply(payment("paid", "succeeded", 1), NOW)
+    assert record is not None
+    assert (record.version, record.status, record.created_at, record.updated_at) == (1, "succeeded", NOW, NOW)
+    [entry] = record.history
+    assert entry["paymentStatus"] == "succeeded" and entry["changed"] is True and entry["kind"] == "payment"
+
+
+def test_a_replay_is_not_applied_again() -> None:
+    event = payment("paid", "succeeded", 1)
+    record = PaymentRecord.new("stripe:pi_1").apply(event, NOW)
+    assert record is not None and record.apply(event, NOW) is None
+
+
+def test_a_late_event_that_changes_nothing_is_in_the_history_marked_unchanged() -> None:
+    record = PaymentRecord.new("stripe:pi_1").apply(payment("paid", "succeeded", 10), NOW)
+    late = record.apply(payment("processing", "pending", 20), NOW)  # type: ignore[union-attr]
+    assert late is not None and late.status == "succeeded" and late.version == 2
+    assert late.history[-1]["changed"] is False and late.history[-1]["status"] == "pending"
+
+
+def test_history_is_bounded_to_the_most_recent_entries() -> None:
+    record = PaymentRecord.new("stripe:pi_1").apply(payment("paid", "succeeded", 1, amount=10**6), NOW)
+    for number in range(HISTORY_LIMIT + 5):
+        record = record.apply(refund(f"r{number}", "refund_succeeded", 10 + number, f"re_{number}", 1), NOW)  # type: ignore[union-attr]
+    assert len(record.history) == HISTORY_LIMIT  # type: ignore[union-attr]
+    assert record.history[-1]["refundId"] == f"re_{HISTORY_LIMIT + 4}"  # type: ignore[union-attr]
+    assert record.state.refunded_amount == HISTORY_LIMIT + 5  # type: ignore[union-attr]
+
+
+def test_the_item_round_trips_and_carries_the_derived_fields() -> None:
+    record = PaymentRecord.new("stripe:pi_1").apply(payment("paid", "succeeded", 1), NOW)
+    record = record.apply(refund("r1", "refund_succeeded", 2, "re_1", 500), NOW)  # type: ignore[union-attr]
+    item = record.to_item()  # type: ignore[union-attr]
+    assert item["pk"] == {"S": "payment#stripe:pi_1"} and item["itemType"] == {"S": "payment"}
+    assert item["status"] == {"S": "partially_refunded"} and item["refundedAmount"] == {"N": "500"}
+    assert item["amount"] == {"N": "2000"} and item["currency"] == {"S": "USD"} and item["version"] == {"N": "2"}
+    assert PaymentRecord.from_item(item) == record
+
+
+def test_absorbing_another_record_joins_facts_and_history_once() -> None:
+    order = PaymentRecord.new("paypal:ORDER").apply(payment("paid", "succeeded", 1), NOW)
+    orphan = PaymentRecord.new("paypal:CAPTURE").apply(refund("r1", "refund_succeeded", 5, "re_1", 2000), "2024-02-15T12:00:10.000Z")
+    merged = order.absorb(orphan, NOW)  # type: ignore[union-attr]
+    assert merged is not None and merged.status == "refunded"
+    assert [e["eventId"] for e in merged.history] == [orphan.history[0]["eventId"], order.history[0]["eventId"]]  # type: ignore[union-attr]
+    assert merged.absorb(orphan, NOW) is None  # nothing new the second time
+
+
+def test_the_view_is_json_able_with_decimal_amounts_for_people() -> None:
+    record = PaymentRecord.new("stripe:pi_1").apply(payment("paid", "succeeded", 1), NOW)
+    view = record.view()  # type: ignore[union-attr]
+    assert view["paymentKey"] == "stripe:pi_1" and view["status"] == "succeeded"
+    assert (view["amount"], view["amountDisplay"], view["refundedDisplay"]) == (2000, "20.00", "0.00")
+    assert len(view["history"]) == 1 and view["appliedEvents"] == 1
+
+
+def test_alias_items_point_at_their_record() -> None:
+    item = alias_item("paypal:CAPTURE", "paypal:ORDER", NOW)
+    assert item["pk"]["S"] == item_key("paypal:CAPTURE") == "payment#paypal:CAPTURE"
+    assert alias_target(item) == "paypal:ORDER"
+    assert alias_target(PaymentRecord.new("paypal:ORDER").apply(payment("p", "succeeded", 1), NOW).to_item()) is None  # type: ignore[union-attr]

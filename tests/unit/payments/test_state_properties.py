@@ -1,0 +1,120 @@
+"""Property: a payment's final state does not depend on delivery order or duplicates.
+
+Hypothesis generates payment life cycles (authorize, capture, partial and full refunds, some
+pending first, some failing, a dispute and its outcome, late stragglers, provider times that tie)
+and checks that every permutation, with random duplicates, folds to the state in-order delivery
+gives. It runs on the pure state machine, so hundreds of examples take a second.
+
+Deterministic by default (``derandomize``: the same examples on every run, so CI is stable); set
+``HYPOTHESIS_RANDOM=1`` to explore new ones locally.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chalicelib.payments.model import PaymentEvent
+from chalicelib.payments.state import fold
+from tests.unit.payments.events import dispute, make, payment, refund
+
+PROPERTY = settings(
+    max_examples=300,
+    derandomize=os.environ.get("HYPOTHESIS_RANDOM") != "1",
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+@st.composite
+def life_cycles(draw: st.DrawFn) -> list[PaymentEvent]:
+    """One payment's events, in the order the provider produced them."""
+    currency, amount = draw(st.sampled_from([("USD", 2000), ("JPY", 5000), ("KWD", 12345)]))
+    # A monotone clock that often does not move: ties are frequent (Stripe has 1 s resolution).
+    clock = iter(range(10_000))
+    coarseness = draw(st.sampled_from([1, 2, 3]))
+    tick = lambda: next(clock) // coarseness  # noqa: E731
+    events = [payment("created", "pending", tick(), amount=amount, currency=currency)]
+    if draw(st.booleans()):
+        events.append(payment("action", "requires_action", tick(), amount=None, currency=currency))
+    if draw(st.booleans()):
+        events.append(payment("failed", "failed", tick(), amount=None, currency=currency))
+        events.append(payment("retry", "pending", tick(), amount=None, currency=currency))
+    events.append(payment("auth", "authorized", tick(), amount=amount, currency=currency))
+    if draw(st.booleans()):
+        events.append(payment("void", "canceled", tick(), amount=None, currency=currency))
+        return events
+    captured = draw(st.integers(min_value=1, max_value=amount))
+    events.append(payment("capture", "succeeded", tick(), amount=captured, currency=currency))
+    events.append(payment("late", "pending", tick(), amount=None, currency=currency))  # a straggler
+    remaining, total = captured, 0
+    for number in range(draw(st.integers(min_value=0, max_value=4))):
+        if remaining == 0:
+            break
+        full = draw(st.booleans())
+        value = remaining if full else draw(st.integers(min_value=1, max_value=remaining))
+        refund_id = f"re_{number}"
+        if draw(st.booleans()):
+            events.append(refund(f"{refund_id}-p", "refund_pending", tick(), refund_id, value, currency=currency))
+        outcome = draw(st.sampled_from(["refund_succeeded", "refund_succeeded", "refund_failed"]))
+        when = tick()
+        events.append(refund(f"{refund_id}-{outcome}", outcome, when, refund_id, value, currency=currency))
+        if draw(st.booleans()):  # the same refund told by a second provider event (another event id)
+            events.append(refund(f"{refund_id}-{outcome}-again", outcome, when, refund_id, value, currency=currency))
+        if outcome == "refund_succeeded":
+            remaining, total = remaining - value, total + value
+            if draw(st.booleans()):  # the provider's running total, as Stripe's charge.refunded has it
+                events.append(make(f"{refund_id}-t", "refund", "refund_succeeded", tick(), amount=captured,
+                                   currency=currency, refunded_total=total))
+    if draw(st.booleans()):
+        events.append(dispute("dispute", "dispute_open", tick(), currency=currency))
+        outcome = draw(st.sampled_from([None, "dispute_won", "dispute_lost"]))
+        if outcome:
+            events.append(dispute(f"dispute-{outcome}", outcome, tick(), currency=currency))
+    return events
+
+
+@st.composite
+def deliveries(draw: st.DrawFn) -> tuple[list[PaymentEvent], list[PaymentEvent]]:
+    """(the life cycle in order, the same events shuffled with random duplicates)."""
+    events = draw(life_cycles())
+    shuffled = list(draw(st.permutations(events)))
+    for _ in range(draw(st.integers(min_value=0, max_value=len(events)))):
+        duplicate = draw(st.sampled_from(events))
+        shuffled.insert(draw(st.integers(min_value=0, max_value=len(shuffled))), duplicate)
+    return events, shuffled
+
+
+@PROPERTY
+@given(deliveries())
+def test_any_delivery_order_with_duplicates_ends_in_the_in_order_state(case: tuple[list[PaymentEvent], list[PaymentEvent]]) -> None:
+    in_order, delivered = case
+    expected, actual = fold(in_order), fold(delivered)
+    assert actual.facts() == expected.facts()
+    assert (actual.status, actual.amount, actual.refunded_amount) == (expected.status, expected.amount, expected.refunded_amount)
+
+
+@PROPERTY
+@given(deliveries())
+def test_refunds_never_count_twice_and_never_exceed_what_was_refunded(case: tuple[list[PaymentEvent], list[PaymentEvent]]) -> None:
+    in_order, delivered = case
+    state = fold(delivered)
+    final = {}
+    for event in in_order:  # the provider's own final word on each refund (in time order)
+        if event.refund_id is not None:
+            final[event.refund_id] = event
+    succeeded = sum(e.refund_amount or 0 for e in final.values() if e.status == "refund_succeeded")
+    assert state.refunded_amount == succeeded
+
+
+@PROPERTY
+@given(deliveries(), st.integers(min_value=0, max_value=100))
+def test_folding_two_halves_and_merging_them_is_the_same_state(case: tuple[list[PaymentEvent], list[PaymentEvent]], cut: int) -> None:
+    # (how a PayPal record first created under a capture id is folded into its order's record)
+    _, delivered = case
+    split = cut % (len(delivered) + 1)
+    left, right = fold(delivered[:split]), fold(delivered[split:])
+    assert left.merge(right).facts() == fold(delivered).facts()
