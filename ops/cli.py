@@ -167,6 +167,72 @@ def send(source: str, event_type: str, url: str | None, duplicate: bool, tamper:
     return 0 if ok else 1
 
 
+@cli.command()
+@click.argument("source")
+@click.option("--payment-id", help="The payment's provider id (default: a new one).")
+@click.option("--order", type=click.Choice(["in-order", "shuffled", "reversed"]), default="in-order",
+              show_default=True, help="The delivery order: providers do not promise theirs.")
+@click.option("--seed", type=int, default=None, help="Seed for --order shuffled (default: random).")
+@click.option("--amount", type=click.IntRange(min=1), default=2000, show_default=True, help="In minor units.")
+@click.option("--currency", default="USD", show_default=True, help="ISO 4217 code.")
+@common_options
+def lifecycle(source: str, payment_id: str | None, order: str, seed: int | None, amount: int, currency: str,
+              stage: str, as_json: bool) -> int:
+    """Send one payment's whole life cycle to SOURCE, in order or not, then show the payment.
+
+    \b
+    Each event carries the provider time of its step (one minute apart), so the final state must
+    not depend on the delivery order. Examples:
+      python -m ops lifecycle stripe --order shuffled
+      python -m ops lifecycle adyen --order reversed --payment-id PSP1234567890123
+    """
+    import random
+
+    target = resolve(stage)
+    if not target.app_url:
+        raise OpsError(f"lifecycle needs the local stack (stage {stage} has no known URL)")
+    configured = target.sources()
+    entry = configured.get(source)
+    if not isinstance(entry, dict):
+        raise OpsError(f"unknown source {source!r}; sources of stage {stage}: {', '.join(sorted(configured))}")
+    provider = str(entry.get("provider", source))
+    steps = samples.LIFECYCLES.get(provider)
+    if steps is None:
+        raise OpsError(f"no life cycle for provider {provider!r}")
+    material = deliveries.SigningMaterial.from_source(entry, provider, target.paypal)
+    start = time.time() - 60 * len(steps)
+    built = []
+    for index, name in enumerate(steps):
+        event = samples.build(provider, name, samples.SampleOptions(
+            payment_id=payment_id, amount=amount, currency=currency.upper(), now=start + 60 * index))
+        payment_id = event.payment_id
+        built.append(event)
+    sequence = list(built)
+    if order == "reversed":
+        sequence.reverse()
+    elif order == "shuffled":
+        random.Random(seed).shuffle(sequence)
+    endpoint = webhook_url(target.app_url, source)
+    webhook_ids: list[str] = []
+    sent = []
+    for event in sequence:
+        answer = deliveries.post(endpoint, deliveries.sign(event, material))
+        if not 200 <= answer.status < 300:
+            raise OpsError(f"{event.sample} was answered {answer.status} {answer.outcome}")
+        webhook_ids.extend(answer.webhook_ids)
+        sent.append({"sample": event.sample, "httpStatus": answer.status, "webhookIds": answer.webhook_ids})
+    final = wait_until_final(target.store(), webhook_ids, WAIT_SECONDS)
+    if not all(record is not None and record.is_final for record in final):
+        raise OpsError("not every event was processed in time; is `make run` running?")
+    key = f"{provider}:{payment_id}"
+    view = target.payments().get(key)
+    document = {"paymentKey": key, "order": order, "sent": sent, "payment": view}
+    lines = [f"sent {len(sent)} events of {key} ({order}): " + ", ".join(item["sample"] for item in sent)]
+    lines.append(payment_text(view) if view else f"payment {key}: not found")
+    emit(as_json, document, "\n".join(lines))
+    return 0
+
+
 @cli.command(name="samples")
 @click.argument("provider", required=False)
 @common_options
@@ -189,6 +255,41 @@ def list_samples(provider: str | None, stage: str, as_json: bool) -> int:
 # -------------------------------------------------------------------------------------------
 # show / list
 # -------------------------------------------------------------------------------------------
+
+
+def payment_text(view: dict[str, Any]) -> str:
+    lines = [f"payment {view['paymentKey']}: {view['status']}"]
+    if view.get("amountDisplay"):
+        lines.append(f"  amount   {view['amountDisplay']} {view['currency']}"
+                     + (f", refunded {view['refundedDisplay']}" if view.get("refundedAmount") else ""))
+    for refund in view.get("refunds", []):
+        lines.append(f"  refund   {refund['refundId']} {refund['status']} {refund.get('amount')}")
+    for dispute in view.get("disputes", []):
+        lines.append(f"  dispute  {dispute['disputeId']} {dispute['status']}")
+    for entry in view.get("history", []):
+        effect = f"-> {entry.get('paymentStatus')}" if entry.get("changed") else "(no change)"
+        lines.append(f"  history  {entry.get('occurredAt', '')} {entry.get('providerEventType', '')} "
+                     f"{entry.get('status', '')} {effect}")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("payment_key", metavar="PROVIDER:PAYMENT_ID")
+@common_options
+def payment(payment_key: str, stage: str, as_json: bool) -> int:
+    """Show one payment's state and history, e.g. `stripe:pi_3MtwBwLkdIwHu7ix28a3tqPa`.
+
+    For PayPal use the order id (or a capture id: it leads to its order's payment).
+    """
+    provider, _, payment_id = payment_key.partition(":")
+    if provider not in samples.CATALOG or not payment_id:
+        raise OpsError(f"expected PROVIDER:PAYMENT_ID with a provider of {', '.join(samples.providers())}, "
+                       f"not {payment_key!r}")
+    view = resolve(stage).payments().get(payment_key)
+    if view is None:
+        raise OpsError(f"no payment {payment_key} in stage {stage}")
+    emit(as_json, view, payment_text(view))
+    return 0
 
 
 def record_text(record: WebhookRecord, payload: bool) -> str:

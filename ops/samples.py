@@ -958,6 +958,19 @@ for _sample in _entries():
     CATALOG.setdefault(_sample.provider, {})[_sample.name] = _sample
 
 
+# One payment's life, in the order it happens, per provider: what `ops lifecycle` sends.
+LIFECYCLES: dict[str, tuple[str, ...]] = {
+    "stripe": ("payment_intent.created", "payment_intent.processing", "payment_intent.succeeded",
+               "charge.refunded", "charge.dispute.created", "charge.dispute.closed"),
+    "square": ("payment.created", "payment.updated", "refund.created", "refund.updated",
+               "dispute.created", "dispute.state.updated"),
+    "paypal": ("PAYMENT.AUTHORIZATION.CREATED", "PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.REFUNDED",
+               "CUSTOMER.DISPUTE.CREATED", "CUSTOMER.DISPUTE.RESOLVED"),
+    "adyen": ("AUTHORISATION", "CAPTURE", "REFUND", "CHARGEBACK"),
+    "standard": ("payment.succeeded", "refund.succeeded", "dispute.created"),
+}
+
+
 def providers() -> list[str]:
     return list(CATALOG)
 

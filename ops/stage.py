@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chalicelib.payments.store import PaymentStore
 from chalicelib.queue import ProcessingQueue
 from chalicelib.store import WebhookStore
 from devstack.state import CREDENTIALS, REGION, REPOSITORY, Paths, read_stack
@@ -55,6 +56,9 @@ class StageTarget:
 
     def store(self) -> WebhookStore:
         return WebhookStore(self.client("dynamodb"), self.table_name)
+
+    def payments(self) -> PaymentStore:
+        return PaymentStore(self.client("dynamodb"), self.table_name)
 
     def processing_queue_url(self) -> str:
         if self.queue_url is None:
