@@ -43,5 +43,16 @@ synth: install
 infra-deps:
 	cd infrastructure && npm ci --no-audit --no-fund
 
+# Long runs that stay out of `make test`: random fuzzing, the fault-injection report, load.
+.PHONY: fuzz reliability load
+fuzz: install
+	@HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -p no:cacheprovider tests/fuzz
+
+reliability: install
+	@$(BIN)/python -m tests.reliability --webhooks 60
+
+load: install
+	@$(BIN)/python -m bench.load --rate 20 --seconds 60 --record
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .local
