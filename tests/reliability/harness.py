@@ -290,6 +290,7 @@ def run_scenario(
     deliveries: list[Delivery],
     faults: tuple[Fault, ...],
     alerts: Callable[[], list[dict[str, Any]]],
+    published: Callable[[], list[dict[str, Any]]],
     seed: int = 7,
 ) -> Outcome:
     """Deliver everything under ``faults``, let the system settle with faults still on, then
@@ -317,12 +318,35 @@ def run_scenario(
         pipeline.sweep()
         pipeline.process_queue()
         pipeline.audit_stream()
-    outcome = judge(name, pipeline, deliveries, injector, alerts())
+    outcome = judge(name, pipeline, deliveries, injector, alerts(), published())
     outcome.needed_sweeper = len(stuck)
     return outcome
 
 
-def judge(name: str, pipeline: Pipeline, deliveries: list[Delivery], injector: FaultInjector, alerts: list[dict[str, Any]]) -> Outcome:
+def payment_effects(pipeline: Pipeline) -> Counter[str]:
+    """How many times each payment event id is recorded as applied, over every payment record."""
+    applied: Counter[str] = Counter()
+    kwargs: dict[str, Any] = {"TableName": pipeline.resources.table_name}
+    while True:
+        page = pipeline.dynamodb.scan(**kwargs)
+        for item in page["Items"]:
+            if item.get("itemType", {}).get("S") == "payment" and "state" in item:
+                applied.update(json.loads(item["state"]["S"]).get("applied", []))
+        if "LastEvaluatedKey" not in page:
+            return applied
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def judge(
+    name: str,
+    pipeline: Pipeline,
+    deliveries: list[Delivery],
+    injector: FaultInjector,
+    alerts: list[dict[str, Any]],
+    published: list[dict[str, Any]],
+) -> Outcome:
+    from chalicelib.payments.model import event_id_for
+
     records = pipeline.records()
     dead = pipeline.dead_letters()
     alerted = {alert.get("webhookId") for alert in alerts if alert.get("alert", "").startswith("A webhook failed")}
@@ -340,6 +364,20 @@ def judge(name: str, pipeline: Pipeline, deliveries: list[Delivery], injector: F
         lost.append(f"{webhook_id}: {status}")
     double = [f"{webhook_id} {transition} x{count}" for (webhook_id, transition), count in pipeline.transitions.items()
               if transition.endswith(("->processed", "->ignored")) and count > 1]
+    # The payment effect: every processed webhook's PaymentEvent is folded into its payment
+    # exactly once (a lost optimistic-concurrency update would show up as missing) and published
+    # at least once (consumers dedupe on the event id).
+    effects = payment_effects(pipeline)
+    double.extend(f"payment event {event_id} applied x{count}" for event_id, count in effects.items() if count > 1)
+    published_ids = {message.get("eventId") for message in published}
+    for webhook_id, record in records.items():
+        if record["status"]["S"] != "processed":
+            continue
+        event_id = event_id_for(webhook_id)
+        if effects[event_id] == 0:
+            lost.append(f"{webhook_id}: processed but its payment effect is missing")
+        if event_id not in published_ids:
+            lost.append(f"{webhook_id}: processed but its payment event was never published")
     event_ids = {record["eventId"]["S"] for record in records.values()}
     unverified = sum(1 for d in deliveries if not d.genuine and d.key in event_ids and d.key not in genuine_keys)
     by_key: defaultdict[str, int] = defaultdict(int)

@@ -152,15 +152,20 @@ def run_named(scenario: Scenario, client: Any, session: Any, endpoint: str, coun
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=resources.alerts_topic_arn, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"})
 
-    def alerts() -> list[dict[str, Any]]:
+    events_inbox = sqs.create_queue(QueueName="payment-events-inbox")["QueueUrl"]
+    events_arn = sqs.get_queue_attributes(QueueUrl=events_inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=resources.payment_events_topic_arn, Protocol="sqs", Endpoint=events_arn, Attributes={"RawMessageDelivery": "true"})
+
+    def drain(queue_url: str) -> list[dict[str, Any]]:
         received: list[dict[str, Any]] = []
         while True:
-            batch = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
+            batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
             if not batch:
                 return received
             for message in batch:
                 received.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=inbox, ReceiptHandle=message["ReceiptHandle"])
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     pipeline = Pipeline(client, resources, session)
-    return run_scenario(scenario.name, pipeline, generate_deliveries(count), scenario.faults, alerts)
+    return run_scenario(scenario.name, pipeline, generate_deliveries(count), scenario.faults,
+                        alerts=lambda: drain(inbox), published=lambda: drain(events_inbox))
