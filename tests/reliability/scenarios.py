@@ -44,7 +44,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("secrets read errors", (Fault(SECRET, "error", every=2),), "configuration unreadable on some cold starts"),
     Scenario("secrets read throttled", (Fault(SECRET, "throttle", every=2),), ""),
     Scenario("conditional put errors", (Fault(PUT, "error"),), "storage refuses every 3rd write"),
-    Scenario("conditional put throttled", (Fault(PUT, "throttle", every=2),), ""),
+    Scenario("conditional put throttled", (Fault(PUT, "throttle", every=3, start=2),), ""),
     Scenario("conditional put times out after writing", (Fault(PUT, "timeout"),), "stored, but the receiver never hears back"),
     Scenario("crash after the put", (Fault(PUT, "crash", match=WEBHOOK_PUT),), "stored, never queued, never answered"),
     Scenario("queue send errors", (Fault(SEND, "error"), Fault(SEND_BATCH, "error")), ""),
