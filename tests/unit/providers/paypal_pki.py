@@ -1,7 +1,7 @@
 """Test PKI for the PayPal provider tests: the real 2017 delivery, and a throw-away CA.
 
 Nothing here touches the network. The real delivery and its certificates come from
-``/work/shared/fixtures/paypal`` (see its README); the DigiCert root is embedded below because
+``tests/fixtures/paypal`` (a copy of the project's shared fixtures; see its README); the DigiCert root is embedded below because
 certifi's bundle no longer carries it (checked by a test), and its SHA-256 fingerprint is pinned.
 """
 
@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-PAYPAL_FIXTURES = Path("/work/shared/fixtures/paypal")
+PAYPAL_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "paypal"
 
 # DigiCert High Assurance EV Root CA: the issuer of "DigiCert SHA2 Extended Validation Server CA",
 # which issued the 2017 sandbox message-verification certificate. Valid 2006-11-10..2031-11-10.
