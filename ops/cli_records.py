@@ -1,0 +1,199 @@
+"""``ops show``, ``list``, ``payment``, ``replay`` and ``redrive``: inspect and re-run stored work."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from chalicelib.store import STATUSES, WebhookRecord
+from ops import records, samples
+from ops.cli import (
+    cli,
+    common_options,
+    emit,
+    progress_bar,
+)
+from ops.stage import OpsError, resolve
+
+
+
+def payment_text(view: dict[str, Any]) -> str:
+    lines = [f"payment {view['paymentKey']}: {view['status']}"]
+    if view.get("amountDisplay"):
+        lines.append(f"  amount   {view['amountDisplay']} {view['currency']}"
+                     + (f", refunded {view['refundedDisplay']}" if view.get("refundedAmount") else ""))
+    for refund in view.get("refunds", []):
+        lines.append(f"  refund   {refund['refundId']} {refund['status']} {refund.get('amount')}")
+    for dispute in view.get("disputes", []):
+        lines.append(f"  dispute  {dispute['disputeId']} {dispute['status']}")
+    for entry in view.get("history", []):
+        effect = f"-> {entry.get('paymentStatus')}" if entry.get("changed") else "(no change)"
+        lines.append(f"  history  {entry.get('occurredAt', '')} {entry.get('providerEventType', '')} "
+                     f"{entry.get('status', '')} {effect}")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("payment_key", metavar="PROVIDER:PAYMENT_ID")
+@common_options
+def payment(payment_key: str, stage: str, as_json: bool) -> int:
+    """Show one payment's state and history, e.g. `stripe:pi_3MtwBwLkdIwHu7ix28a3tqPa`.
+
+    For PayPal use the order id (or a capture id: it leads to its order's payment).
+    """
+    provider, _, payment_id = payment_key.partition(":")
+    if provider not in samples.CATALOG or not payment_id:
+        raise OpsError(f"expected PROVIDER:PAYMENT_ID with a provider of {', '.join(samples.providers())}, "
+                       f"not {payment_key!r}")
+    view = resolve(stage).payments().get(payment_key)
+    if view is None:
+        raise OpsError(f"no payment {payment_key} in stage {stage}")
+    emit(as_json, view, payment_text(view))
+    return 0
+
+
+def record_text(record: WebhookRecord, payload: bool) -> str:
+    fields = record.to_json()
+    lines = [f"{key:<11} {value}" for key, value in fields.items() if value is not None]
+    if payload:
+        try:
+            pretty = json.dumps(json.loads(record.payload), indent=2)
+        except ValueError:
+            pretty = record.payload
+        lines.append("payload")
+        lines.append(pretty)
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("webhook_id")
+@click.option("--payload", is_flag=True, help="Include the stored raw payload.")
+@common_options
+def show(webhook_id: str, payload: bool, stage: str, as_json: bool) -> int:
+    """Show one webhook record: status, attempts, last error, event and source."""
+    record = resolve(stage).store().get(webhook_id)
+    if record is None:
+        raise OpsError(f"no webhook record {webhook_id!r} in stage {stage}")
+    document = record.to_json()
+    if payload:
+        document["payload"] = record.payload
+    emit(as_json, document, record_text(record, payload))
+    return 0
+
+
+def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed([
+        click.option("--source", help="Only this source."),
+        click.option("--status", type=click.Choice(sorted(STATUSES)), help="Only records in this status."),
+        click.option("--since", help="Received at or after: 30m, 2h, 7d ago, or an ISO date/time (UTC)."),
+        click.option("--until", help="Received before: same forms as --since."),
+    ]):
+        command = option(command)
+    return command
+
+
+def read_filters(source: str | None, status: str | None, since: str | None, until: str | None) -> records.Filters:
+    return records.Filters(source=source, status=status, since=records.parse_time(since) if since else None,
+                           until=records.parse_time(until) if until else None)
+
+
+@cli.command(name="list")
+@filter_options
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most this many, newest first.")
+@common_options
+def list_records(source: str | None, status: str | None, since: str | None, until: str | None, limit: int,
+                 stage: str, as_json: bool) -> int:
+    """List webhook records, newest first (scans the table: an operator's tool)."""
+    filters = read_filters(source, status, since, until)  # wrong input is reported before any AWS call
+    found = records.find(resolve(stage).store(), filters, limit)
+    header = f"{'RECEIVED AT':<25} {'WEBHOOK ID':<36} {'SOURCE':<10} {'EVENT TYPE':<42} {'STATUS':<10} ATTEMPTS"
+    rows = [f"{r.received_at:<25} {r.webhook_id:<36} {r.source:<10} {r.event_type:<42} {r.status:<10} {r.attempts}"
+            for r in found]
+    emit(as_json, [record.to_json() for record in found], "\n".join([header, *rows]) if rows else "no records")
+    return 0
+
+
+# -------------------------------------------------------------------------------------------
+# replay / redrive
+# -------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("webhook_ids", nargs=-1, metavar="[WEBHOOK_ID]...")
+@filter_options
+@click.option("--all", "everything", is_flag=True, help="Every record (when no id or filter is given).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest first).")
+@click.option("--dry-run", is_flag=True, help="Only show what would be replayed.")
+@common_options
+def replay(webhook_ids: tuple[str, ...], source: str | None, status: str | None, since: str | None,
+           until: str | None, everything: bool, limit: int | None, dry_run: bool, stage: str, as_json: bool) -> int:
+    """Queue stored webhooks for processing again, by id or by filter.
+
+    Final records (processed, ignored, failed) are reopened first. Processing is idempotent, so a
+    replay re-applies nothing that is already applied.
+
+    \b
+    Examples:
+      python -m ops replay wh_3kq...
+      python -m ops replay --source stripe --status failed --since 2h
+    """
+    filters = read_filters(source, status, since, until)
+    if webhook_ids and not filters.empty:
+        raise OpsError("give webhook ids or filters, not both")
+    if not webhook_ids and filters.empty and not everything:
+        raise OpsError("say what to replay: webhook ids, --source/--status/--since/--until, or --all")
+    target = resolve(stage)
+    store = target.store()
+    missing: list[str] = []
+    if webhook_ids:
+        chosen = []
+        for webhook_id in dict.fromkeys(webhook_ids):
+            record = store.get(webhook_id)
+            if record is None:
+                missing.append(webhook_id)
+            else:
+                chosen.append(record)
+        chosen = chosen[:limit] if limit else chosen
+    else:
+        chosen = records.find(store, filters, limit)
+    if dry_run:
+        emit(as_json, {"dryRun": True, "wouldQueue": [r.to_json() for r in chosen], "missing": missing},
+             "\n".join([f"would replay {r.webhook_id} ({r.source} {r.event_type}, {r.status})" for r in chosen]
+                       + [f"not found: {m}" for m in missing]) or "nothing to replay")
+        return 1 if missing else 0
+    with progress_bar(len(chosen), "replaying", as_json) as advance:
+        result = records.replay(store, target.queue(), chosen, advance)
+    result.missing.extend(missing)
+    reopened = f" ({len(result.reopened)} reopened)" if result.reopened else ""
+    text = [f"queued {len(result.queued)} webhook(s) for processing{reopened}"]
+    text += [f"not found: {m}" for m in result.missing]
+    emit(as_json, result.to_json(), "\n".join(text))
+    return 1 if result.missing else 0
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Only show what would move; every message stays in the DLQ.")
+@click.option("--limit", type=click.IntRange(min=1), help="Move at most this many messages.")
+@common_options
+def redrive(dry_run: bool, limit: int | None, stage: str, as_json: bool) -> int:
+    """Move dead-lettered messages back to the processing queue.
+
+    Their `failed` records are reopened, so processing runs again; a record that is final
+    otherwise (processed meanwhile, e.g. by a replay) stays as it is.
+    """
+    target = resolve(stage)
+    sqs = target.client("sqs")
+    dlq_url = target.dead_letter_queue_url()
+    total = records.dead_letter_count(sqs, dlq_url)
+    with progress_bar(min(total, limit) if limit else total, "redriving", as_json or dry_run) as advance:
+        letters = records.redrive(sqs, target.store(), dlq_url, target.processing_queue_url(),
+                                  dry_run=dry_run, limit=limit, progress=advance)
+    verb = "would move" if dry_run else "moved"
+    text = [f"{verb} {len(letters)} message(s) from the dead-letter queue to the processing queue"]
+    text += [f"  {letter.webhook_id or '(not a webhook message)'} {letter.status or ''}".rstrip() for letter in letters]
+    emit(as_json, {"dryRun": dry_run, "count": len(letters), "messages": [m.to_json() for m in letters]},
+         "\n".join(text))
+    return 0
