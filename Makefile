@@ -54,5 +54,11 @@ reliability: install
 load: install
 	@$(BIN)/python -m bench.load --rate 20 --seconds 60 --record
 
+# Every performance figure against its comparison, with its budget (docs/PERFORMANCE.md), in about a
+# minute; exits 1 when a budget is missed. `python -m bench --record` also writes them there.
+.PHONY: bench
+bench: install
+	@$(BIN)/python -m bench
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .local

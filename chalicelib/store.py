@@ -13,9 +13,10 @@ record leaves the index the moment it becomes final.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.timestamps import iso_timestamp
 
@@ -28,6 +29,9 @@ PROCESSED = "processed"
 IGNORED = "ignored"
 FAILED = "failed"
 FINAL_STATUSES = frozenset({PROCESSED, IGNORED, FAILED})
+BATCH_GET_LIMIT = 100  # DynamoDB's limit of keys per BatchGetItem
+BATCH_GET_ATTEMPTS = 3
+BATCH_GET_BACKOFF_SECONDS = 0.05
 STATUSES = frozenset({RECEIVED}) | FINAL_STATUSES
 # Everything but the payload: what listing needs (payloads can be large and are never listed).
 _SUMMARY_ATTRIBUTES = (
@@ -41,8 +45,13 @@ def webhook_id_for(source: str, event_id: str) -> str:
     return "wh_" + hashlib.sha256(f"{source}\n{event_id}".encode()).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
+@dataclass
 class WebhookRecord:
+    """One webhook record. Not frozen: the processor builds one per webhook, and a frozen
+    dataclass of eleven fields costs about 3 µs more to build (timeit); nothing mutates a record,
+    it is only ever built anew from an item. (The request path builds the item directly:
+    :func:`received_item`.)"""
+
     webhook_id: str
     source: str
     provider: str
@@ -117,11 +126,46 @@ class WebhookRecord:
         }
 
 
-@dataclass(frozen=True)
-class PutResult:
+def received_item(
+    webhook_id: str,
+    source: str,
+    provider: str,
+    event_id: str,
+    event_type: str,
+    payload: str,
+    received_at: str,
+    expires_at: int,
+) -> dict[str, Any]:
+    """The item of a webhook just received: ``WebhookRecord(..., status=RECEIVED).to_item()``,
+    built directly. The request path writes one per webhook and never needs the record object:
+    half the cost (1.9 µs -> 1.0 µs, timeit). A unit test keeps the two equal."""
+    return {
+        "pk": {"S": webhook_id},
+        "itemType": {"S": ITEM_TYPE},
+        "source": {"S": source},
+        "provider": {"S": provider},
+        "eventId": {"S": event_id},
+        "eventType": {"S": event_type},
+        "payload": {"S": payload},
+        "receivedAt": {"S": received_at},
+        "status": {"S": RECEIVED},
+        "attempts": {"N": "0"},
+        "expiresAt": {"N": str(expires_at)},
+        "sweepKey": {"S": SWEEP_KEY_RECEIVED},
+    }
+
+
+class PutResult(NamedTuple):
     created: bool
-    record: WebhookRecord
-    """The record now stored: ours when created, the first delivery's on a duplicate."""
+    status: str
+    """The stored record's status: ``received`` when created, the first delivery's on a duplicate."""
+
+
+class Loaded(NamedTuple):
+    found: dict[str, WebhookRecord]
+    """The webhook records that exist, by webhookId."""
+    unavailable: frozenset[str]
+    """Ids DynamoDB did not answer for (throttled): not known to be missing, try again later."""
 
 
 def _is_conditional_failure(exc: Exception) -> bool:
@@ -137,12 +181,13 @@ class WebhookStore:
         self._db = dynamodb
         self._table = table_name
 
-    def put_new(self, record: WebhookRecord) -> PutResult:
-        """Store ``record`` unless its key exists; one call either way."""
+    def put_new(self, item: dict[str, Any]) -> PutResult:
+        """Store a new record's ``item`` (see :func:`received_item`) unless its key exists; one call
+        either way."""
         try:
             self._db.put_item(
                 TableName=self._table,
-                Item=record.to_item(),
+                Item=item,
                 ConditionExpression="attribute_not_exists(pk)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -151,12 +196,12 @@ class WebhookStore:
                 raise
             existing = getattr(exc, "response", {}).get("Item")
             if existing is None:  # an emulator that ignores ReturnValuesOnConditionCheckFailure
-                found = self.get(record.webhook_id)
+                found = self.get(item["pk"]["S"])
                 if found is None:
                     raise
-                return PutResult(created=False, record=found)
-            return PutResult(created=False, record=WebhookRecord.from_item(existing))
-        return PutResult(created=True, record=record)
+                return PutResult(False, found.status)
+            return PutResult(False, existing.get("status", {}).get("S", ""))
+        return PutResult(True, RECEIVED)
 
     def get(self, webhook_id: str) -> WebhookRecord | None:
         response = self._db.get_item(
@@ -167,52 +212,75 @@ class WebhookStore:
             return None
         return WebhookRecord.from_item(item)
 
-    def begin_attempt(self, webhook_id: str) -> WebhookRecord | None:
-        """Count one processing attempt and return the record, in one call.
+    def load(self, webhook_ids: Sequence[str]) -> Loaded:
+        """Read many records at once, consistently: one ``BatchGetItem`` per 100 ids.
 
-        Returns None when there is nothing to do: the record is already final (a redelivery or
-        a replay), or it no longer exists.
+        The processor's first step. It used to count the attempt and load the record in one
+        conditional ``UpdateItem`` per webhook; a batch of ten now costs one read call instead of
+        ten writes (the attempt is counted in the final update, see :meth:`finish`), and a strongly
+        consistent read of a 2 KB item is 1 read unit against 2 write units (docs/PERFORMANCE.md).
+        Consistent, so a record stored a moment ago is never missed. Items that DynamoDB leaves
+        unprocessed (throttling) are asked for again a few times, then reported as unavailable.
         """
-        try:
-            response = self._db.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": webhook_id}},
-                UpdateExpression="ADD attempts :one",
-                ConditionExpression="attribute_exists(pk) AND itemType = :type AND #s = :received",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":one": {"N": "1"},
-                    ":type": {"S": ITEM_TYPE},
-                    ":received": {"S": RECEIVED},
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except Exception as exc:
-            if _is_conditional_failure(exc):
-                return None
-            raise
-        return WebhookRecord.from_item(response["Attributes"])
+        found: dict[str, WebhookRecord] = {}
+        unavailable: set[str] = set()
+        pending = list(dict.fromkeys(webhook_ids))
+        for start in range(0, len(pending), BATCH_GET_LIMIT):
+            keys = [{"pk": {"S": webhook_id}} for webhook_id in pending[start : start + BATCH_GET_LIMIT]]
+            for retry in range(BATCH_GET_ATTEMPTS):
+                response = self._db.batch_get_item(
+                    RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
+                )
+                for item in response.get("Responses", {}).get(self._table, []):
+                    if item.get("itemType", {}).get("S") == ITEM_TYPE:
+                        record = WebhookRecord.from_item(item)
+                        found[record.webhook_id] = record
+                keys = response.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
+                if not keys:
+                    break
+                if retry + 1 < BATCH_GET_ATTEMPTS:
+                    time.sleep(BATCH_GET_BACKOFF_SECONDS * (retry + 1))
+            unavailable.update(key["pk"]["S"] for key in keys)
+        return Loaded(found=found, unavailable=frozenset(unavailable))
 
     def finish(self, webhook_id: str, status: str, now: float, reason: str | None = None) -> bool:
-        """Move a ``received`` record to a final status; False if it was already final."""
+        """Count the attempt and move a ``received`` record to a final status, in one call.
+
+        False if it was already final (another delivery of the same message finished it first):
+        the attempt then changes nothing. Success clears ``lastError``; ``failed`` records it.
+        """
         assert status in FINAL_STATUSES
-        names = {"#s": "status"}
         values: dict[str, Any] = {
             ":status": {"S": status},
             ":received": {"S": RECEIVED},
             ":at": {"S": iso_timestamp(now)},
+            ":one": {"N": "1"},
         }
-        update = "SET #s = :status, finishedAt = :at REMOVE sweepKey"
+        update = "SET #s = :status, finishedAt = :at ADD attempts :one REMOVE sweepKey, lastError"
         if reason is not None:
-            update = "SET #s = :status, finishedAt = :at, lastError = :reason REMOVE sweepKey"
+            update = "SET #s = :status, finishedAt = :at, lastError = :reason ADD attempts :one REMOVE sweepKey"
             values[":reason"] = {"S": reason}
+        return self._update_received(webhook_id, update, values)
+
+    def count_failed_attempt(self, webhook_id: str, reason: str) -> bool:
+        """Count an attempt that failed (SQS will deliver the message again) and say why.
+
+        False if the record is no longer ``received``.
+        """
+        return self._update_received(
+            webhook_id,
+            "SET lastError = :reason ADD attempts :one",
+            {":reason": {"S": reason}, ":one": {"N": "1"}, ":received": {"S": RECEIVED}},
+        )
+
+    def _update_received(self, webhook_id: str, update: str, values: dict[str, Any]) -> bool:
         try:
             self._db.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": webhook_id}},
                 UpdateExpression=update,
                 ConditionExpression="#s = :received",
-                ExpressionAttributeNames=names,
+                ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=values,
             )
         except Exception as exc:

@@ -29,6 +29,7 @@ from chalice.app import Chalice, DynamoDBEventConfig, Rate, ScheduledEventConfig
 from chalice.local import LambdaContext
 
 from chalicelib import log
+from devstack.callcount import FUNCTION
 from devstack.events import scheduled_event, sqs_event, stream_event
 
 SQS_WAIT_SECONDS = 1
@@ -66,11 +67,14 @@ class Function:
 
     def invoke(self, event: dict[str, Any]) -> tuple[bool, Any]:
         """Call the handler; (False, None) when it raised, as a failed Lambda invocation."""
+        running = FUNCTION.set(self.name)  # AWS calls made now are this function's (callcount)
         try:
             return True, self.handler(event, self.context_factory(self.deployed_name))
         except Exception as exc:  # the function "crashed": report it like Lambda, in one line
             log.error("local invocation failed", function=self.name, errorType=log.error_type(exc))
             return False, None
+        finally:
+            FUNCTION.reset(running)
 
 
 def failed_items(result: Any) -> list[str] | None:

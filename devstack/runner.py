@@ -10,7 +10,8 @@ and run its other handlers as Lambda's event sources would (``devstack.lambdas``
 
 Settings (environment): ``PORT`` (8000), ``MOTO_PORT`` (a free one), ``LOCAL_VISIBILITY_TIMEOUT_SECONDS``
 (5: how soon a failed message is retried), ``LOG_FORMAT`` (``json`` for the raw lines),
-``PAYMENT_WEBHOOKS_LOCAL_DIR`` (``.local``), and the source secrets of ``devstack.sources``.
+``PAYMENT_WEBHOOKS_LOCAL_DIR`` (``.local``), the source secrets of ``devstack.sources``, and
+``PAYMENT_WEBHOOKS_COUNT_AWS_CALLS=1`` (count the app's AWS calls: ``devstack.callcount``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from devstack import emulator, pki, sources
+from devstack import callcount, emulator, pki, sources
 from devstack.emulator import HOST, Emulator, EmulatorError, port_is_free
 from devstack.logview import ReadableStream
 from devstack.state import CREDENTIALS, REGION, REPOSITORY, Paths, RunnerLock, write_private
@@ -187,6 +188,10 @@ class Runner:
         # app.py reads the stream ARN and queue name at import: set them before it is loaded.
         os.environ.update(resources.environment())
         app = config.chalice_app
+        if callcount.enabled(os.environ):  # `make bench`: count the app's AWS calls
+            from chalicelib.runtime import services
+
+            callcount.install(services().aws, self.paths.root)
         self._serve_http(app, config)
         handlers = self._start_handlers(app, session)
 

@@ -19,7 +19,9 @@ Chalice declares the functions, their triggers and roles from ``app.py`` and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from aws_cdk import Aws, Fn, RemovalPolicy, Stack
@@ -86,16 +88,36 @@ def _environment(config: StageConfig, resources: AppResources) -> dict[str, str]
     }
 
 
+@contextmanager
+def _pip_without_dependencies() -> Iterator[None]:
+    """``chalice package`` runs pip; with ``PIP_NO_DEPS`` it installs exactly requirements.txt.
+
+    requirements.txt lists every package that ships, dependencies included, except botocore: the
+    Lambda runtime provides it, and aws-xray-sdk's declared dependency on it would otherwise put
+    botocore and its own dependencies (16 MB zipped) into the package (docs/PERFORMANCE.md).
+    """
+    saved = os.environ.get("PIP_NO_DEPS")
+    os.environ["PIP_NO_DEPS"] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PIP_NO_DEPS", None)
+        else:
+            os.environ["PIP_NO_DEPS"] = saved
+
+
 def include_chalice_app(stack: Stack, config: StageConfig, resources: AppResources) -> Chalice:
     if stack.node.id != config.stage:
         raise ValueError(f"the stack id must be the Chalice stage ({config.stage!r}), not {stack.node.id!r}")
-    chalice = Chalice(
-        stack,
-        "PaymentWebhooksApp",
-        source_dir=str(REPO_ROOT),
-        # Merged over the stage in .chalice/config.json; per-function settings stay there.
-        stage_config={"environment_variables": _environment(config, resources)},
-    )
+    with _pip_without_dependencies():
+        chalice = Chalice(
+            stack,
+            "PaymentWebhooksApp",
+            source_dir=str(REPO_ROOT),
+            # Merged over the stage in .chalice/config.json; per-function settings stay there.
+            stage_config={"environment_variables": _environment(config, resources)},
+        )
     _wire_event_sources(chalice, resources)
     _replace_policies(stack, chalice, config, resources)
     _reserve_concurrency(chalice, config.reserved_concurrency)

@@ -26,13 +26,10 @@ Options: none. Secrets are the hex HMAC keys from Adyen's Customer Area.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.encoding import compact_json
 from chalicelib.errors import ConfigurationError, InvalidSignature, MalformedPayload, ProcessingError
 from chalicelib.payments import fields, money
 from chalicelib.payments.model import (
@@ -52,8 +49,14 @@ from chalicelib.payments.model import (
 )
 from chalicelib.providers.base import (
     InboundEvent,
+    KeyedHmac,
     SourceConfig,
     any_digest_matches,
+    base64_text,
+    derived,
+    hmac_sha256,
+    hmac_sha256_after,
+    keyed_hmac,
     parse_json_object,
     required_string,
 )
@@ -99,6 +102,11 @@ def hmac_keys(source: SourceConfig) -> list[bytes]:
     if not keys:
         raise ConfigurationError(f"source {source.name!r}: Adyen needs at least one HMAC key")
     return keys
+
+
+def keyed_hmacs(source: SourceConfig) -> tuple[KeyedHmac, ...]:
+    """An HMAC keyed with each of the source's keys, made once per configuration (``derived``)."""
+    return tuple(keyed_hmac(key) for key in hmac_keys(source))
 
 
 def notification_items(document: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -149,13 +157,13 @@ def signing_string(item: Mapping[str, Any]) -> str:
         item.get("eventCode"),
         item.get("success"),
     )
-    return ":".join(signed_field(value) for value in fields)
+    # Strings, nearly every field, are taken as they are; a list, not a generator, for join.
+    return ":".join([value if type(value) is str else signed_field(value) for value in fields])
 
 
 def compute_signature(key: bytes, item: Mapping[str, Any]) -> str:
     """Base64 HMAC-SHA256 of the item's signing string, as in ``hmacSignature``."""
-    digest = hmac.new(key, signing_string(item).encode("utf-8"), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
+    return base64_text(hmac_sha256(key, signing_string(item).encode("utf-8")))
 
 
 def received_signature(item: Mapping[str, Any]) -> str:
@@ -167,10 +175,12 @@ def received_signature(item: Mapping[str, Any]) -> str:
     return signature
 
 
-def verify_item(item: Mapping[str, Any], keys: list[bytes]) -> None:
-    """Raise :class:`InvalidSignature` unless one of the keys signed this item."""
-    received = received_signature(item).encode("ascii")
-    expected = [compute_signature(key, item).encode("ascii") for key in keys]
+def verify_item(item: Mapping[str, Any], keys: Sequence[KeyedHmac]) -> None:
+    """Raise :class:`InvalidSignature` unless one of the keyed HMACs (:func:`keyed_hmacs`)
+    signed this item."""
+    received = received_signature(item)  # ASCII text, compared as sent
+    message = signing_string(item).encode("utf-8")
+    expected = [base64_text(hmac_sha256_after(key, message)) for key in keys]
     if not any_digest_matches(expected, [received]):
         raise InvalidSignature()
 
@@ -280,7 +290,7 @@ class AdyenProvider:
         with its ``hmacSignature``, so it can be re-verified on its own. ASCII escaping keeps
         the text encodable even if the body held lone surrogate escapes.
         """
-        keys = hmac_keys(source)
+        keys = derived(source, keyed_hmacs)
         items = notification_items(parse_json_object(raw))
         for item in items:
             verify_item(item, keys)
@@ -288,7 +298,9 @@ class AdyenProvider:
             InboundEvent(
                 event_id=dedupe_key(item),
                 event_type=required_string(item, "eventCode"),
-                payload=json.dumps({ITEM_KEY: item}, separators=(",", ":")),
+                # The shared encoder: the same text as json.dumps(separators=(",", ":")), without
+                # building an encoder per item (5.6 -> 3.3 µs per item, timeit).
+                payload=compact_json({ITEM_KEY: item}),
             )
             for item in items
         ]

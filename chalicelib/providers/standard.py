@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -58,9 +56,16 @@ from chalicelib.payments.model import (
 )
 from chalicelib.providers.base import (
     InboundEvent,
+    KeyedHmac,
     SourceConfig,
     any_digest_matches,
+    base64_text,
     check_timestamp,
+    decode_text,
+    derived,
+    hmac_sha256,
+    hmac_sha256_after,
+    keyed_hmac,
     parse_json_object,
     require_header,
 )
@@ -69,6 +74,11 @@ if TYPE_CHECKING:
     from chalicelib.store import WebhookRecord
 
 HEADER_FAMILIES = ("webhook", "svix")
+# Each family's (id, timestamp, signature) header names, spelled out once rather than formatted
+# on every delivery.
+HEADER_NAMES: dict[str, tuple[str, str, str]] = {
+    family: (f"{family}-id", f"{family}-timestamp", f"{family}-signature") for family in HEADER_FAMILIES
+}
 SECRET_PREFIX = "whsec_"
 SIGNATURE_VERSION = "v1"
 UNKNOWN_EVENT_TYPE = "unknown"
@@ -89,7 +99,8 @@ class SignatureHeaders(NamedTuple):
 def header_family(headers: Mapping[str, str]) -> str:
     """``svix`` when only ``svix-*`` headers are present, else ``webhook`` (named when missing)."""
     for family in HEADER_FAMILIES:
-        if any(f"{family}-{part}" in headers for part in ("id", "timestamp", "signature")):
+        id_header, timestamp_header, signature_header = HEADER_NAMES[family]
+        if id_header in headers or timestamp_header in headers or signature_header in headers:
             return family
     return HEADER_FAMILIES[0]
 
@@ -108,10 +119,10 @@ def parse_signature_list(header: str) -> list[str]:
 
 def read_headers(headers: Mapping[str, str]) -> SignatureHeaders:
     """The id, timestamp and signatures; absent is :class:`MissingHeader`, unreadable invalid."""
-    family = header_family(headers)
-    msg_id = require_header(headers, f"{family}-id")
-    timestamp = require_header(headers, f"{family}-timestamp")
-    signature = require_header(headers, f"{family}-signature")
+    id_header, timestamp_header, signature_header = HEADER_NAMES[header_family(headers)]
+    msg_id = require_header(headers, id_header)
+    timestamp = require_header(headers, timestamp_header)
+    signature = require_header(headers, signature_header)
     if not _TIMESTAMP.fullmatch(timestamp):
         raise InvalidSignature()
     return SignatureHeaders(msg_id, int(timestamp), parse_signature_list(signature))
@@ -140,19 +151,15 @@ def signed_bytes(msg_id: str, timestamp: int, raw: bytes) -> bytes:
 
 def compute_signature(key: bytes, msg_id: str, timestamp: int, raw: bytes) -> str:
     """Base64 HMAC-SHA256 of :func:`signed_bytes` (without the ``v1,`` prefix)."""
-    digest = hmac.new(key, signed_bytes(msg_id, timestamp, raw), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
+    return base64_text(hmac_sha256(key, signed_bytes(msg_id, timestamp, raw)))
 
 
-def decode_text(raw: bytes) -> str:
-    """The body as UTF-8 text, kept verbatim for replay (a leading BOM would not re-parse)."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise MalformedPayload("The body is not UTF-8 text.") from exc
-    if text.startswith("\ufeff"):
-        raise MalformedPayload("The body must not start with a byte order mark.")
-    return text
+def signing_keys(source: SourceConfig) -> tuple[KeyedHmac, ...]:
+    """An HMAC keyed with each secret, decoded and checked once per configuration (``derived``)."""
+    keys = tuple(keyed_hmac(secret_key(source, secret)) for secret in source.secrets)
+    if not keys:
+        raise ConfigurationError(f"source {source.name!r}: Standard Webhooks needs a secret")
+    return keys
 
 
 def read_event_type(document: Mapping[str, object]) -> str:
@@ -261,26 +268,21 @@ class StandardWebhooksProvider:
         The timestamp is checked only once a signature matched, so :class:`SignatureExpired`
         always means "authentic but too old or too new" and never hides a forgery.
         """
-        keys = [secret_key(source, secret) for secret in source.secrets]
-        if not keys:
-            raise ConfigurationError(f"source {source.name!r}: Standard Webhooks needs a secret")
+        keys = derived(source, signing_keys)
         signed = read_headers(headers)
-        expected = [
-            compute_signature(key, signed.msg_id, signed.timestamp, raw).encode("ascii")
-            for key in keys
-        ]
-        # Compared as canonical base64 text; a non-ASCII value can never match.
-        candidates = [value.encode("ascii") for value in signed.signatures if value.isascii()]
+        message = signed_bytes(signed.msg_id, signed.timestamp, raw)
+        expected = [base64_text(hmac_sha256_after(key, message)) for key in keys]
+        # Compared as canonical base64 text; a non-ASCII value can never match (and compare_digest
+        # refuses non-ASCII text).
+        candidates = [value for value in signed.signatures if value.isascii()]
         if not any_digest_matches(expected, candidates):
             raise InvalidSignature()
         check_timestamp(signed.timestamp, now, source.tolerance_seconds)
 
         text = decode_text(raw)
-        document = parse_json_object(raw)
+        document = parse_json_object(text)
         return [
-            InboundEvent(
-                event_id=signed.msg_id, event_type=read_event_type(document), payload=text
-            )
+            InboundEvent(signed.msg_id, read_event_type(document), text)  # (id, type, payload)
         ]
 
     def is_payment_event(self, event_type: str) -> bool:

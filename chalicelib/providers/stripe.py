@@ -18,13 +18,11 @@ Options: none.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.errors import ConfigurationError, InvalidSignature, MalformedPayload, ProcessingError
+from chalicelib.errors import InvalidSignature, ProcessingError
 from chalicelib.payments import fields, money
 from chalicelib.payments.model import (
     AUTHORIZED,
@@ -46,12 +44,19 @@ from chalicelib.payments.model import (
 )
 from chalicelib.providers.base import (
     InboundEvent,
+    KeyedHmac,
     SourceConfig,
     any_digest_matches,
     check_timestamp,
+    decode_text,
+    derived,
+    hmac_sha256,
+    hmac_sha256_after,
+    keyed_hmac,
     parse_json_object,
-    required_string,
     require_header,
+    require_secrets,
+    required_string,
 )
 
 if TYPE_CHECKING:
@@ -95,26 +100,12 @@ def signed_bytes(timestamp: int, raw: bytes) -> bytes:
 
 def compute_signature(secret: str, timestamp: int, raw: bytes) -> str:
     """Hex HMAC-SHA256 keyed with the whole ``whsec_`` string (not base64-decoded)."""
-    mac = hmac.new(secret.encode("utf-8"), signed_bytes(timestamp, raw), hashlib.sha256)
-    return mac.hexdigest()
+    return hmac_sha256(secret.encode("utf-8"), signed_bytes(timestamp, raw)).hex()
 
 
-def require_secrets(source: SourceConfig) -> tuple[str, ...]:
-    """The source's secrets; a blank one would let anyone sign, so it is a configuration error."""
-    if not source.secrets or not all(secret.strip() for secret in source.secrets):
-        raise ConfigurationError(f"source {source.name!r}: Stripe secrets must be non-empty")
-    return source.secrets
-
-
-def decode_text(raw: bytes) -> str:
-    """The body as UTF-8 text, kept verbatim for replay (a leading BOM would not re-parse)."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise MalformedPayload("The body is not UTF-8 text.") from exc
-    if text.startswith("\ufeff"):
-        raise MalformedPayload("The body must not start with a byte order mark.")
-    return text
+def signing_keys(source: SourceConfig) -> tuple[KeyedHmac, ...]:
+    """An HMAC keyed with each secret, checked and made once per configuration (``derived``)."""
+    return tuple(keyed_hmac(secret.encode("utf-8")) for secret in require_secrets(source, "Stripe secrets"))
 
 
 # -- normalize (step 6) -------------------------------------------------------------------------
@@ -306,23 +297,22 @@ class StripeProvider:
         The timestamp is checked only once a signature matched, so :class:`SignatureExpired`
         always means "authentic but too old or too new" and never hides a forgery.
         """
-        secrets = require_secrets(source)
+        keys = derived(source, signing_keys)
         timestamp, received = parse_signature_header(require_header(headers, SIGNATURE_HEADER))
-        expected = [compute_signature(secret, timestamp, raw).encode("ascii") for secret in secrets]
-        # A hex digest is ASCII: any other value can never match and is not worth encoding.
-        candidates = [value.encode("ascii") for value in received if value.isascii()]
+        signed = signed_bytes(timestamp, raw)
+        expected = [hmac_sha256_after(key, signed).hex() for key in keys]
+        # Compared as hex text, as sent; a non-ASCII value can never match (and compare_digest
+        # refuses non-ASCII text).
+        candidates = [value for value in received if value.isascii()]
         if not any_digest_matches(expected, candidates):
             raise InvalidSignature()
         check_timestamp(timestamp, now, source.tolerance_seconds)
 
         text = decode_text(raw)
-        document = parse_json_object(raw)
+        document = parse_json_object(text)
         return [
-            InboundEvent(
-                event_id=required_string(document, "id"),
-                event_type=required_string(document, "type"),
-                payload=text,
-            )
+            # Positional: a named tuple built from keywords costs 0.25 µs more (timeit).
+            InboundEvent(required_string(document, "id"), required_string(document, "type"), text)
         ]
 
     def is_payment_event(self, event_type: str) -> bool:

@@ -22,8 +22,10 @@ SEND_BATCH = "sqs.SendMessageBatch"
 SECRET = "secretsmanager.GetSecretValue"
 PUBLISH = "sns.Publish"
 PUBLISH_BATCH = "sns.PublishBatch"  # the processor's payment events
-BEGIN = "ADD attempts"  # the processor's first write: count the attempt, load the record
-FINISH = "finishedAt = :at"  # the processor's last write: mark the record final
+BATCH_GET = "dynamodb.BatchGetItem"
+RECORDS_READ = '"pk": {"S": "wh_'  # the processor's first call: read the batch's webhook records
+PAYMENTS_READ = '"pk": {"S": "payment#'  # ...then the payments it has not seen (best effort)
+FINISH = "finishedAt = :at"  # the processor's last write: count the attempt, mark the record final
 PROCESSED_FINISH = '":status": {"S": "processed"}'  # ...when it marks it processed (not failed)
 WEBHOOK_PUT = '"itemType": {"S": "webhook"}'  # the receiver's put (not the processor's payment writes)
 PAYMENT_PUT = '"itemType": {"S": "payment"}'  # the processor's write of a payment record
@@ -53,8 +55,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("crash after the send", (Fault(SEND, "crash"), Fault(SEND_BATCH, "crash")), "queued, never answered"),
     # When the record cannot even be read, it cannot be marked failed either: a message that runs
     # out of receives is dead-lettered with its record still `received`, for the sweeper.
-    Scenario("record read errors", (Fault(UPDATE, "error", match=BEGIN),), "the processor cannot load records", sweeper_may_rescue=True),
-    Scenario("crash after counting the attempt", (Fault(UPDATE, "crash", match=BEGIN),), "the processor dies mid-batch", sweeper_may_rescue=True),
+    Scenario("record read errors", (Fault(BATCH_GET, "error", match=RECORDS_READ),), "the processor cannot load records", sweeper_may_rescue=True),
+    Scenario("crash after reading the records", (Fault(BATCH_GET, "crash", match=RECORDS_READ),), "the processor dies mid-batch", sweeper_may_rescue=True),
+    Scenario("payment read errors", (Fault(BATCH_GET, "error", match=PAYMENTS_READ),), "the batch's payments cannot be read ahead"),
     Scenario("record update errors", (Fault(UPDATE, "error", match=FINISH),), "the final status cannot be written", sweeper_may_rescue=True),
     Scenario("record update times out after writing", (Fault(UPDATE, "timeout", match=FINISH),), ""),
     Scenario("crash after the final update", (Fault(UPDATE, "crash", match=FINISH),), "done, but the message is not deleted"),
@@ -68,7 +71,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("crash after the payment publish", (Fault(PUBLISH_BATCH, "crash"),), "published, never finished", sweeper_may_rescue=True),
     Scenario("everything at once", (
         Fault(SECRET, "error", every=3), Fault(PUT, "timeout", every=4), Fault(SEND, "crash", every=5),
-        Fault(UPDATE, "crash", every=4, match=BEGIN), Fault(UPDATE, "timeout", every=3, match=FINISH),
+        Fault(BATCH_GET, "crash", every=4, match=RECORDS_READ), Fault(UPDATE, "timeout", every=3, match=FINISH),
         Fault(PUBLISH, "throttle", every=2),
     ), "", sweeper_may_rescue=True),
 )

@@ -1,0 +1,258 @@
+"""Figure 6: dollars per million webhooks, from this run's counts and the dated prices.
+
+Every quantity per webhook is either measured by this run (calls, item sizes, handler time, log
+bytes) or an assumption stated next to it (AWS call latency, how Lambda batches, the sampling
+rate); :func:`markdown` prints both, with the prices' date. The figure is for a new event, each
+processed once, at two steady rates (a million a month, and a hundred a second: the rate changes
+what X-Ray samples and how the audit's stream batches fill); fixed monthly costs (keys, secret,
+web ACL, alarms, the sweeper's schedule) are listed apart, not spread over webhooks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from bench import prices
+from bench.report import Row
+
+FIGURE = "6 cost"
+ROOT = Path(__file__).resolve().parent.parent
+KB = 1024
+LAMBDA_MB_PER_VCPU = 1769  # Lambda's CPU share grows with memory: one full vCPU at 1,769 MB
+PLATFORM_LOG_BYTES = 350  # START, END and REPORT lines per invocation
+
+
+@dataclass(frozen=True)
+class CostInputs:
+    # measured by this run
+    ingest_calls: dict[str, float]
+    """AWS calls of the route per new event, by operation."""
+    processing_calls: dict[str, float]
+    """AWS calls of the processor per webhook, batches of ten, a new container per batch."""
+    webhook_item_bytes: float
+    webhook_write_units: float
+    """Write units of one webhook record: 1 per KB rounded up, averaged over the providers' items."""
+    payment_item_bytes: float
+    handler_microseconds: float
+    """The route handler's in-process time, p50 (figure 3b)."""
+    log_bytes_per_webhook: float
+    """Our JSON log lines per webhook, receive and process (the audit's are assumed below)."""
+    memory_mb: dict[str, int]
+    # assumptions
+    call_latency_ms: float = 8.0
+    """Round trip of one AWS call from Lambda, in the region (DynamoDB, SQS, SNS): to be replaced by
+    X-Ray's figures once deployed."""
+    batch_size: float = 10.0
+    """Messages per processor invocation (a busy queue fills batches of ten)."""
+    audit_invocations_per_webhook: float = 1.0
+    """At a low rate each webhook's stream records come in a batch of their own (worst case)."""
+    audit_log_bytes_per_webhook: float = 3 * 330
+    """Two webhook audit lines and at most one payment line."""
+    traced_share: float = 1.0
+    """X-Ray samples the first request each second and 5 % of the rest: at one million a month
+    (0.4 per second) nearly every invocation is traced; at 100 per second about 6 %."""
+    label: str = "about one million webhooks a month (0.4 per second)"
+
+
+@dataclass(frozen=True)
+class Line:
+    service: str
+    what: str
+    units_per_webhook: float
+    unit: str
+    price: prices.Price
+    basis: str
+    """measured / model: where the units come from."""
+
+    @property
+    def dollars_per_million(self) -> float:
+        per_unit = self.price.dollars
+        if self.price.per.startswith("million"):
+            per_unit /= 1_000_000
+        elif self.price.per.startswith("10,000"):
+            per_unit /= 10_000
+        return self.units_per_webhook * per_unit * 1_000_000
+
+
+def memory_sizes(stage: str = "prod") -> dict[str, int]:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    functions = config["stages"][stage]["lambda_functions"]
+    return {name: int(settings["lambda_memory_size"]) for name, settings in functions.items()}
+
+
+def _lambda_ms(cpu_ms: float, calls: float, inputs: CostInputs, memory_mb: int) -> float:
+    """Billed milliseconds (Lambda rounds up to 1 ms): CPU time stretched to the memory's CPU
+    share, plus the AWS calls made one after another."""
+    return float(math.ceil(cpu_ms * max(1.0, LAMBDA_MB_PER_VCPU / memory_mb) + calls * inputs.call_latency_ms))
+
+
+def line_items(inputs: CostInputs) -> list[Line]:
+    wru_webhook = inputs.webhook_write_units
+    wru_payment = math.ceil(inputs.payment_item_bytes / KB)
+    ingest_puts = inputs.ingest_calls.get("dynamodb.PutItem", 0.0)
+    sends = inputs.ingest_calls.get("sqs.SendMessage", 0.0) + inputs.ingest_calls.get("sqs.SendMessageBatch", 0.0)
+    processing = inputs.processing_calls
+    payment_puts = processing.get("dynamodb.PutItem", 0.0)
+    finishes = processing.get("dynamodb.UpdateItem", 0.0)
+    publishes = processing.get("sns.PublishBatch", 0.0) + processing.get("sns.Publish", 0.0)
+    api_calls = sum(inputs.ingest_calls.values())
+    batch_calls = sum(processing.values()) * inputs.batch_size
+    api_ms = _lambda_ms(inputs.handler_microseconds / 1000, api_calls, inputs, inputs.memory_mb["api_handler"])
+    process_ms = _lambda_ms(0.0, batch_calls, inputs, inputs.memory_mb["process_webhooks"])
+    audit_ms = 2.0
+
+    def gb_seconds(ms: float, function: str) -> float:
+        return inputs.memory_mb[function] / 1024 * ms / 1000
+
+    return [
+        Line("API Gateway", "REST API request", 1, "requests", prices.API_GATEWAY_REST_PER_MILLION, "one per delivery"),
+        Line("WAF", "request inspected", 1, "requests", prices.WAF_REQUESTS_PER_MILLION, "one per delivery"),
+        Line("Lambda", "receive: invocation", 1, "invocations", prices.LAMBDA_REQUESTS_PER_MILLION, "one per delivery"),
+        Line("Lambda", f"receive: {api_ms:.0f} ms at {inputs.memory_mb['api_handler']} MB", gb_seconds(api_ms, "api_handler"),
+             "GB-s", prices.LAMBDA_ARM64_GB_SECOND,
+             f"model: measured CPU {inputs.handler_microseconds:.0f} µs + {api_calls:g} calls x {inputs.call_latency_ms:g} ms"),
+        Line("Lambda", "process: invocation", 1 / inputs.batch_size, "invocations", prices.LAMBDA_REQUESTS_PER_MILLION,
+             f"model: batches of {inputs.batch_size:g}"),
+        Line("Lambda", f"process: {process_ms:.0f} ms per batch at {inputs.memory_mb['process_webhooks']} MB",
+             gb_seconds(process_ms, "process_webhooks") / inputs.batch_size, "GB-s", prices.LAMBDA_ARM64_GB_SECOND,
+             f"model: {batch_calls:.0f} measured calls per batch, one after another, x {inputs.call_latency_ms:g} ms"),
+        Line("Lambda", "audit: invocations and ~2 ms each", inputs.audit_invocations_per_webhook, "invocations",
+             prices.LAMBDA_REQUESTS_PER_MILLION, "model: one stream batch per webhook (low rate)"),
+        Line("Lambda", "audit: duration", inputs.audit_invocations_per_webhook * gb_seconds(audit_ms, "audit_changes"), "GB-s",
+             prices.LAMBDA_ARM64_GB_SECOND, "model"),
+        Line("DynamoDB", f"webhook put ({inputs.webhook_item_bytes:.0f} B item) + its sweep-index entry",
+             ingest_puts * (wru_webhook + 1), "WRU", prices.DYNAMODB_WRITE_PER_MILLION, "measured calls and item size"),
+        Line("DynamoDB", "final update (+ attempt count) + sweep-index removal", finishes * (wru_webhook + 1), "WRU",
+             prices.DYNAMODB_WRITE_PER_MILLION, "measured calls and item size"),
+        Line("DynamoDB", f"payment write ({inputs.payment_item_bytes:.0f} B item)", payment_puts * wru_payment, "WRU",
+             prices.DYNAMODB_WRITE_PER_MILLION, "measured calls and item size"),
+        Line("DynamoDB", "consistent reads: the record, and the payment when not cached", 2.0, "RRU",
+             prices.DYNAMODB_READ_PER_MILLION, "model: at most one of each per webhook"),
+        Line("SQS", "SendMessage", sends, "requests", prices.SQS_REQUESTS_PER_MILLION, "measured"),
+        Line("SQS", "Lambda's ReceiveMessage and DeleteMessageBatch", 2 / inputs.batch_size, "requests",
+             prices.SQS_REQUESTS_PER_MILLION, f"model: per batch of {inputs.batch_size:g}"),
+        Line("SNS", "PublishBatch of payment events (< 64 KB)", publishes, "requests", prices.SNS_PUBLISH_PER_MILLION,
+             "measured"),
+        Line("X-Ray", "traces recorded (receive, the processor's batch, the audit's)",
+             inputs.traced_share * (1 + 1 / inputs.batch_size + inputs.audit_invocations_per_webhook),
+             "traces", prices.XRAY_TRACES_PER_MILLION, f"model: {inputs.traced_share:.0%} of invocations sampled"),
+        Line("CloudWatch Logs", "log lines (ours + Lambda's START/END/REPORT)",
+             (inputs.log_bytes_per_webhook + inputs.audit_log_bytes_per_webhook
+              + PLATFORM_LOG_BYTES * (1 + 1 / inputs.batch_size + inputs.audit_invocations_per_webhook)) / 1e9,
+             "GB", prices.CLOUDWATCH_LOGS_INGEST_GB, "measured lines (receive, process); model (audit, platform)"),
+    ]
+
+
+def fixed_monthly(webhooks_per_month: float = 1e6, retention_days: int = 90) -> list[tuple[str, float, str]]:
+    """What a deployed stage costs each month whatever the traffic (plus storage, which grows)."""
+    return [
+        ("KMS: one customer managed key", prices.KMS_KEY_MONTH.dollars, prices.KMS_KEY_MONTH.per),
+        ("KMS requests: SQS and SNS reuse data keys for 5 min per principal, DynamoDB caches its table key: "
+         "tens of thousands of requests a month at most, not per webhook",
+         50_000 / 10_000 * prices.KMS_REQUESTS_PER_10K.dollars, "estimate"),
+        ("Secrets Manager: the sources secret, read once a minute per warm container",
+         prices.SECRETS_MANAGER_SECRET_MONTH.dollars + 43_200 * 4 / 10_000 * prices.SECRETS_MANAGER_CALLS_PER_10K.dollars,
+         "1 secret + 4 warm containers"),
+        ("WAF: web ACL and its 4 rules", prices.WAF_WEB_ACL_MONTH.dollars + 4 * prices.WAF_RULE_MONTH.dollars, "month"),
+        ("SQS: Lambda's long polls of an idle queue (5 pollers, 20 s)",
+         5 * 3 * 60 * 24 * 30 / 1e6 * prices.SQS_REQUESTS_PER_MILLION.dollars, "estimate"),
+        ("Lambda: the sweeper, every 5 minutes", 8640 * prices.LAMBDA_REQUESTS_PER_MILLION.dollars / 1e6, "month"),
+    ]
+
+
+def storage_monthly(inputs: CostInputs, webhooks_per_month: float = 1e6, retention_days: int = 90) -> float:
+    """DynamoDB storage and point-in-time recovery of the records kept (payments: one per webhook,
+    an upper bound), at a steady rate."""
+    kept = webhooks_per_month * retention_days / 30
+    gigabytes = kept * (inputs.webhook_item_bytes + inputs.payment_item_bytes + 100) / 1e9
+    return gigabytes * (prices.DYNAMODB_STORAGE_GB_MONTH.dollars + prices.DYNAMODB_PITR_GB_MONTH.dollars)
+
+
+def at_scale(inputs: CostInputs) -> CostInputs:
+    """The same webhooks at about 100 a second: X-Ray samples ~6 %, stream batches fill up."""
+    return replace(inputs, traced_share=0.06, audit_invocations_per_webhook=0.1,
+                   label="about 100 webhooks a second (260 million a month)")
+
+
+def dollars(amount: float) -> str:
+    return "$" + f"{amount:.10f}".rstrip("0").rstrip(".")
+
+
+def scenario(inputs: CostInputs) -> dict[str, Any]:
+    lines = line_items(inputs)
+    by_service: dict[str, float] = {}
+    for line in lines:
+        by_service[line.service] = by_service.get(line.service, 0.0) + line.dollars_per_million
+    return {
+        "label": inputs.label,
+        "inputs": asdict(inputs),
+        "lines": [{"service": line.service, "what": line.what, "unitsPerWebhook": line.units_per_webhook, "unit": line.unit,
+                   "price": f"{dollars(line.price.dollars)} per {line.price.per}",
+                   "dollarsPerMillion": round(line.dollars_per_million, 3), "basis": line.basis} for line in lines],
+        "byService": {name: round(amount, 2) for name, amount in sorted(by_service.items(), key=lambda kv: -kv[1])},
+        "dollarsPerMillionWebhooks": round(sum(line.dollars_per_million for line in lines), 2),
+    }
+
+
+def run(inputs: CostInputs) -> tuple[list[Row], dict[str, Any]]:
+    scenarios = [scenario(inputs), scenario(at_scale(inputs))]
+    details = {
+        "pricesAsOf": prices.PRICES_AS_OF, "region": prices.REGION, "scenarios": scenarios,
+        "fixedMonthly": [{"what": what, "dollars": round(amount, 2), "basis": basis} for what, amount, basis in fixed_monthly()],
+        "storageMonthlyAtOneMillionPerMonth": round(storage_monthly(inputs), 2),
+    }
+    rows = []
+    for result in scenarios:
+        biggest = ", ".join(f"{name} ${amount:.2f}" for name, amount in list(result["byService"].items())[:4])
+        rows.append(Row(FIGURE, f"dollars per million webhooks at {result['label']}", result["dollarsPerMillionWebhooks"], "$",
+                        f"list prices {prices.REGION}, {prices.PRICES_AS_OF}", None, None, "info", None,
+                        f"largest: {biggest}; fixed and storage costs apart (docs/PERFORMANCE.md)"))
+    return rows, details
+
+
+def _units(line: dict[str, Any]) -> str:
+    if line["unit"] == "GB":
+        return f"{line['unitsPerWebhook'] * 1e6:.2f} KB"
+    return f"{line['unitsPerWebhook']:.3g} {line['unit']}"
+
+
+def markdown(details: dict[str, Any]) -> str:
+    first, scaled = details["scenarios"]
+    inputs = first["inputs"]
+    lines = [
+        f"#### Cost per million webhooks: ${first['dollarsPerMillionWebhooks']:.2f} at {first['label']}, "
+        f"${scaled['dollarsPerMillionWebhooks']:.2f} at {scaled['label']}",
+        "",
+        f"List prices for {details['region']} as of {details['pricesAsOf']} (`bench/prices.py`; re-check them), no free "
+        "tier. A new event, processed once. *Basis* says what this run measured and what is modelled. The second "
+        "figure differs only where the rate matters: X-Ray's sampling and how full the audit's stream batches are.",
+        "",
+        f"| service | what | units per webhook | price | $ per million ({first['label'].split(' (')[0]}) | "
+        f"$ per million ({scaled['label'].split(' (')[0]}) | basis |",
+        "| --- | --- | ---: | --- | ---: | ---: | --- |",
+    ]
+    for line, other in zip(first["lines"], scaled["lines"]):
+        lines.append(f"| {line['service']} | {line['what']} | {_units(line)} | {line['price']} | "
+                     f"{line['dollarsPerMillion']:.2f} | {other['dollarsPerMillion']:.2f} | {line['basis']} |")
+    lines += [
+        f"| **total** | | | | **{first['dollarsPerMillionWebhooks']:.2f}** | **{scaled['dollarsPerMillionWebhooks']:.2f}** | |",
+        "",
+        f"Assumptions: an AWS call takes {inputs['call_latency_ms']:g} ms from Lambda; the processor gets full batches of "
+        f"{inputs['batch_size']:g}; at a low rate the audit gets one stream batch per webhook and X-Ray records every "
+        "invocation (it samples the first request each second and 5 % of the rest). Duplicates add one conditional put "
+        "each (a failed condition is billed like the write), plus a send while the first delivery is still queued. "
+        "Deliveries from the payment-events topic to its subscribers are theirs to pay (SNS charges nothing for SQS and "
+        "Lambda subscribers).",
+        "",
+        "Fixed per month, whatever the traffic:",
+        "",
+    ]
+    lines += [f"- {item['what']}: ${item['dollars']:.2f} ({item['basis']})" for item in details["fixedMonthly"]]
+    lines += [f"- DynamoDB storage and point-in-time recovery at one million webhooks a month kept 90 days: "
+              f"${details['storageMonthlyAtOneMillionPerMonth']:.2f} a month (grows with the rate)",
+              "- CloudWatch alarms and the dashboard: see the CloudWatch price list (a few dollars a month)"]
+    return "\n".join(lines)

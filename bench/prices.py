@@ -1,0 +1,44 @@
+"""The list prices the cost model uses: us-east-1, on-demand, no free tier, no discounts.
+
+DATED: these are the public list prices as published on each service's AWS pricing page as of
+PRICES_AS_OF (DynamoDB's on-demand prices are those after its November 2024 reduction). They
+were not re-read when this table was last edited; re-check every line on aws.amazon.com/pricing
+before relying on a figure. Tiered prices are the first tier's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PRICES_AS_OF = "2025-06"
+REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Price:
+    service: str
+    item: str
+    dollars: float
+    per: str
+
+
+API_GATEWAY_REST_PER_MILLION = Price("API Gateway", "REST API requests (first 333 M/month)", 3.50, "million requests")
+WAF_REQUESTS_PER_MILLION = Price("WAF", "web ACL requests inspected", 0.60, "million requests")
+LAMBDA_REQUESTS_PER_MILLION = Price("Lambda", "invocations", 0.20, "million requests")
+LAMBDA_ARM64_GB_SECOND = Price("Lambda", "arm64 duration (first 7.5 B GB-s/month)", 0.0000133334, "GB-second")
+DYNAMODB_WRITE_PER_MILLION = Price("DynamoDB", "on-demand write request units (1 per KB written)", 0.625, "million WRU")
+DYNAMODB_READ_PER_MILLION = Price("DynamoDB", "on-demand read request units (1 per 4 KB, strongly consistent)", 0.125, "million RRU")
+DYNAMODB_STORAGE_GB_MONTH = Price("DynamoDB", "storage, Standard table class", 0.25, "GB-month")
+DYNAMODB_PITR_GB_MONTH = Price("DynamoDB", "continuous backups (point-in-time recovery)", 0.20, "GB-month")
+SQS_REQUESTS_PER_MILLION = Price("SQS", "standard queue requests (each 64 KB chunk)", 0.40, "million requests")
+SNS_PUBLISH_PER_MILLION = Price("SNS", "standard topic publishes (each 64 KB chunk; a PublishBatch is one)", 0.50, "million requests")
+KMS_KEY_MONTH = Price("KMS", "customer managed key", 1.00, "key-month")
+KMS_REQUESTS_PER_10K = Price("KMS", "symmetric key requests", 0.03, "10,000 requests")
+SECRETS_MANAGER_SECRET_MONTH = Price("Secrets Manager", "secret", 0.40, "secret-month")
+SECRETS_MANAGER_CALLS_PER_10K = Price("Secrets Manager", "API calls", 0.05, "10,000 calls")
+XRAY_TRACES_PER_MILLION = Price("X-Ray", "traces recorded", 5.00, "million traces")
+CLOUDWATCH_LOGS_INGEST_GB = Price("CloudWatch Logs", "ingestion, Standard log class", 0.50, "GB")
+WAF_WEB_ACL_MONTH = Price("WAF", "web ACL", 5.00, "ACL-month")
+WAF_RULE_MONTH = Price("WAF", "rule or rule group", 1.00, "rule-month")
+
+ALL = [value for value in dict(globals()).values() if isinstance(value, Price)]

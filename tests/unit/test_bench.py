@@ -1,0 +1,122 @@
+"""The benchmark's own logic: what it counts and computes (never how fast anything is)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import cost, prices
+from bench.calls import dynamodb_item_bytes
+from bench.report import BEGIN, END, Report, Row, budget_row, dumps, record
+from devstack import callcount
+
+
+def test_the_call_counter_counts_each_call_by_function_as_it_goes(tmp_path: Path) -> None:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        # GIVEN a client with the counter attached, as the local stack attaches it to the app's
+        dynamodb = boto3.session.Session(region_name="us-east-1").client("dynamodb")
+        dynamodb.create_table(
+            TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        )
+        counter = callcount.CallCounter(tmp_path / callcount.FILE_NAME)
+        counter.attach(dynamodb, "dynamodb")
+
+        # WHEN the route makes two calls and the processor one
+        dynamodb.put_item(TableName="t", Item={"pk": {"S": "a"}})
+        dynamodb.put_item(TableName="t", Item={"pk": {"S": "b"}})
+        running = callcount.FUNCTION.set("process_webhooks")
+        try:
+            dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}})
+        finally:
+            callcount.FUNCTION.reset(running)
+
+    # THEN the file a client reads already holds every call, by function, with what went on the wire
+    state = callcount.read(tmp_path)
+    calls = {(row["function"], row["operation"]): row["count"] for row in state["calls"]}
+    assert calls == {("api_handler", "PutItem"): 2, ("process_webhooks", "GetItem"): 1}
+    assert sum(row["count"] for row in state["requests"]) == 3
+
+
+def test_counting_is_off_unless_asked_for(tmp_path: Path) -> None:
+    assert not callcount.enabled({}) and callcount.enabled({callcount.ENABLE_VARIABLE: "1"})
+    assert callcount.read(tmp_path) == {"calls": [], "requests": []}
+
+
+@pytest.mark.parametrize(
+    ("item", "size"),
+    [
+        ({"pk": {"S": "abc"}}, 2 + 3),
+        ({"n": {"N": "12345"}}, 1 + 4),  # 5 significant digits: 3 bytes + 1
+        ({"m": {"M": {"a": {"S": "xy"}}}}, 1 + 3 + 1 + 1 + 2),
+        ({"l": {"L": [{"BOOL": True}, {"NULL": True}]}}, 1 + 3 + 2 * (1 + 1)),
+        ({"é": {"S": "é"}}, 2 + 2),
+    ],
+)
+def test_item_sizes_follow_dynamodbs_rules(item: dict, size: int) -> None:
+    assert dynamodb_item_bytes(item) == size
+
+
+def test_a_budget_row_compares_with_its_limit() -> None:
+    assert budget_row("f", "n", 2.0, "calls", 2).met is True
+    assert budget_row("f", "n", 2.01, "calls", 2).met is False
+    assert budget_row("f", "n", 10.0, "MB", 10, inclusive=False).met is False
+    assert budget_row("f", "n", 1.5, "calls", 3).ratio == 0.5
+
+
+def test_a_missed_budget_is_reported_in_json_and_the_doc(tmp_path: Path) -> None:
+    report = Report(rows=[Row("1 x", "met", 1.0, "µs", "them", 2.0, 0.5, "<= 1", True),
+                          Row("1 x", "missed", 3.0, "µs", "them", 2.0, 1.5, "<= 1", False),
+                          Row("6 x", "info", 1.0, "$", "-", None, None, "info", None)])
+    document = json.loads(dumps(report))
+    assert document["missed"] == ["1 x: missed"]
+    assert [row["verdict"] for row in document["rows"]] == ["MET", "MISSED", "info"]
+
+    doc = tmp_path / "PERFORMANCE.md"
+    doc.write_text(f"# Performance\n\nprose\n\n{BEGIN}\nold figures\n{END}\n\nmore prose\n")
+    record(report, ["#### details"], path=doc)
+    text = doc.read_text()
+    assert "old figures" not in text and "**MISSED**" in text and "#### details" in text
+    assert text.startswith("# Performance\n\nprose\n") and text.endswith("more prose\n")
+
+
+def test_cost_lines_turn_units_and_prices_into_dollars_per_million() -> None:
+    per_request = cost.Line("s", "w", 1, "requests", prices.API_GATEWAY_REST_PER_MILLION, "b")
+    per_10k = cost.Line("s", "w", 2, "requests", prices.KMS_REQUESTS_PER_10K, "b")
+    per_gb_second = cost.Line("s", "w", 0.5 * 0.020, "GB-s", prices.LAMBDA_ARM64_GB_SECOND, "b")
+    assert per_request.dollars_per_million == pytest.approx(3.50)
+    assert per_10k.dollars_per_million == pytest.approx(2 * 0.03 * 100)
+    assert per_gb_second.dollars_per_million == pytest.approx(0.01 * 0.0000133334 * 1e6)
+
+
+def test_the_cost_model_uses_the_measured_calls() -> None:
+    inputs = cost.CostInputs(
+        ingest_calls={"dynamodb.PutItem": 1, "sqs.SendMessage": 1},
+        processing_calls={"dynamodb.BatchGetItem": 0.2, "dynamodb.PutItem": 1, "dynamodb.UpdateItem": 1, "sns.PublishBatch": 0.1},
+        webhook_item_bytes=1500, webhook_write_units=2, payment_item_bytes=900, handler_microseconds=40, log_bytes_per_webhook=700,
+        memory_mb={"api_handler": 512, "process_webhooks": 512, "audit_changes": 256, "sweep_stuck_webhooks": 256},
+    )
+    lines = {line.what: line for line in cost.line_items(inputs)}
+    webhook_put = next(line for what, line in lines.items() if what.startswith("webhook put"))
+    assert webhook_put.units_per_webhook == 1 * (2 + 1)  # a 1.5 KB item is 2 WRU, plus its index entry
+    sends = lines["SendMessage"]
+    assert sends.units_per_webhook == 1
+    rows, details = cost.run(inputs)
+    first, scaled = details["scenarios"]
+    assert rows[0].ours == pytest.approx(sum(line["dollarsPerMillion"] for line in first["lines"]), abs=0.02)
+    assert rows[1].ours < rows[0].ours  # at scale X-Ray samples a few percent
+    assert details["pricesAsOf"] == prices.PRICES_AS_OF and "2025" in cost.markdown(details)
+
+
+def test_the_end_to_end_run_sends_samples_the_catalog_has() -> None:
+    from bench.calls import NEW_EVENT_SAMPLES, SOURCES
+    from ops import samples
+
+    assert set(NEW_EVENT_SAMPLES) == set(SOURCES)
+    for provider, names in NEW_EVENT_SAMPLES.items():
+        assert set(names) <= set(samples.sample_names(provider)), provider
