@@ -17,8 +17,18 @@ from ops.cli import (
     wait_until_final,
     webhook_url,
 )
-from ops.stage import OpsError, resolve
+from ops.stage import OpsError, StageTarget, resolve
 from ops.cli_records import payment_text
+
+
+def signing_material(target: StageTarget, source: str) -> tuple[str, deliveries.SigningMaterial]:
+    """The provider of ``source`` in the target stage and what signing for it takes."""
+    configured = target.sources()
+    entry = configured.get(source)
+    if not isinstance(entry, dict):
+        raise OpsError(f"unknown source {source!r}; sources of stage {target.stage}: {', '.join(sorted(configured))}")
+    provider = str(entry.get("provider", source))
+    return provider, deliveries.SigningMaterial.from_source(entry, provider, target.paypal)
 
 
 @cli.command()
@@ -56,14 +66,9 @@ def send(source: str, event_type: str, url: str | None, duplicate: bool, tamper:
     base = url or target.app_url
     if not base:  # before any AWS call
         raise OpsError(f"--url is required for stage {stage} (the deployed API's URL)")
-    configured = target.sources()
-    entry = configured.get(source)
-    if not isinstance(entry, dict):
-        raise OpsError(f"unknown source {source!r}; sources of stage {stage}: {', '.join(sorted(configured))}")
-    provider = str(entry.get("provider", source))
+    provider, material = signing_material(target, source)
     built = samples.build(provider, event_type, samples.SampleOptions(
         payment_id=payment_id, amount=amount, currency=currency.upper(), event_id=event_id))
-    material = deliveries.SigningMaterial.from_source(entry, provider, target.paypal)
     signed = deliveries.sign(built, material)
     if tamper:
         signed = deliveries.tamper(signed)
@@ -129,15 +134,10 @@ def lifecycle(source: str, payment_id: str | None, order: str, seed: int | None,
     target = resolve(stage)
     if not target.app_url:
         raise OpsError(f"lifecycle needs the local stack (stage {stage} has no known URL)")
-    configured = target.sources()
-    entry = configured.get(source)
-    if not isinstance(entry, dict):
-        raise OpsError(f"unknown source {source!r}; sources of stage {stage}: {', '.join(sorted(configured))}")
-    provider = str(entry.get("provider", source))
+    provider, material = signing_material(target, source)
     steps = samples.LIFECYCLES.get(provider)
     if steps is None:
         raise OpsError(f"no life cycle for provider {provider!r}")
-    material = deliveries.SigningMaterial.from_source(entry, provider, target.paypal)
     start = time.time() - 60 * len(steps)
     built = []
     for index, name in enumerate(steps):
