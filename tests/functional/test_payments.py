@@ -27,7 +27,7 @@ from ops import signing
 from tests import samples
 from tests.functional.helpers import invoke_processor, post, process_queue
 from tests.unit.payments import payloads as p
-from tests.unit.payments.events import payment, refund
+from tests.unit.payments.events import refund
 from tests.unit.payments.schema import assert_valid
 
 PI = p.STRIPE_PI
