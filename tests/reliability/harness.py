@@ -136,6 +136,7 @@ class Outcome:
     gave_up: int
     injected: int
     problems: list[str]
+    forgeries_refused: int = 0
     needed_sweeper: int = 0
     """Acked webhooks that only the sweeper got processed (the queue alone lost track of them)."""
 
@@ -388,13 +389,14 @@ def judge(
         problems.append(f"{len(pipeline.unaudited)} stream records never audited")
     return Outcome(
         scenario=name,
-        webhooks=len({d.key for d in deliveries}),
+        webhooks=len(genuine_keys),
         acked=len(acked_ids),
         lost=lost,
         double_applied=double,
         dead_lettered=len(set(dead)),
         unverified_stored=unverified,
-        gave_up=sum(1 for d in deliveries if not d.acked),
+        gave_up=sum(1 for d in deliveries if d.genuine and not d.acked),
+        forgeries_refused=sum(1 for d in deliveries if not d.genuine and not d.acked),
         injected=sum(injector.injected.values()),
         problems=problems,
     )
