@@ -12,7 +12,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tests.reliability.harness import Outcome
+from tests.reliability.judge import Outcome
 from tests.reliability.scenarios import SCENARIOS, emulated_stack, run_named
 
 REPORT = Path(__file__).resolve().parents[2] / "docs" / "RELIABILITY.md"

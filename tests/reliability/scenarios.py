@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests import samples
-from tests.reliability.harness import Delivery, Fault, Outcome, Pipeline, run_scenario
+from tests.reliability.harness import Delivery, Fault, Pipeline, run_scenario
+from tests.reliability.judge import Outcome
 
 PUT = "dynamodb.PutItem"
 UPDATE = "dynamodb.UpdateItem"
