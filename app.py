@@ -44,4 +44,4 @@ def audit_changes(event):
 def sweep_stuck_webhooks(event):
     from chalicelib import sweeper
 
-    return {"requeued": sweeper.sweep(services().sweep, now=time.time())}
+    return sweeper.sweep(services().sweep, now=time.time()).to_json()

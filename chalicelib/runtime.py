@@ -61,6 +61,7 @@ class Services:
             queue=self.queue,
             max_body_bytes=self.settings.max_body_bytes,
             retention_days=self.settings.retention_days,
+            sweep_after_seconds=self.settings.sweep_after_seconds,
         )
 
     @cached_property
@@ -105,6 +106,7 @@ class Services:
             store=self.store,
             queue=self.queue,
             older_than_seconds=self.settings.sweep_after_seconds,
+            max_sweeps=self.settings.max_sweeps,
         )
 
 

@@ -48,6 +48,9 @@ class Settings:
     """Must equal the processing queue's redrive ``maxReceiveCount``: on the last receive a failing
     webhook is marked ``failed`` because the queue is about to dead-letter it."""
     sweep_after_seconds: int
+    """How long a record may stay ``received`` before the sweeper re-queues it."""
+    max_sweeps: int
+    """Sweeps after which a record still ``received`` is marked ``failed`` (and alerted)."""
     sources_cache_ttl_seconds: int
     tracing: bool
 
@@ -69,6 +72,7 @@ class Settings:
             retention_days=int(env.get("RETENTION_DAYS", "90")),
             max_receives=int(env.get("MAX_RECEIVES", "5")),
             sweep_after_seconds=int(env.get("SWEEP_AFTER_SECONDS", "900")),
+            max_sweeps=int(env.get("MAX_SWEEPS", "5")),
             sources_cache_ttl_seconds=int(env.get("SOURCES_CACHE_TTL_SECONDS", "60")),
             tracing=env.get("TRACING", "false").lower() == "true",
         )

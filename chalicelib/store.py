@@ -5,15 +5,23 @@ the same event therefore lands on the same key, and one conditional put both sto
 and detects a duplicate; on a duplicate DynamoDB hands back the existing item
 (``ReturnValuesOnConditionCheckFailure``), so no second read is needed.
 
-While a record is ``received`` it carries ``sweepKey``, the partition key of a sparse index whose
-sort key is ``receivedAt``: the sweeper finds stuck records with a query, never a scan, and a
-record leaves the index the moment it becomes final.
+While a record is ``received`` it carries ``sweepKey`` and ``sweepAt``, the keys of a sparse index:
+the sweeper finds stuck records with queries, never a scan, and a record leaves the index the
+moment it becomes final. ``sweepAt`` is when the record is next due for the sweeper (its arrival
+plus the sweep delay, then pushed back on every sweep), so a query returns the most overdue
+records first and a record the sweeper just re-queued goes to the back of the line.
+
+``sweepKey`` is one of :data:`SWEEP_SHARDS` values derived from the webhook id. Every new webhook
+writes its index entry and every finished one removes it: one partition key value for all of them
+would be a single hot partition of the index (about 1,000 writes a second), whose throttling
+throttles the table's own writes. Spread over the shards, the index takes 32 times that.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -22,7 +30,13 @@ from chalicelib.timestamps import iso_timestamp
 
 ITEM_TYPE = "webhook"
 SWEEP_INDEX = "sweep-index"
-SWEEP_KEY_RECEIVED = "received"
+SWEEP_SHARDS = 32
+"""Partition key values of the sweep index. Two index writes per webhook (entry, then removal)
+against DynamoDB's 1,000 write units a second per partition: 32 shards take 16,000 new webhooks a
+second, above API Gateway's default account rate (10,000 requests a second), so the index is not
+the ceiling (docs/PERFORMANCE.md). The sweeper queries each shard: 32 small queries a run."""
+LEGACY_SWEEP_KEY = "received"
+"""The one sweep key value records had before the index was sharded; still swept, never written."""
 
 RECEIVED = "received"
 PROCESSED = "processed"
@@ -36,7 +50,7 @@ STATUSES = frozenset({RECEIVED}) | FINAL_STATUSES
 # Everything but the payload: what listing needs (payloads can be large and are never listed).
 _SUMMARY_ATTRIBUTES = (
     "pk", "itemType", "source", "provider", "eventId", "eventType", "receivedAt", "status",
-    "attempts", "lastError", "expiresAt",
+    "attempts", "lastError", "expiresAt", "sweeps", "sweepAt",
 )
 
 
@@ -45,12 +59,19 @@ def webhook_id_for(source: str, event_id: str) -> str:
     return "wh_" + hashlib.sha256(f"{source}\n{event_id}".encode()).hexdigest()[:32]
 
 
+def sweep_shard(webhook_id: str) -> str:
+    """The sweep index partition key of a record: ``received-<0..31>``, stable per webhook id."""
+    return f"received-{zlib.crc32(webhook_id.encode()) % SWEEP_SHARDS}"
+
+
+def sweep_shards() -> tuple[str, ...]:
+    """Every sweep key value a record can carry, the legacy one included."""
+    return (*(f"received-{shard}" for shard in range(SWEEP_SHARDS)), LEGACY_SWEEP_KEY)
+
+
 @dataclass
 class WebhookRecord:
-    """One webhook record. Not frozen: the processor builds one per webhook, and a frozen
-    dataclass of eleven fields costs about 3 µs more to build (timeit); nothing mutates a record,
-    it is only ever built anew from an item. (The request path builds the item directly:
-    :func:`received_item`.)"""
+    """One webhook record, as stored (payload included) and as read back."""
 
     webhook_id: str
     source: str
@@ -63,6 +84,11 @@ class WebhookRecord:
     attempts: int = 0
     last_error: str | None = None
     expires_at: int = 0
+    sweeps: int = 0
+    """How many times the sweeper re-queued it (it gives up after ``MAX_SWEEPS``)."""
+    sweep_at: str | None = None
+    """When a ``received`` record is next due for the sweeper; None once final. A ``received``
+    record built without one is due from its arrival."""
 
     @property
     def is_final(self) -> bool:
@@ -83,7 +109,10 @@ class WebhookRecord:
             "expiresAt": {"N": str(self.expires_at)},
         }
         if self.status == RECEIVED:
-            item["sweepKey"] = {"S": SWEEP_KEY_RECEIVED}
+            item["sweepKey"] = {"S": sweep_shard(self.webhook_id)}
+            item["sweepAt"] = {"S": self.sweep_at or self.received_at}
+        if self.sweeps:
+            item["sweeps"] = {"N": str(self.sweeps)}
         if self.last_error:
             item["lastError"] = {"S": self.last_error}
         return item
@@ -108,6 +137,8 @@ class WebhookRecord:
             attempts=number("attempts"),
             last_error=text("lastError") or None,
             expires_at=number("expiresAt"),
+            sweeps=number("sweeps"),
+            sweep_at=text("sweepAt") or None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -123,6 +154,8 @@ class WebhookRecord:
             "attempts": self.attempts,
             "lastError": self.last_error,
             "expiresAt": self.expires_at,
+            "sweeps": self.sweeps,
+            "sweepAt": self.sweep_at,
         }
 
 
@@ -135,24 +168,21 @@ def received_item(
     payload: str,
     received_at: str,
     expires_at: int,
+    sweep_at: str,
 ) -> dict[str, Any]:
-    """The item of a webhook just received: ``WebhookRecord(..., status=RECEIVED).to_item()``,
-    built directly. The request path writes one per webhook and never needs the record object:
-    half the cost (1.9 µs -> 1.0 µs, timeit). A unit test keeps the two equal."""
-    return {
-        "pk": {"S": webhook_id},
-        "itemType": {"S": ITEM_TYPE},
-        "source": {"S": source},
-        "provider": {"S": provider},
-        "eventId": {"S": event_id},
-        "eventType": {"S": event_type},
-        "payload": {"S": payload},
-        "receivedAt": {"S": received_at},
-        "status": {"S": RECEIVED},
-        "attempts": {"N": "0"},
-        "expiresAt": {"N": str(expires_at)},
-        "sweepKey": {"S": SWEEP_KEY_RECEIVED},
-    }
+    """The item of a webhook just received, due for the sweeper at ``sweep_at``."""
+    return WebhookRecord(
+        webhook_id, source, provider, event_id, event_type, payload, received_at, RECEIVED,
+        expires_at=expires_at, sweep_at=sweep_at,
+    ).to_item()
+
+
+class StuckRecord(NamedTuple):
+    """A ``received`` record the sweeper found due, as the sweep index holds it."""
+
+    webhook_id: str
+    sweep_at: str
+    sweeps: int
 
 
 class PutResult(NamedTuple):
@@ -168,7 +198,8 @@ class Loaded(NamedTuple):
     """Ids DynamoDB did not answer for (throttled): not known to be missing, try again later."""
 
 
-def _is_conditional_failure(exc: Exception) -> bool:
+def is_conditional_failure(exc: Exception) -> bool:
+    """True when a DynamoDB call failed only because its condition did not hold."""
     response = getattr(exc, "response", None)
     return (
         isinstance(response, dict)
@@ -192,7 +223,7 @@ class WebhookStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except Exception as exc:
-            if not _is_conditional_failure(exc):
+            if not is_conditional_failure(exc):
                 raise
             existing = getattr(exc, "response", {}).get("Item")
             if existing is None:  # an emulator that ignores ReturnValuesOnConditionCheckFailure
@@ -256,9 +287,12 @@ class WebhookStore:
             ":at": {"S": iso_timestamp(now)},
             ":one": {"N": "1"},
         }
-        update = "SET #s = :status, finishedAt = :at ADD attempts :one REMOVE sweepKey, lastError"
+        update = "SET #s = :status, finishedAt = :at ADD attempts :one REMOVE sweepKey, sweepAt, lastError"
         if reason is not None:
-            update = "SET #s = :status, finishedAt = :at, lastError = :reason ADD attempts :one REMOVE sweepKey"
+            update = (
+                "SET #s = :status, finishedAt = :at, lastError = :reason ADD attempts :one "
+                "REMOVE sweepKey, sweepAt"
+            )
             values[":reason"] = {"S": reason}
         return self._update_received(webhook_id, update, values)
 
@@ -273,64 +307,112 @@ class WebhookStore:
             {":reason": {"S": reason}, ":one": {"N": "1"}, ":received": {"S": RECEIVED}},
         )
 
-    def _update_received(self, webhook_id: str, update: str, values: dict[str, Any]) -> bool:
+    def _update_received(
+        self, webhook_id: str, update: str, values: dict[str, Any], condition: str = "#s = :received"
+    ) -> bool:
         try:
             self._db.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": webhook_id}},
                 UpdateExpression=update,
-                ConditionExpression="#s = :received",
+                ConditionExpression=condition,
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=values,
             )
         except Exception as exc:
-            if _is_conditional_failure(exc):
+            if is_conditional_failure(exc):
                 return False
             raise
         return True
 
-    def reopen(self, webhook_id: str) -> bool:
-        """Put a final record back to ``received`` so that a replay processes it again."""
+    def reopen(self, webhook_id: str, sweep_at: str) -> bool:
+        """Put a final record back to ``received`` so that a replay processes it again.
+
+        It is due for the sweeper again at ``sweep_at`` with its sweep count reset: a replay is a
+        fresh start, and the sweeper must not give up on it at once.
+        """
         try:
             self._db.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": webhook_id}},
-                UpdateExpression="SET #s = :received, sweepKey = :sweep REMOVE finishedAt",
+                UpdateExpression="SET #s = :received, sweepKey = :shard, sweepAt = :due REMOVE finishedAt, sweeps",
                 ConditionExpression="attribute_exists(pk) AND itemType = :type",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
                     ":received": {"S": RECEIVED},
-                    ":sweep": {"S": SWEEP_KEY_RECEIVED},
+                    ":shard": {"S": sweep_shard(webhook_id)},
+                    ":due": {"S": sweep_at},
                     ":type": {"S": ITEM_TYPE},
                 },
             )
         except Exception as exc:
-            if _is_conditional_failure(exc):
+            if is_conditional_failure(exc):
                 return False
             raise
         return True
 
-    def stuck_since(self, received_before: str, limit: int) -> list[str]:
-        """Ids of records still ``received`` that arrived before ``received_before`` (oldest first)."""
-        ids: list[str] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": SWEEP_INDEX,
-            "KeyConditionExpression": "sweepKey = :received AND receivedAt < :before",
-            "ExpressionAttributeValues": {
-                ":received": {"S": SWEEP_KEY_RECEIVED},
-                ":before": {"S": received_before},
+    def due_for_sweep(self, now: str, limit: int) -> list[StuckRecord]:
+        """Records still ``received`` whose ``sweepAt`` has passed, most overdue first, at most
+        ``limit``.
+
+        Each shard is queried in ``sweepAt`` order for at most ``limit`` entries (index items of
+        about 100 bytes: the keys and the sweep count; one read unit covers forty), and the shards
+        are merged, so the result is the ``limit`` most overdue records of the whole table.
+        """
+        due: list[StuckRecord] = []
+        for shard in sweep_shards():
+            kwargs: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": SWEEP_INDEX,
+                "KeyConditionExpression": "sweepKey = :shard AND sweepAt <= :now",
+                "ExpressionAttributeValues": {":shard": {"S": shard}, ":now": {"S": now}},
+                "ProjectionExpression": "pk, sweepAt, sweeps",
+            }
+            found = 0
+            while found < limit:
+                kwargs["Limit"] = limit - found
+                response = self._db.query(**kwargs)
+                for item in response.get("Items", []):
+                    sweeps = int(item.get("sweeps", {}).get("N", "0"))
+                    due.append(StuckRecord(item["pk"]["S"], item["sweepAt"]["S"], sweeps))
+                    found += 1
+                if "LastEvaluatedKey" not in response:
+                    break
+                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        due.sort(key=lambda record: record.sweep_at)
+        return due[:limit]
+
+    def count_sweep(self, record: StuckRecord, next_sweep_at: str) -> bool:
+        """Count one sweep of a due record and push its next one back, in one conditional update.
+
+        The condition (still ``received``, still due at the time the query saw) makes a record that
+        finished meanwhile, or that another sweeper run took first, a no-op: False then.
+        """
+        return self._update_received(
+            record.webhook_id,
+            "SET sweepAt = :next ADD sweeps :one",
+            {
+                ":next": {"S": next_sweep_at},
+                ":one": {"N": "1"},
+                ":received": {"S": RECEIVED},
+                ":seen": {"S": record.sweep_at},
             },
-            "ProjectionExpression": "pk",
-        }
-        while len(ids) < limit:
-            kwargs["Limit"] = limit - len(ids)
-            response = self._db.query(**kwargs)
-            ids.extend(item["pk"]["S"] for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                break
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return ids
+            condition="#s = :received AND sweepAt = :seen",
+        )
+
+    def give_up(self, webhook_id: str, now: float, reason: str) -> bool:
+        """Mark a record that sweeping did not get processed ``failed`` (no attempt is counted: the
+        processor never finished one). False if it is no longer ``received``."""
+        return self._update_received(
+            webhook_id,
+            "SET #s = :failed, finishedAt = :at, lastError = :reason REMOVE sweepKey, sweepAt",
+            {
+                ":failed": {"S": FAILED},
+                ":at": {"S": iso_timestamp(now)},
+                ":reason": {"S": reason},
+                ":received": {"S": RECEIVED},
+            },
+        )
 
     def scan_records(
         self,

@@ -63,7 +63,7 @@ def ensure_table(dynamodb: Any, name: str) -> str:
             AttributeDefinitions=[
                 {"AttributeName": "pk", "AttributeType": "S"},
                 {"AttributeName": "sweepKey", "AttributeType": "S"},
-                {"AttributeName": "receivedAt", "AttributeType": "S"},
+                {"AttributeName": "sweepAt", "AttributeType": "S"},
             ],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
             GlobalSecondaryIndexes=[
@@ -71,9 +71,9 @@ def ensure_table(dynamodb: Any, name: str) -> str:
                     "IndexName": SWEEP_INDEX,
                     "KeySchema": [
                         {"AttributeName": "sweepKey", "KeyType": "HASH"},
-                        {"AttributeName": "receivedAt", "KeyType": "RANGE"},
+                        {"AttributeName": "sweepAt", "KeyType": "RANGE"},
                     ],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["sweeps"]},
                 }
             ],
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},

@@ -1,8 +1,8 @@
 """The webhook table and the sources secret.
 
 The table's shape is the one ``devstack/resources.py`` creates locally and ``chalicelib/store.py``
-relies on: key ``pk``; the sparse ``sweep-index`` (``sweepKey`` + ``receivedAt``, keys only) that
-holds only records still ``received``; TTL on ``expiresAt``; a stream with both images for the
+relies on: key ``pk``; the sparse ``sweep-index`` (``sweepKey`` + ``sweepAt``, with the sweep
+count) that holds only records still ``received``; TTL on ``expiresAt``; a stream with both images for the
 audit. Payment records (``pk`` ``payment#...``) share the table and need nothing more from it.
 """
 
@@ -21,7 +21,8 @@ from infrastructure.stage_config import StageConfig
 
 PARTITION_KEY = "pk"
 SWEEP_KEY = "sweepKey"
-SWEEP_SORT_KEY = "receivedAt"
+SWEEP_SORT_KEY = "sweepAt"
+SWEEP_INDEX_ATTRIBUTES = ["sweeps"]  # chalicelib/store.py reads the count with the keys
 TTL_ATTRIBUTE = "expiresAt"
 PITR_RECOVERY_DAYS = 35  # the maximum: restore to any second of the last five weeks
 
@@ -51,7 +52,9 @@ def create_table(scope: Construct, config: StageConfig, key: kms.IKey) -> dynamo
         index_name=SWEEP_INDEX_NAME,
         partition_key=dynamodb.Attribute(name=SWEEP_KEY, type=dynamodb.AttributeType.STRING),
         sort_key=dynamodb.Attribute(name=SWEEP_SORT_KEY, type=dynamodb.AttributeType.STRING),
-        projection_type=dynamodb.ProjectionType.KEYS_ONLY,  # the sweeper reads only pk
+        # The sweeper reads pk, the due time and the sweep count: nothing else is copied.
+        projection_type=dynamodb.ProjectionType.INCLUDE,
+        non_key_attributes=SWEEP_INDEX_ATTRIBUTES,
     )
     return table
 

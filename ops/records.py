@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from chalicelib.queue import ProcessingQueue
+from chalicelib.settings import Settings
 from chalicelib.store import FAILED, FINAL_STATUSES, WebhookRecord, WebhookStore
 from chalicelib.timestamps import iso_timestamp
 from ops.stage import OpsError
@@ -27,6 +28,13 @@ _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 DLQ_PEEK_SECONDS = 30
 Progress = Callable[[int], None]
+
+
+def reopened_sweep_at(now: float | None = None) -> str:
+    """When a reopened record is due for the sweeper: the stage's sweep delay from now, as for a
+    record just received."""
+    delay = Settings.from_environment().sweep_after_seconds
+    return iso_timestamp((now if now is not None else time.time()) + delay)
 
 
 def parse_time(text: str, now: float | None = None) -> str:
@@ -89,7 +97,7 @@ def replay(
     result = ReplayResult()
     for record in records:
         if record.status in FINAL_STATUSES:
-            if not store.reopen(record.webhook_id):
+            if not store.reopen(record.webhook_id, reopened_sweep_at()):
                 result.missing.append(record.webhook_id)
                 progress(1)
                 continue
@@ -171,7 +179,7 @@ def redrive(
             held.append(message["ReceiptHandle"])
         else:
             if record is not None and record.status == FAILED:
-                store.reopen(record.webhook_id)
+                store.reopen(record.webhook_id, reopened_sweep_at())
             sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"])
             sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
         letters.append(letter)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+from chalicelib import runtime, sweeper
 from chalicelib.store import RECEIVED, WebhookRecord
 from chalicelib.timestamps import iso_timestamp
 from tests.functional.helpers import log_lines
@@ -105,17 +106,26 @@ def test_alert_publish_failure_is_reported_for_retry(client, stack):
     assert result == {"batchItemFailures": [{"itemIdentifier": "300"}]}
 
 
+def stuck_record(webhook_id: str, received_at: float, sweep_after: int = 900) -> WebhookRecord:
+    return WebhookRecord(
+        webhook_id=webhook_id, source="stripe", provider="stripe", event_id=f"evt_{webhook_id}",
+        event_type="payment_intent.succeeded", payload="{}", received_at=iso_timestamp(received_at),
+        status=RECEIVED, expires_at=2_000_000_000, sweep_at=iso_timestamp(received_at + sweep_after),
+    )
+
+
+def put(stack, *records: WebhookRecord) -> None:
+    for item in records:
+        stack.dynamodb.put_item(TableName=stack.resources.table_name, Item=item.to_item())
+
+
+def queued_ids(stack) -> list[str]:
+    return [json.loads(m["Body"])["webhookId"] for m in stack.drain()]
+
+
 def test_sweeper_requeues_only_records_stuck_in_received(client, stack):
     # GIVEN a record stuck in `received` for an hour with no message in flight, and a fresh one
-    hour_ago = time.time() - 3600
-    stuck = WebhookRecord(
-        webhook_id="wh_stuck", source="stripe", provider="stripe", event_id="evt_stuck",
-        event_type="payment_intent.succeeded", payload="{}", received_at=iso_timestamp(hour_ago),
-        status=RECEIVED, expires_at=2_000_000_000,
-    )
-    fresh = WebhookRecord(**{**stuck.__dict__, "webhook_id": "wh_fresh", "received_at": iso_timestamp(time.time())})
-    for item in (stuck, fresh):
-        stack.dynamodb.put_item(TableName=stack.resources.table_name, Item=item.to_item())
+    put(stack, stuck_record("wh_stuck", time.time() - 3600), stuck_record("wh_fresh", time.time()))
 
     # WHEN the scheduled sweeper runs
     scheduled = client.events.generate_cw_event(
@@ -124,7 +134,89 @@ def test_sweeper_requeues_only_records_stuck_in_received(client, stack):
     )
     result = client.lambda_.invoke("sweep_stuck_webhooks", scheduled).payload
 
-    # THEN only the stuck one is queued, and processing then finishes it
-    assert result == {"requeued": 1}
-    messages = stack.sqs.receive_message(QueueUrl=stack.resources.queue_url, MaxNumberOfMessages=10)["Messages"]
-    assert [json.loads(m["Body"]) for m in messages] == [{"webhookId": "wh_stuck"}]
+    # THEN only the stuck one is queued, its sweep is counted and its next one pushed back
+    assert result == {"requeued": 1, "gaveUp": 0}
+    assert queued_ids(stack) == ["wh_stuck"]
+    swept = runtime.services().store.get("wh_stuck")
+    assert swept is not None and swept.sweeps == 1 and swept.sweep_at > iso_timestamp(time.time())
+
+
+def sweep_at(moment: float) -> dict:
+    return sweeper.sweep(runtime.services().sweep, now=moment).to_json()
+
+
+def test_a_record_that_is_never_processed_ends_failed_and_alerted_after_bounded_sweeps(client, stack):
+    # GIVEN a record the processor never finishes (its messages are lost every time, as when the
+    # processor cannot read it and SQS dead-letters them), and the default five sweeps
+    alert_queue = stack.subscribe_queue(stack.resources.alerts_topic_arn, "alert-inbox")
+    start = time.time()
+    put(stack, stuck_record("wh_never", start))
+    store = runtime.services().store
+    max_sweeps = runtime.services().settings.max_sweeps
+    assert max_sweeps == 5
+
+    # WHEN the sweeper runs every five minutes for a day, and each message it sends is lost
+    outcomes, sweep_times = [], []
+    for minute in range(0, 24 * 60, 5):
+        result = sweep_at(start + minute * 60)
+        if result != {"requeued": 0, "gaveUp": 0}:
+            outcomes.append(result)
+            sweep_times.append(minute)
+        stack.drain()
+
+    # THEN it was re-queued five times, further and further apart, and then given up on once
+    assert outcomes == [{"requeued": 1, "gaveUp": 0}] * max_sweeps + [{"requeued": 0, "gaveUp": 1}]
+    gaps = [b - a for a, b in zip(sweep_times, sweep_times[1:])]
+    assert sweep_times[0] == 15 and gaps == [15, 30, 60, 60, 60]
+    record = store.get("wh_never")
+    assert record is not None and record.status == "failed" and record.sweeps == max_sweeps
+    assert record.last_error == sweeper.GAVE_UP_REASON.format(sweeps=max_sweeps)
+    item = stack.dynamodb.get_item(TableName=stack.resources.table_name, Key={"pk": {"S": "wh_never"}})["Item"]
+    assert "sweepKey" not in item and "sweepAt" not in item  # out of the sweep index
+    assert item["attempts"]["N"] == "0"  # no processing attempt is invented
+
+    # AND the audit of that change alerts a human with the safe reason
+    new = {key: value for key, value in item.items()}
+    old = {**new, "status": {"S": "received"}}
+    event = {"Records": [record_of("MODIFY", old, new, "900")]}
+    assert client.lambda_.invoke("audit_changes", event).payload == {"batchItemFailures": []}
+    [alert] = alerts(stack, alert_queue)
+    assert alert["webhookId"] == "wh_never" and alert["lastError"] == record.last_error
+
+
+def record_of(name: str, old: dict, new: dict, seq: str) -> dict:
+    result = record(name, old, new, seq)
+    result["dynamodb"]["Keys"] = {"pk": new["pk"]}
+    return result
+
+
+def test_a_backlog_larger_than_one_run_is_worked_through_oldest_first(client, stack, monkeypatch):
+    # GIVEN twelve stuck records, an hour to a few minutes old, and runs limited to five
+    monkeypatch.setattr(sweeper, "MAX_PER_RUN", 5)
+    now = time.time()
+    records = [stuck_record(f"wh_{n:02d}", now - 3600 + n * 60) for n in range(12)]
+    put(stack, *reversed(records))
+    shards = {item["sweepKey"]["S"] for item in stack.items()}
+    assert len(shards) > 1  # spread over the index's shards, and queried across all of them
+
+    # WHEN the sweeper runs three times
+    runs = []
+    for _ in range(3):
+        sweep_at(now)
+        runs.append(queued_ids(stack))
+
+    # THEN each run took the oldest ones not yet swept, and every record was re-queued once
+    ids = [r.webhook_id for r in records]
+    assert runs == [ids[0:5], ids[5:10], ids[10:12]]
+
+
+def test_a_replayed_record_starts_its_sweeps_afresh(stack):
+    store = runtime.services().store
+    put(stack, stuck_record("wh_tired", time.time() - 7200))
+    sweep_at(time.time())
+    assert store.get("wh_tired").sweeps == 1
+    assert store.give_up("wh_tired", time.time(), "test")
+    later = iso_timestamp(time.time() + 900)
+    assert store.reopen("wh_tired", later)
+    reopened = store.get("wh_tired")
+    assert reopened.status == RECEIVED and reopened.sweeps == 0 and reopened.sweep_at == later

@@ -8,6 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib import runtime
+from chalicelib.store import sweep_shard
 from tests import samples
 from tests.functional.helpers import fail_aws_call, post, process_queue, webhook_items
 
@@ -34,7 +35,8 @@ def test_valid_stripe_event_is_stored_once_and_queued(client, stack):
     assert item["source"]["S"] == "stripe" and item["provider"]["S"] == "stripe"
     assert item["payload"]["S"] == body.decode()
     assert int(item["expiresAt"]["N"]) > 0 and item["attempts"]["N"] == "0"
-    assert item["sweepKey"]["S"] == "received"
+    assert item["sweepKey"]["S"] == sweep_shard(answer["webhookId"])
+    assert item["sweepAt"]["S"] > item["receivedAt"]["S"]  # due for the sweeper only later
     messages = stack.drain()
     assert [json.loads(m["Body"]) for m in messages] == [{"webhookId": answer["webhookId"]}]
 

@@ -64,9 +64,9 @@ def test_table_is_on_demand_encrypted_recoverable_streamed_and_expires(stage: Sy
                     "IndexName": "sweep-index",
                     "KeySchema": [
                         {"AttributeName": "sweepKey", "KeyType": "HASH"},
-                        {"AttributeName": "receivedAt", "KeyType": "RANGE"},
+                        {"AttributeName": "sweepAt", "KeyType": "RANGE"},
                     ],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["sweeps"]},
                 }
             ],
         },

@@ -236,7 +236,9 @@ class Pipeline:
     def sweep(self) -> None:
         services = runtime.services()
         try:
-            sweeper.sweep(sweeper.SweepContext(services.store, services.queue, older_than_seconds=0), now=time.time() + 1)
+            # As the scheduled run would, once every record's sweep delay has passed.
+            later = time.time() + services.settings.sweep_after_seconds + 1
+            sweeper.sweep(services.sweep, now=later)
         except (Crash, ClientError, ReadTimeoutError):
             self.crashes += 1
 

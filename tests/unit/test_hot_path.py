@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import io
 import json
 import time
@@ -16,7 +18,16 @@ from chalicelib.encoding import _ENCODER, compact_json
 from chalicelib.errors import MalformedPayload
 from chalicelib.providers.base import SourceConfig, derived, hmac_sha256, hmac_sha256_after, keyed_hmac, parse_json_object
 from chalicelib.queue import message_body
-from chalicelib.store import RECEIVED, WebhookRecord, received_item
+from chalicelib.store import (
+    LEGACY_SWEEP_KEY,
+    RECEIVED,
+    SWEEP_SHARDS,
+    WebhookRecord,
+    received_item,
+    sweep_shard,
+    sweep_shards,
+    webhook_id_for,
+)
 from chalicelib.timestamps import iso_timestamp
 
 JSON_VALUES = st.recursive(
@@ -65,14 +76,24 @@ def test_parsing_text_accepts_and_refuses_what_json_loads_does(text: str) -> Non
             parse_json_object(text)
 
 
-def test_a_received_item_is_the_records_item() -> None:
-    record = WebhookRecord(
+def test_a_received_item_reads_back_as_the_record_it_was_built_from() -> None:
+    item = received_item("wh_1", "stripe-eu", "stripe", "evt_1", "charge.succeeded", '{"id":"evt_1"}',
+                         "2024-02-15T12:00:00.000Z", 1_700_000_000, "2024-02-15T12:15:00.000Z")
+    record = WebhookRecord.from_item(item)
+    assert record == WebhookRecord(
         webhook_id="wh_1", source="stripe-eu", provider="stripe", event_id="evt_1", event_type="charge.succeeded",
         payload='{"id":"evt_1"}', received_at="2024-02-15T12:00:00.000Z", status=RECEIVED, expires_at=1_700_000_000,
+        sweep_at="2024-02-15T12:15:00.000Z",
     )
-    item = received_item("wh_1", "stripe-eu", "stripe", "evt_1", "charge.succeeded", '{"id":"evt_1"}',
-                         "2024-02-15T12:00:00.000Z", 1_700_000_000)
-    assert item == record.to_item()
+    assert item["sweepKey"] == {"S": sweep_shard("wh_1")} and record.to_item() == item
+
+
+def test_sweep_shards_spread_webhook_ids_and_every_shard_is_queried() -> None:
+    ids = [webhook_id_for("stripe", f"evt_{n}") for n in range(2000)]
+    counts = Counter(sweep_shard(webhook_id) for webhook_id in ids)
+    assert set(counts) == set(sweep_shards()) - {LEGACY_SWEEP_KEY}
+    assert max(counts.values()) < 2 * len(ids) / SWEEP_SHARDS  # no shard takes twice its share
+    assert sweep_shard(ids[0]) == sweep_shard(ids[0])
 
 
 def test_a_keyed_hmac_gives_the_plain_hmac_and_is_reusable() -> None:
