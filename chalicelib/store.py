@@ -29,6 +29,9 @@ from typing import Any, NamedTuple
 from chalicelib.timestamps import iso_timestamp
 
 ITEM_TYPE = "webhook"
+WEBHOOK_ID_PREFIX = "wh_"
+"""Every webhook record's key starts with it; the roles that write only webhook records may
+write only keys with it (``dynamodb:LeadingKeys``, infrastructure/permissions.py)."""
 SWEEP_INDEX = "sweep-index"
 SWEEP_SHARDS = 32
 """Partition key values of the sweep index. Two index writes per webhook (entry, then removal)
@@ -56,7 +59,7 @@ _SUMMARY_ATTRIBUTES = (
 
 def webhook_id_for(source: str, event_id: str) -> str:
     """Stable, opaque id of one provider event at one source (128 bits of SHA-256)."""
-    return "wh_" + hashlib.sha256(f"{source}\n{event_id}".encode()).hexdigest()[:32]
+    return WEBHOOK_ID_PREFIX + hashlib.sha256(f"{source}\n{event_id}".encode()).hexdigest()[:32]
 
 
 def sweep_shard(webhook_id: str) -> str:

@@ -2,13 +2,19 @@
 
 Each function gets its own role with only the actions it calls, on only its resources:
 
-- ``api_handler`` (receiver): read the sources secret, put/get webhook records, queue ids;
-- ``process_webhooks``: consume the processing queue, get/update webhook records, create and
-  replace payment records (``PutItem`` only on keys ``payment#...``: it cannot overwrite a
-  webhook record), publish payment events;
+- ``api_handler`` (receiver): read the sources secret, put/get webhook records (writes only on
+  keys ``wh_...``: it cannot overwrite a payment record), queue ids;
+- ``process_webhooks``: consume the processing queue, read webhook and payment records (one
+  ``BatchGetItem`` per batch, then single reads), update webhook records (keys ``wh_...`` only),
+  create and replace payment records (``PutItem`` only on keys ``payment#...``: it cannot
+  overwrite a webhook record), publish payment events;
 - ``audit_changes``: read the table's stream, publish alerts, dead-letter records it cannot audit
   (the stream's on-failure destination is written with the function's role);
-- ``sweep_stuck_webhooks``: query the sweep index, queue ids.
+- ``sweep_stuck_webhooks``: query the sweep index, count sweeps on and give up on webhook records
+  (keys ``wh_...`` only), queue ids.
+
+The IAM-enforced tests (tests/infrastructure/iam_enforced/) run each function's flows on moto under
+the policy the synthesized template gives its role, so a call missing here fails a test.
 
 The CDK stack renders these grants with the exact ARNs of the resources it creates
 (:mod:`infrastructure.chalice_app`); :func:`chalice_policy_document` renders them by name for the
@@ -41,7 +47,8 @@ from infrastructure.names import (
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
 SWEEP_INDEX_NAME = "sweep-index"  # chalicelib.store.SWEEP_INDEX
-PAYMENT_KEY_PREFIX = "payment#"  # chalicelib.payments.record.KEY_PREFIX
+PAYMENT_KEY_PREFIX = "payment#"  # chalicelib.payments.keys.KEY_PREFIX
+WEBHOOK_KEY_PREFIX = "wh_"  # chalicelib.store.WEBHOOK_ID_PREFIX
 
 
 class Target(Enum):
@@ -79,6 +86,13 @@ _WRITE = ("kms:Decrypt", "kms:GenerateDataKey")
 _TABLE_READ = ("kms:Decrypt", "kms:DescribeKey")
 _TABLE_WRITE = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
 
+
+def _only_keys(prefix: str) -> Mapping[str, Mapping[str, Any]]:
+    """Every key the call touches starts with ``prefix`` (``ForAllValues``: a request for several
+    keys is refused if any one does not)."""
+    return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{prefix}*"]}}
+
+
 FUNCTION_GRANTS: Mapping[str, tuple[Grant, ...]] = {
     API_HANDLER.name: (
         Grant(
@@ -89,7 +103,12 @@ FUNCTION_GRANTS: Mapping[str, tuple[Grant, ...]] = {
             "secretsmanager",
         ),
         Grant(
-            "StoreWebhooks", Target.TABLE, ("dynamodb:GetItem", "dynamodb:PutItem"), _TABLE_WRITE, "dynamodb"
+            "StoreWebhooks",
+            Target.TABLE,
+            ("dynamodb:GetItem", "dynamodb:PutItem"),
+            _TABLE_WRITE,
+            "dynamodb",
+            conditions=_only_keys(WEBHOOK_KEY_PREFIX),
         ),
         # GetQueueUrl: only when PROCESSING_QUEUE_URL is unset (the plain-Chalice path).
         Grant(
@@ -105,12 +124,22 @@ FUNCTION_GRANTS: Mapping[str, tuple[Grant, ...]] = {
             _READ,
             "sqs",
         ),
+        # WebhookStore.load and PaymentStore.prefetch read a batch's records in one call; the
+        # payment store reads a record again (GetItem) when a conditional put lost a race.
         Grant(
-            "UpdateWebhooks",
+            "ReadRecords",
             Target.TABLE,
-            ("dynamodb:GetItem", "dynamodb:UpdateItem"),
+            ("dynamodb:BatchGetItem", "dynamodb:GetItem"),
+            _TABLE_READ,
+            "dynamodb",
+        ),
+        Grant(
+            "FinishWebhooks",
+            Target.TABLE,
+            ("dynamodb:UpdateItem",),
             _TABLE_WRITE,
             "dynamodb",
+            conditions=_only_keys(WEBHOOK_KEY_PREFIX),
         ),
         Grant(
             "WritePaymentRecords",
@@ -119,7 +148,7 @@ FUNCTION_GRANTS: Mapping[str, tuple[Grant, ...]] = {
             _TABLE_WRITE,
             "dynamodb",
             # Every key of the put must be a payment record's (chalicelib/payments/record.py).
-            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{PAYMENT_KEY_PREFIX}*"]}},
+            conditions=_only_keys(PAYMENT_KEY_PREFIX),
         ),
         # sns:Publish also authorizes PublishBatch, which the payment-event publisher uses.
         Grant("PublishPaymentEvents", Target.PAYMENT_EVENTS_TOPIC, ("sns:Publish",), _WRITE, "sns"),
@@ -138,6 +167,15 @@ FUNCTION_GRANTS: Mapping[str, tuple[Grant, ...]] = {
     ),
     SWEEPER.name: (
         Grant("QuerySweepIndex", Target.SWEEP_INDEX, ("dynamodb:Query",), _TABLE_READ, "dynamodb"),
+        # Counting a sweep and giving up are conditional updates of webhook records.
+        Grant(
+            "CountSweeps",
+            Target.TABLE,
+            ("dynamodb:UpdateItem",),
+            _TABLE_WRITE,
+            "dynamodb",
+            conditions=_only_keys(WEBHOOK_KEY_PREFIX),
+        ),
         Grant(
             "RequeueWebhooks", Target.PROCESSING_QUEUE, ("sqs:GetQueueUrl", "sqs:SendMessage"), _WRITE, "sqs"
         ),

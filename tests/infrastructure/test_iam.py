@@ -84,6 +84,7 @@ def test_processor_consumes_its_queue_updates_records_and_publishes_payment_even
         "sqs:ReceiveMessage": arns.queue,
         "sqs:DeleteMessage": arns.queue,
         "sqs:GetQueueAttributes": arns.queue,
+        "dynamodb:BatchGetItem": arns.table,  # WebhookStore.load, PaymentStore.prefetch
         "dynamodb:GetItem": arns.table,
         "dynamodb:UpdateItem": arns.table,
         "dynamodb:PutItem": arns.table,
@@ -102,6 +103,28 @@ def test_processor_can_put_payment_records_but_never_overwrite_a_webhook_record(
     assert not webhook_id_for("stripe", "evt_1").startswith(record.KEY_PREFIX)
 
 
+@pytest.mark.parametrize(
+    ("role", "writes"),
+    [
+        ("ApiHandlerRole", {"dynamodb:GetItem", "dynamodb:PutItem"}),
+        ("ProcessWebhooksRole", {"dynamodb:UpdateItem"}),
+        ("SweepStuckWebhooksRole", {"dynamodb:UpdateItem"}),
+    ],
+)
+def test_roles_that_write_webhook_records_can_write_only_webhook_keys(
+    stage: Synthesized, role: str, writes: set[str]
+) -> None:
+    # The receiver, the processor's final update and the sweeper touch webhook records only: they
+    # must not be able to overwrite a payment record (keys "payment#...").
+    from chalicelib.store import WEBHOOK_ID_PREFIX, webhook_id_for
+
+    statements = [s for s in role_statements(stage, role) if actions(s) & writes]
+    assert statements and all(actions(s) <= writes for s in statements)
+    for statement in statements:
+        assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{WEBHOOK_ID_PREFIX}*"]}}
+    assert webhook_id_for("stripe", "evt_1").startswith(WEBHOOK_ID_PREFIX)
+
+
 def test_audit_reads_the_stream_publishes_alerts_and_dead_letters_records_only(stage: Synthesized) -> None:
     arns = Arns(stage)
     assert grants(stage, "AuditChangesRole") == {
@@ -118,6 +141,7 @@ def test_sweeper_queries_the_index_and_queues_ids_only(stage: Synthesized) -> No
     arns = Arns(stage)
     assert grants(stage, "SweepStuckWebhooksRole") == {
         "dynamodb:Query": arns.sweep_index,
+        "dynamodb:UpdateItem": arns.table,  # counting sweeps, giving up
         "sqs:GetQueueUrl": arns.queue,
         "sqs:SendMessage": arns.queue,
     }
