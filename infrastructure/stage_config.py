@@ -235,11 +235,15 @@ def stage_config(
     stage: str,
     context: Mapping[str, Any],
     chalice_config: Mapping[str, Any] | None = None,
+    *,
+    check_alert_subscriber: bool = True,
 ) -> StageConfig:
     """Build a stage's settings from CDK context and ``.chalice/config.json``.
 
     ``context`` is the app's context: the per-stage block under ``payment-webhooks:stages`` plus
     top-level overrides a deployer passes on the command line (``-c alertEmail=...``).
+    ``check_alert_subscriber=False`` is for tools that only read settings (``ops``), never for a
+    synthesis.
     """
     chalice = chalice_config if chalice_config is not None else load_chalice_config()
     stages = context.get(CONTEXT_KEY) or {}
@@ -259,7 +263,8 @@ def stage_config(
     email = _optional_email(context.get("alertEmail", infra.get("alertEmail")))
     endpoint = _optional_https_url(context.get("alertEndpoint", infra.get("alertEndpoint")))
     require_subscriber = bool(infra.get("requireAlertSubscriber", False))
-    _check_alert_subscriber(stage, require_subscriber, email, endpoint)
+    if check_alert_subscriber:
+        _check_alert_subscriber(stage, require_subscriber, email, endpoint)
     reserved_executions = {name: int(value) for name, value in reserved.items()}
     names = StageNames(stage)
     environment = dict(chalice_stage["environment_variables"])
