@@ -30,13 +30,19 @@ e2e: install
 	@$(BIN)/python -m pytest tests/e2e
 
 # The CloudFormation of both stages, offline (no AWS account, no CDK CLI): the CDK app runs
-# directly, cdk-nag runs on it, then cfn-lint. Output: infrastructure/cdk.out/<stage>/.
+# directly, cdk-nag runs on it, then cfn-lint and checkov (in .venv-checkov, installed when
+# missing). Output: infrastructure/cdk.out/<stage>/.
+# prod refuses to synthesize without an alert subscriber; this offline check gives it the reserved
+# example address below (never deployed: `cdk deploy` takes the real one, README: Deploying).
+SYNTH_PROD_ALERT_EMAIL ?= oncall@example.com
 .PHONY: synth infra-deps
 synth: install
 	@cd infrastructure && rm -rf chalice.out cdk.out && for stage in dev prod; do \
-	  CDK_CONTEXT_JSON='{"stage":"'$$stage'"}' CDK_OUTDIR=cdk.out/$$stage ../$(BIN)/python cdk_app.py || exit 1; \
+	  subscriber=; [ $$stage = prod ] && subscriber=',"alertEmail":"$(SYNTH_PROD_ALERT_EMAIL)"'; \
+	  CDK_CONTEXT_JSON='{"stage":"'$$stage'"'"$$subscriber"'}' CDK_OUTDIR=cdk.out/$$stage ../$(BIN)/python cdk_app.py || exit 1; \
 	done
 	$(BIN)/cfn-lint --regions us-east-1 -- infrastructure/cdk.out/dev/dev.template.json infrastructure/cdk.out/prod/prod.template.json
+	$(BIN)/python -m infrastructure.checkov_scan infrastructure/cdk.out/dev/dev.template.json infrastructure/cdk.out/prod/prod.template.json
 	@echo "make synth: infrastructure/cdk.out/dev and infrastructure/cdk.out/prod"
 
 # The CDK CLI pinned in infrastructure/package-lock.json, for `npx cdk deploy` (README: Deploying).

@@ -53,6 +53,8 @@ def build(stage: str = "prod") -> Path:
     out = WORK / "out"
     shutil.rmtree(out, ignore_errors=True)
     env = {**os.environ, "PIP_NO_DEPS": "1", "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    # A deployed stage refuses to package with the local placeholder stream (chalicelib/settings.py).
+    env.setdefault("WEBHOOK_TABLE_STREAM_ARN", f"arn:aws:dynamodb:us-east-1:123456789012:table/payment-webhooks-{stage}/stream/x")
     chalice = Path(sys.executable).with_name("chalice")
     completed = subprocess.run([str(chalice), "package", "--stage", stage, str(out)], cwd=project, env=env,
                                capture_output=True, text=True, timeout=900)

@@ -20,12 +20,40 @@ DEFAULT_STREAM_ARN = (
 )
 
 
+LOCAL_STAGE = "local"
+
+
+class PlaceholderWiring(RuntimeError):
+    """Packaging a deployed stage would wire a trigger to the ``local`` stage's placeholder."""
+
+
+def _decorator_value(variable: str, placeholder: str) -> str:
+    """A value ``app.py``'s decorators need at import time, for event-source wiring.
+
+    Only packaging uses it: ``chalice package``/``deploy`` import the app to write each trigger's
+    source into the template or the mapping. For ``local`` the placeholder is the local stack's own
+    name. For any other stage, packaging with the placeholder would silently wire the audit to a
+    stream of a table that does not exist, so it fails here, naming the variable to export. Inside
+    Lambda (``AWS_LAMBDA_FUNCTION_NAME`` set) the value is never used: the mapping already exists,
+    and a deployed function must keep importing.
+    """
+    value = os.environ.get(variable) or placeholder
+    stage = os.environ.get("STAGE", LOCAL_STAGE)
+    if value == placeholder and stage != LOCAL_STAGE and not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        raise PlaceholderWiring(
+            f"{variable} is not set for stage {stage!r}: packaging would wire the trigger to the local "
+            f"placeholder {placeholder!r}. Export {variable} (the stack's output of that name: README, "
+            "'Fast code iterations') before `chalice package`/`chalice deploy`, or deploy with the CDK."
+        )
+    return value
+
+
 def processing_queue_name() -> str:
-    return os.environ.get("PROCESSING_QUEUE_NAME", DEFAULT_QUEUE_NAME)
+    return _decorator_value("PROCESSING_QUEUE_NAME", DEFAULT_QUEUE_NAME)
 
 
 def table_stream_arn() -> str:
-    return os.environ.get("WEBHOOK_TABLE_STREAM_ARN", DEFAULT_STREAM_ARN)
+    return _decorator_value("WEBHOOK_TABLE_STREAM_ARN", DEFAULT_STREAM_ARN)
 
 
 def sweep_rate_minutes() -> int:

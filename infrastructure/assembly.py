@@ -7,27 +7,20 @@ and ``chalice package`` only needs a region name, which the entry point defaults
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from infrastructure.stack import PaymentWebhooksStack
-from infrastructure.stage_config import CONTEXT_KEY, stage_config
+from infrastructure.stage_config import CDK_JSON, CONTEXT_KEY, cdk_json_context, stage_config
 
-CDK_JSON = Path(__file__).resolve().parent / "cdk.json"
+__all__ = ["CDK_JSON", "build_app", "cdk_json_context", "environment_from_cli"]
 
-
-def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
-    """The ``context`` of cdk.json. The CDK CLI passes it in itself; running the app directly
-    (``make synth``, the tests) does not, so the app reads it as its defaults."""
-    with path.open() as handle:
-        context: dict[str, Any] = json.load(handle).get("context", {})
-    return context
+COMMAND_LINE_OVERRIDES = ("alertEmail", "alertEndpoint")
+"""Context values a deployer may pass with ``-c`` that win over the stage's block in cdk.json."""
 
 
 def environment_from_cli() -> cdk.Environment | None:
@@ -61,9 +54,10 @@ def build_app(
     if not stage:
         raise SystemExit("choose a stage: -c stage=dev or -c stage=prod")
     merged = {CONTEXT_KEY: app.node.try_get_context(CONTEXT_KEY) or {}}
-    alert_email = app.node.try_get_context("alertEmail")
-    if alert_email is not None:
-        merged["alertEmail"] = alert_email
+    for name in COMMAND_LINE_OVERRIDES:
+        value = app.node.try_get_context(name)
+        if value is not None:
+            merged[name] = value
     config = stage_config(str(stage), merged)
     stack = PaymentWebhooksStack(app, config, env=env)
     cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))

@@ -23,11 +23,18 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 from aws_cdk.assertions import Annotations, Match  # noqa: E402  (after the path and environment are set)
 
 from infrastructure.assembly import build_app, environment_from_cli  # noqa: E402
+from infrastructure.stage_config import StageConfigError  # noqa: E402
 
 
 def main() -> int:
-    app, stack = build_app(env=environment_from_cli())
+    try:
+        app, stack = build_app(env=environment_from_cli())
+    except StageConfigError as error:  # a setting to fix, not a bug: one line, no traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     app.synth()
+    for warning in Annotations.from_stack(stack).find_warning("*", Match.any_value()):
+        print(f"warning at {warning.id}: {warning.entry.data}", file=sys.stderr)
     # cdk-nag reports unsuppressed findings as error annotations; the CDK CLI refuses to deploy
     # with them, and so does this entry point.
     errors = Annotations.from_stack(stack).find_error("*", Match.any_value())

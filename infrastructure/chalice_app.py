@@ -33,6 +33,7 @@ from aws_cdk import aws_sam as sam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from chalice.cdk import Chalice
 
+from infrastructure.event_sources import AUDIT_STARTING_POSITION, audit_settings, processor_settings
 from infrastructure.messaging import Messaging
 from infrastructure.names import AUDITOR, FUNCTIONS, PROCESSOR, REST_API_LOGICAL_ID, ChaliceFunction
 from infrastructure.permissions import (
@@ -46,17 +47,6 @@ from infrastructure.permissions import (
 )
 from infrastructure.retention import retention
 from infrastructure.stage_config import REPO_ROOT, StageConfig
-
-AUDIT_MAX_RETRY_ATTEMPTS = 5
-"""Retries of a failing stream batch (after bisecting it) before its records go to the
-audit-failure queue. The default, -1, retries until the record expires and blocks the shard."""
-AUDIT_MAX_RECORD_AGE_SECONDS = 6 * 3600
-"""Records older than this (seconds) go to the audit-failure queue instead of being retried:
-well inside the stream's 24 h retention, so nothing expires unseen."""
-AUDIT_STARTING_POSITION = "TRIM_HORIZON"
-"""Start from the oldest record still in the stream: a (re)created mapping audits what happened
-while it did not exist, rather than skipping it (LATEST, Chalice's default)."""
-
 
 @dataclass(frozen=True)
 class AppResources:
@@ -118,7 +108,7 @@ def include_chalice_app(stack: Stack, config: StageConfig, resources: AppResourc
             # Merged over the stage in .chalice/config.json; per-function settings stay there.
             stage_config={"environment_variables": _environment(config, resources)},
         )
-    _wire_event_sources(chalice, resources)
+    _wire_event_sources(chalice, config, resources)
     _replace_policies(stack, chalice, config, resources)
     _reserve_concurrency(chalice, config.reserved_concurrency)
     return chalice
@@ -140,29 +130,31 @@ def _event_property(function: ChaliceFunction) -> str:
     return f"Events.{function.event_logical_id}.Properties"
 
 
-def _wire_event_sources(chalice: Chalice, resources: AppResources) -> None:
+def _wire_event_sources(chalice: Chalice, config: StageConfig, resources: AppResources) -> None:
+    """Point both triggers at the stack's resources and add what Chalice cannot set.
+
+    The settings themselves live in ``infrastructure.event_sources``, which ``python -m ops
+    fix-event-sources`` applies to a Chalice-deployed stage: both paths get the same values.
+    """
     messaging = resources.messaging
     processor = function_resource(chalice, PROCESSOR)
     sqs_event = _event_property(PROCESSOR)
     processor.add_property_override(f"{sqs_event}.Queue", messaging.processing_queue.queue_arn)
-    # The processor returns {"batchItemFailures": [...]}: only those messages are retried.
-    processor.add_property_override(f"{sqs_event}.FunctionResponseTypes", ["ReportBatchItemFailures"])
+    # Partial batch responses, and at most N concurrent processors: a backlog drains at a bounded
+    # rate instead of taking the account's unreserved concurrency and throttling the receiver.
+    for name, value in processor_settings(config).items():
+        processor.add_property_override(f"{sqs_event}.{name}", value)
 
     auditor = function_resource(chalice, AUDITOR)
     stream_event = _event_property(AUDITOR)
-    overrides: Mapping[str, object] = {
+    overrides: dict[str, object] = {
         "Stream": resources.table.table_stream_arn,
         "StartingPosition": AUDIT_STARTING_POSITION,
-        # The audit returns the first failed record: the retry starts there, nothing is re-audited.
-        "FunctionResponseTypes": ["ReportBatchItemFailures"],
-        "BisectBatchOnFunctionError": True,  # a crashing batch is split to isolate the bad record
-        "MaximumRetryAttempts": AUDIT_MAX_RETRY_ATTEMPTS,
-        "MaximumRecordAgeInSeconds": AUDIT_MAX_RECORD_AGE_SECONDS,
-        # What is given up on is not lost: its shard, sequence numbers and the error land here,
-        # and an alarm watches the queue.
-        "DestinationConfig": {
-            "OnFailure": {"Type": "SQS", "Destination": messaging.audit_failure_queue.queue_arn}
-        },
+        **audit_settings(messaging.audit_failure_queue.queue_arn),
+    }
+    # SAM's DynamoDB event also wants the destination's type (the Lambda API does not take it).
+    overrides["DestinationConfig"] = {
+        "OnFailure": {"Type": "SQS", "Destination": messaging.audit_failure_queue.queue_arn}
     }
     for name, value in overrides.items():
         auditor.add_property_override(f"{stream_event}.{name}", value)
@@ -231,6 +223,13 @@ def _replace_policies(stack: Stack, chalice: Chalice, config: StageConfig, resou
         _allow_own_logs(stack, chalice, config, function, role)
 
 
+def log_group_removal_policy(config: StageConfig) -> RemovalPolicy:
+    """The functions' log groups are the audit trail (the audit function's lines above all): a
+    stage that retains its data keeps them when the stack is deleted or a group is replaced
+    (``DeletionPolicy`` and ``UpdateReplacePolicy: Retain``); their retention still expires them."""
+    return RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
+
+
 def _allow_own_logs(
     stack: Stack, chalice: Chalice, config: StageConfig, function: ChaliceFunction, role: iam.CfnRole
 ) -> None:
@@ -242,6 +241,7 @@ def _allow_own_logs(
     if function.log_group_logical_id is not None:
         log_group = chalice.get_resource(function.log_group_logical_id)
         assert isinstance(log_group, logs.CfnLogGroup)
+        log_group.apply_removal_policy(log_group_removal_policy(config))
         log_group_arn = log_group.attr_arn  # ends with ":*": the group's streams
     else:  # the API handler: Chalice's log group is broken, so the stack makes this one
         own = logs.LogGroup(
@@ -249,7 +249,7 @@ def _allow_own_logs(
             "ApiHandlerLogGroup",
             log_group_name=Fn.join("", ["/aws/lambda/", function_resource(chalice, function).ref]),
             retention=retention(config.log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=log_group_removal_policy(config),
         )
         log_group_arn = own.log_group_arn
     iam.CfnPolicy(

@@ -1,6 +1,6 @@
 """The stage's customer-managed KMS key: table, queues, topics and the sources secret use it.
 
-Its policy has two statements and no more:
+Its policy has three statements and no more:
 
 - the account statement CDK writes by default (``kms:*`` for the account root). It grants nothing
   by itself: it lets IAM policies grant use of the key, so every function's role names exactly the
@@ -9,6 +9,10 @@ Its policy has two statements and no more:
   principal of the account, and SNS must encrypt the message with this key. Without this statement
   every alarm notification to an encrypted topic is dropped, silently. Scoped to this account's
   alarms of this stage.
+- SNS, for subscriber queues encrypted with this key. SNS delivers to an encrypted SQS queue as the
+  SNS service, so it needs the queue key's ``GenerateDataKey``/``Decrypt``; without this statement a
+  consumer's queue under the stage key subscribed to payment events would receive nothing, and SNS
+  would only record a delivery failure. Scoped to this stage's two topics (``aws:SourceArn``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,16 @@ def cloudwatch_alarms_condition(config: StageConfig) -> dict[str, dict[str, str]
     }
 
 
+def stage_topic_arns(config: StageConfig) -> list[str]:
+    """The stage's topics by name, not by reference: the topics are encrypted with the key, so a
+    reference from the key's policy to them would be a dependency cycle."""
+    names = config.names
+    return [
+        f"arn:{Aws.PARTITION}:sns:{Aws.REGION}:{Aws.ACCOUNT_ID}:{topic}"
+        for topic in (names.alerts_topic, names.payment_events_topic)
+    ]
+
+
 def create_key(scope: Construct, config: StageConfig) -> kms.Key:
     key = kms.Key(
         scope,
@@ -53,6 +67,20 @@ def create_key(scope: Construct, config: StageConfig) -> kms.Key:
             actions=["kms:Decrypt", "kms:GenerateDataKey*"],
             resources=["*"],  # in a key policy, "*" is this key and nothing else
             conditions=cloudwatch_alarms_condition(config),
+        )
+    )
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowStageTopicsToDeliverToQueuesUnderThisKey",
+            principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+            # What SNS needs to send to an SQS queue encrypted with this key (AWS's SNS-to-SQS
+            # encryption guidance); nothing here lets SNS read the table, the secret or a queue.
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            resources=["*"],  # in a key policy, "*" is this key and nothing else
+            conditions={
+                "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                "ArnEquals": {"aws:SourceArn": stage_topic_arns(config)},
+            },
         )
     )
     return key

@@ -9,9 +9,23 @@ Rules, in evaluation order (a request stops at the first rule that blocks it):
 1. ``BodyOverLimit``: requests whose ``Content-Length`` declares more than ``MAX_BODY_BYTES``.
    WAF sees at most the first 8-64 KiB of an API Gateway body, so it cannot measure a 256 KiB
    body; the declared length it can. The app still checks the real bytes (413).
-2. ``AWSManagedRulesCommonRuleSet`` with ``SizeRestrictions_BODY`` set to count: that rule blocks
-   every body over 8 KiB, and legitimate webhooks (Adyen batches, PayPal resources) are bigger.
-3. ``AWSManagedRulesKnownBadInputsRuleSet`` (Log4Shell, Java deserialization, localhost Host...).
+2. ``AWSManagedRulesCommonRuleSet`` with its body rules set to count:
+
+   - ``SizeRestrictions_BODY`` counts everywhere: it blocks every body over 8 KiB, legitimate
+     webhooks (Adyen batches, PayPal resources) are bigger, and rule 1 governs body size.
+   - The content rules on the body (``WEBHOOK_COUNTED_BODY_RULES``: cross-site scripting, remote
+     and local file inclusion, EC2 metadata SSRF) count here and are enforced by rule 3 instead.
+3. ``CommonBodyRulesOutsideWebhooks``: blocks a request that one of those body rules labelled,
+   unless its path is a webhook route. On ``/webhook/{source}`` the signature check is the real
+   gate: a payment event is text the provider's customers wrote (a name, an address, a
+   description), and a customer may well write ``<script>`` or ``http://169.254.169.254/``. WAF
+   answering such a genuine, signed event 403 makes the provider retry it until it gives up, and
+   the payment event is lost. The app verifies the signature on the raw bytes before it parses
+   anything, never renders a body as HTML and never fetches a URL from one, so counting costs no
+   protection there; every other path keeps the rules blocking. One instance of the rule group and
+   a label match, rather than two instances scoped by path: the group costs 700 WCU, two would take
+   the ACL over the 1,500 WCU included in its price.
+4. ``AWSManagedRulesKnownBadInputsRuleSet`` (Log4Shell, Java deserialization, localhost Host...).
 
 The ACL is associated with the API's stage, which exists only after SAM's transform; the
 association names it by logical id in an explicit ``DependsOn``.
@@ -31,6 +45,35 @@ from infrastructure.stage_config import StageConfig
 COMMON_RULE_SET = "AWSManagedRulesCommonRuleSet"
 KNOWN_BAD_INPUTS_RULE_SET = "AWSManagedRulesKnownBadInputsRuleSet"
 BODY_SIZE_RULE_IN_COMMON_SET = "SizeRestrictions_BODY"
+COMMON_RULE_SET_LABEL_NAMESPACE = "awswaf:managed:aws:core-rule-set:"
+WEBHOOK_COUNTED_BODY_RULES = {
+    # rule name in the group -> the label it adds to a request it matches (AWS's documentation)
+    "CrossSiteScripting_BODY": "CrossSiteScripting_Body",
+    "GenericRFI_BODY": "GenericRFI_Body",
+    "GenericLFI_BODY": "GenericLFI_Body",
+    "EC2MetaDataSSRF_BODY": "EC2MetaDataSSRF_Body",
+}
+"""The common rule set's content rules on the body: counted on the webhook routes, blocking
+elsewhere (see rule 3 above)."""
+WEBHOOK_PATH_PATTERN = r"^(?:/[A-Za-z0-9_-]+)?/webhook/[^/]+/?$"
+"""The webhook route as WAF sees the path: ``/api/webhook/<source>`` on the execute-api URL (the
+stage is part of it), ``/webhook/<source>`` behind a custom domain mapped without a base path."""
+MAX_REDACTED_FIELDS = 100
+"""WAF's limit on a logging configuration's ``RedactedFields``."""
+SIGNATURE_HEADERS = (
+    "Stripe-Signature",  # Stripe
+    "Paypal-Transmission-Sig",  # PayPal
+    "Webhook-Signature",  # Standard Webhooks senders, and GoCardless
+    "Svix-Signature",  # Svix (Standard Webhooks under its own header names)
+    "X-Square-Hmacsha256-Signature",  # Square
+    "X-Square-Signature",  # Square (the older SHA-1 signature)
+    "X-Razorpay-Signature",  # Razorpay
+)
+"""Request headers that carry a provider's signature. WAF logs every header of a request it blocks
+or counts; a signature in a log is a valid signature for that payload that anyone who reads the
+logs can replay within the provider's tolerance window, so WAF writes these as ``REDACTED``.
+Header names are case-insensitive to WAF. Adyen signs inside the body, which WAF never logs.
+Adding a provider: add its signature header here (``tests/infrastructure/test_waf.py`` lists them)."""
 
 
 def integer_greater_than_pattern(limit: int) -> str:
@@ -71,6 +114,53 @@ def _managed_rule(
             )
         ),
         visibility_config=_visibility(name),
+    )
+
+
+def _uri_path_matches(pattern: str) -> wafv2.CfnWebACL.StatementProperty:
+    return wafv2.CfnWebACL.StatementProperty(
+        regex_match_statement=wafv2.CfnWebACL.RegexMatchStatementProperty(
+            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+            regex_string=pattern,
+            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+        )
+    )
+
+
+def _common_body_rules_outside_webhooks(priority: int) -> wafv2.CfnWebACL.RuleProperty:
+    """Block what the counted body rules matched, on every path but the webhook route."""
+    labelled = [
+        wafv2.CfnWebACL.StatementProperty(
+            label_match_statement=wafv2.CfnWebACL.LabelMatchStatementProperty(
+                scope="LABEL", key=f"{COMMON_RULE_SET_LABEL_NAMESPACE}{label}"
+            )
+        )
+        for label in WEBHOOK_COUNTED_BODY_RULES.values()
+    ]
+    not_a_webhook = wafv2.CfnWebACL.StatementProperty(
+        not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=_uri_path_matches(WEBHOOK_PATH_PATTERN))
+    )
+    return wafv2.CfnWebACL.RuleProperty(
+        name="CommonBodyRulesOutsideWebhooks",
+        priority=priority,
+        action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            and_statement=wafv2.CfnWebACL.AndStatementProperty(
+                statements=[
+                    wafv2.CfnWebACL.StatementProperty(
+                        or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=labelled)
+                    ),
+                    not_a_webhook,
+                ]
+            )
+        ),
+        visibility_config=_visibility("CommonBodyRulesOutsideWebhooks"),
+    )
+
+
+def _count(rule_name: str) -> wafv2.CfnWebACL.RuleActionOverrideProperty:
+    return wafv2.CfnWebACL.RuleActionOverrideProperty(
+        name=rule_name, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
     )
 
 
@@ -143,14 +233,11 @@ def create_web_acl(scope: Construct, config: StageConfig, rest_api_id: str) -> w
             _managed_rule(
                 COMMON_RULE_SET,
                 priority=2,
-                overrides=[
-                    wafv2.CfnWebACL.RuleActionOverrideProperty(
-                        name=BODY_SIZE_RULE_IN_COMMON_SET,
-                        action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={}),
-                    )
-                ],
+                overrides=[_count(BODY_SIZE_RULE_IN_COMMON_SET)]
+                + [_count(rule) for rule in WEBHOOK_COUNTED_BODY_RULES],
             ),
-            _managed_rule(KNOWN_BAD_INPUTS_RULE_SET, priority=3),
+            _common_body_rules_outside_webhooks(priority=3),
+            _managed_rule(KNOWN_BAD_INPUTS_RULE_SET, priority=4),
         ],
     )
     stage_arn = (
@@ -167,7 +254,10 @@ def create_web_acl(scope: Construct, config: StageConfig, rest_api_id: str) -> w
 
 
 def _log_blocked_requests(scope: Construct, config: StageConfig, web_acl: wafv2.CfnWebACL) -> None:
-    """Keep a record of what WAF blocked or counted (not of every allowed request)."""
+    """Keep a record of what WAF blocked or counted (not of every allowed request), without the
+    providers' signatures."""
+    if len(SIGNATURE_HEADERS) > MAX_REDACTED_FIELDS:
+        raise ValueError(f"WAF redacts at most {MAX_REDACTED_FIELDS} fields, not {len(SIGNATURE_HEADERS)}")
     log_group = logs.LogGroup(
         scope,
         "WafLogs",
@@ -187,6 +277,10 @@ def _log_blocked_requests(scope: Construct, config: StageConfig, web_acl: wafv2.
         "WafLogging",
         resource_arn=web_acl.attr_arn,
         log_destination_configs=[destination],
+        redacted_fields=[
+            wafv2.CfnLoggingConfiguration.FieldToMatchProperty(single_header={"Name": header.lower()})
+            for header in dict.fromkeys(SIGNATURE_HEADERS)
+        ],
         logging_filter={
             "DefaultBehavior": "DROP",
             "Filters": [

@@ -101,6 +101,11 @@ def create_messaging(scope: Construct, config: StageConfig, key: kms.IKey) -> Me
     if config.alert_email:
         # The recipient must confirm the subscription from the e-mail SNS sends after deployment.
         alerts_topic.add_subscription(subscriptions.EmailSubscription(config.alert_email))
+    if config.alert_endpoint:
+        # An incident tool's SNS integration URL; it confirms the subscription itself.
+        alerts_topic.add_subscription(
+            subscriptions.UrlSubscription(config.alert_endpoint, protocol=sns.SubscriptionProtocol.HTTPS)
+        )
     payment_events_topic = sns.Topic(
         scope,
         "PaymentEventsTopic",

@@ -4,7 +4,10 @@
 the stack reads it rather than repeating it, so the queue's redrive count and visibility timeout
 can never drift from ``MAX_RECEIVES`` and the processor's timeout. ``cdk.json`` (context key
 ``payment-webhooks:stages``) owns what only the infrastructure needs: WAF and API Gateway limits,
-provider source ranges, alarm e-mail, reserved concurrency, data retention.
+provider source ranges, alert subscribers, concurrency, data retention.
+
+Nothing here imports the CDK: the operator CLI (``ops``) reads the same settings, so that what it
+sets on a Chalice-deployed stage is what the stack deploys.
 """
 
 from __future__ import annotations
@@ -27,10 +30,21 @@ WAF_MIN_RATE_LIMIT = 10
 """AWS WAF's smallest rate limit (requests per evaluation window)."""
 PROCESSOR_VISIBILITY_FACTOR = 6
 """AWS's guidance: an SQS event source's visibility timeout is at least 6x the function timeout."""
+SQS_MAXIMUM_CONCURRENCY_RANGE = (2, 1000)
+"""What Lambda accepts as an SQS event source's ``ScalingConfig.MaximumConcurrency``."""
+CDK_JSON = Path(__file__).resolve().parent / "cdk.json"
 
 
 class StageConfigError(ValueError):
     """The stage's settings are missing or invalid: synthesis stops before building anything."""
+
+
+def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
+    """The ``context`` of cdk.json. The CDK CLI passes it in itself; running the app directly
+    (``make synth``, the tests, ``python -m ops``) does not, so they read it as their defaults."""
+    with path.open() as handle:
+        context: dict[str, Any] = json.load(handle).get("context", {})
+    return context
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,14 @@ class StageConfig:
     provider_source_cidrs: tuple[str, ...]
     """Provider webhook source ranges (IPv4 CIDR): exempt from the per-IP rate rule."""
     alert_email: str | None
+    processor_max_concurrency: int
+    """The SQS event source's ``ScalingConfig.MaximumConcurrency``: at most this many processor
+    instances at once, so a backlog cannot take the account's concurrency from the receiver."""
+    alert_endpoint: str | None = None
+    """An HTTPS endpoint subscribed to the alerts topic (an incident tool's SNS integration URL)."""
+    require_alert_subscriber: bool = False
+    """Refuse to synthesize without ``alert_email`` or ``alert_endpoint`` (prod): alarms that
+    reach no one are worse than none, because they look like monitoring."""
     reserved_concurrency: Mapping[str, int] = field(default_factory=dict)
     """Per function name; absent means none reserved (the default: see the README)."""
     retain_data: bool = False
@@ -100,6 +122,10 @@ class StageConfig:
     manage_api_gateway_account: bool = True
     """Set the region's API Gateway CloudWatch role (needed for access logs); one stack per
     account and region should own it."""
+
+    @property
+    def has_alert_subscriber(self) -> bool:
+        return bool(self.alert_email or self.alert_endpoint)
 
     @property
     def max_receives(self) -> int:
@@ -153,6 +179,42 @@ def _optional_email(value: Any) -> str | None:
     return value
 
 
+def _optional_https_url(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not value.startswith("https://") or " " in value:
+        raise StageConfigError(f"alertEndpoint must be an https:// URL, not {value!r}")
+    return value
+
+
+def _processor_max_concurrency(infra: Mapping[str, Any], reserved: Mapping[str, int]) -> int:
+    value = infra.get("processorMaximumConcurrency")
+    low, high = SQS_MAXIMUM_CONCURRENCY_RANGE
+    if not isinstance(value, int) or not low <= value <= high:
+        raise StageConfigError(
+            f"processorMaximumConcurrency must be an integer from {low} to {high} "
+            f"(SQS event source limits), not {value!r}"
+        )
+    reserved_executions = reserved.get(PROCESSOR.name)
+    if reserved_executions is not None and reserved_executions < value:
+        # Lambda's guidance: above the reserved concurrency, the mapping's extra pollers only get
+        # throttled, and throttled SQS batches go back to the queue and count as receives.
+        raise StageConfigError(
+            f"processorMaximumConcurrency ({value}) must not exceed the processor's "
+            f"reservedConcurrency ({reserved_executions})"
+        )
+    return value
+
+
+def _check_alert_subscriber(stage: str, required: bool, email: str | None, endpoint: str | None) -> None:
+    if required and not (email or endpoint):
+        raise StageConfigError(
+            f"stage {stage} needs an alert subscriber, or its alarms reach no one: set alertEmail "
+            f"(an e-mail address) or alertEndpoint (an https:// URL) under {CONTEXT_KEY}.{stage} "
+            "in infrastructure/cdk.json, or pass -c alertEmail=... / -c alertEndpoint=..."
+        )
+
+
 def _check_names(names: StageNames, environment: Mapping[str, str]) -> None:
     """The stack names resources by one scheme; config.json must point the app at those names."""
     expected = {
@@ -173,11 +235,15 @@ def stage_config(
     stage: str,
     context: Mapping[str, Any],
     chalice_config: Mapping[str, Any] | None = None,
+    *,
+    check_alert_subscriber: bool = True,
 ) -> StageConfig:
     """Build a stage's settings from CDK context and ``.chalice/config.json``.
 
     ``context`` is the app's context: the per-stage block under ``payment-webhooks:stages`` plus
     top-level overrides a deployer passes on the command line (``-c alertEmail=...``).
+    ``check_alert_subscriber=False`` is for tools that only read settings (``ops``), never for a
+    synthesis.
     """
     chalice = chalice_config if chalice_config is not None else load_chalice_config()
     stages = context.get(CONTEXT_KEY) or {}
@@ -194,7 +260,12 @@ def stage_config(
     unknown = set(reserved) - {function.name for function in FUNCTIONS}
     if unknown:
         raise StageConfigError(f"reservedConcurrency names unknown functions: {sorted(unknown)}")
-    email = context.get("alertEmail", infra.get("alertEmail"))
+    email = _optional_email(context.get("alertEmail", infra.get("alertEmail")))
+    endpoint = _optional_https_url(context.get("alertEndpoint", infra.get("alertEndpoint")))
+    require_subscriber = bool(infra.get("requireAlertSubscriber", False))
+    if check_alert_subscriber:
+        _check_alert_subscriber(stage, require_subscriber, email, endpoint)
+    reserved_executions = {name: int(value) for name, value in reserved.items()}
     names = StageNames(stage)
     environment = dict(chalice_stage["environment_variables"])
     _check_names(names, environment)
@@ -211,8 +282,11 @@ def stage_config(
             rate_limit=float(throttle["rateLimitPerSecond"]), burst_limit=int(throttle["burstLimit"])
         ),
         provider_source_cidrs=tuple(infra.get("providerSourceCidrs") or ()),
-        alert_email=_optional_email(email),
-        reserved_concurrency={name: int(value) for name, value in reserved.items()},
+        alert_email=email,
+        processor_max_concurrency=_processor_max_concurrency(infra, reserved_executions),
+        alert_endpoint=endpoint,
+        require_alert_subscriber=require_subscriber,
+        reserved_concurrency=reserved_executions,
         retain_data=bool(infra.get("retainData", False)),
         manage_api_gateway_account=bool(infra.get("manageApiGatewayAccount", True)),
     )

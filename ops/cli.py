@@ -80,3 +80,6 @@ def wait_until_final(store: WebhookStore, webhook_ids: list[str], timeout: float
 
 # The commands register themselves on `cli` when their modules are imported.
 from ops import cli_records, cli_send  # noqa: E402,F401
+from ops.event_sources import fix_event_sources_command  # noqa: E402  (after `cli` exists)
+
+cli.add_command(fix_event_sources_command)

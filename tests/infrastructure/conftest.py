@@ -6,7 +6,9 @@ temporary directory and restores the environment, the working directory and the 
 afterwards, so the rest of the suite sees the process as it was.
 
 ``dev`` is synthesized with the optional features switched on (an alarm e-mail, reserved
-concurrency, a provider range), ``prod`` exactly as cdk.json configures it.
+concurrency, a provider range), ``prod`` exactly as cdk.json configures it plus the one thing a
+deployer must add: an alert subscriber (an HTTPS endpoint here), without which prod refuses to
+synthesize.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ STAGES_KEY = "payment-webhooks:stages"
 DEV_ALERT_EMAIL = "oncall@example.com"
 DEV_RESERVED = {"process_webhooks": 5}
 DEV_PROVIDER_RANGES = ["192.0.2.0/24"]  # TEST-NET-1: documentation addresses
+PROD_ALERT_ENDPOINT = "https://alerts.example.com/sns/payment-webhooks"  # example.com: reserved
 
 
 def cdk_context() -> dict[str, Any]:
@@ -49,7 +52,7 @@ def stage_contexts() -> dict[str, dict[str, Any]]:
     dev_stages["dev"]["providerSourceCidrs"] = DEV_PROVIDER_RANGES
     return {
         "dev": {"stage": "dev", "alertEmail": DEV_ALERT_EMAIL, STAGES_KEY: dev_stages},
-        "prod": {"stage": "prod"},
+        "prod": {"stage": "prod", "alertEndpoint": PROD_ALERT_ENDPOINT},
     }
 
 

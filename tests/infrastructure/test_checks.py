@@ -81,11 +81,73 @@ def test_cfn_lint_finds_no_error_or_warning_in_the_stack(stage: Synthesized) -> 
     assert matches == [], describe(matches)
 
 
+PROD_STREAM_ARN = (
+    "arn:aws:dynamodb:us-east-1:111122223333:table/payment-webhooks-prod/stream/2026-01-01T00:00:00.000"
+)
+"""What a deployer exports from the stack's WebhookTableStreamArn output (README)."""
+
+
+def chalice_package(stage: str, out: Path, **variables: str) -> subprocess.CompletedProcess[bytes]:
+    environment = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    for name in ("WEBHOOK_TABLE_STREAM_ARN", "PROCESSING_QUEUE_NAME", "AWS_LAMBDA_FUNCTION_NAME"):
+        environment.pop(name, None)
+    environment.update(variables)
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("chalice")), "package", "--stage", stage, str(out)],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_chalice_package_of_a_deployed_stage_refuses_the_local_placeholder_stream(tmp_path: Path) -> None:
+    # GIVEN a deployer who forgot to export the stack's stream ARN
+    # WHEN they package (or deploy) the dev stage with Chalice alone
+    result = chalice_package("dev", tmp_path / "dev")
+    # THEN it fails, naming the variable, and writes no template wired to the local placeholder
+    assert result.returncode != 0
+    stderr = result.stderr.decode()
+    assert "WEBHOOK_TABLE_STREAM_ARN is not set for stage 'dev'" in stderr, stderr[-2000:]
+    assert not (tmp_path / "dev" / "sam.json").exists()
+
+
+def test_decorator_values_are_checked_only_when_packaging_a_deployed_stage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib import settings
+
+    for name in ("WEBHOOK_TABLE_STREAM_ARN", "PROCESSING_QUEUE_NAME", "AWS_LAMBDA_FUNCTION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STAGE", "local")  # the local stack: its own placeholder names are right
+    assert settings.table_stream_arn() == settings.DEFAULT_STREAM_ARN
+    monkeypatch.setenv("STAGE", "prod")
+    with pytest.raises(settings.PlaceholderWiring, match="WEBHOOK_TABLE_STREAM_ARN"):
+        settings.table_stream_arn()
+    with pytest.raises(settings.PlaceholderWiring, match="PROCESSING_QUEUE_NAME"):
+        settings.processing_queue_name()
+    monkeypatch.setenv("PROCESSING_QUEUE_NAME", settings.DEFAULT_QUEUE_NAME)  # set, but the placeholder
+    with pytest.raises(settings.PlaceholderWiring, match="PROCESSING_QUEUE_NAME"):
+        settings.processing_queue_name()
+    monkeypatch.setenv("WEBHOOK_TABLE_STREAM_ARN", PROD_STREAM_ARN)
+    assert settings.table_stream_arn() == PROD_STREAM_ARN
+    # inside a deployed function the decorators' values are unused and importing must not fail
+    monkeypatch.delenv("WEBHOOK_TABLE_STREAM_ARN")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "payment-webhooks-prod-audit_changes")
+    assert settings.table_stream_arn() == settings.DEFAULT_STREAM_ARN
+
+
 @pytest.fixture(scope="module")
 def chalice_prod_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The plain-Chalice path: `chalice package --stage prod` as a deployer would run it."""
+    """The plain-Chalice path: `chalice package --stage prod` as a deployer would run it, with the
+    stack's stream ARN exported (README)."""
     out = tmp_path_factory.mktemp("chalice-package") / "prod"
-    environment = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    environment = {
+        **os.environ,
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "WEBHOOK_TABLE_STREAM_ARN": PROD_STREAM_ARN,
+    }
     chalice = Path(sys.executable).with_name("chalice")
     subprocess.run(
         [str(chalice), "package", "--stage", "prod", str(out)],

@@ -40,7 +40,40 @@ def test_key_policy_lets_cloudwatch_alarms_use_it_and_grants_nothing_else(stage:
     assert set(cloudwatch["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
     assert cloudwatch["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
     assert f":alarm:payment-webhooks-{stage.stage}-*" in json.dumps(cloudwatch["Condition"]["ArnLike"])
-    assert len(statements) == 2
+    # ... and SNS for subscriber queues (next test), and nothing more
+    assert len(statements) == 3
+
+
+PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "eu-west-1", "AWS::AccountId": "111122223333"}
+
+
+def render(value: object) -> str:
+    """A string, or an Fn::Join of strings and pseudo parameters, as CloudFormation resolves it."""
+    if isinstance(value, str):
+        return value
+    assert isinstance(value, dict)
+    if "Ref" in value:
+        return PSEUDO[value["Ref"]]
+    separator, parts = value["Fn::Join"]
+    return separator.join(render(part) for part in parts)
+
+
+def test_key_policy_lets_the_stages_topics_deliver_to_queues_encrypted_with_it(stage: Synthesized) -> None:
+    # GIVEN the key policy's statement for SNS (a subscriber's queue under the stage key)
+    _, key = stage.one("AWS::KMS::Key")
+    [sns] = [
+        s for s in key["Properties"]["KeyPolicy"]["Statement"] if s["Principal"] == {"Service": "sns.amazonaws.com"}
+    ]
+    # THEN it allows exactly what SNS needs to write to an encrypted queue ...
+    assert sns["Effect"] == "Allow" and set(sns["Action"]) == {"kms:GenerateDataKey", "kms:Decrypt"}
+    # ... only for this account's two topics of this stage, named as the topics are
+    assert sns["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    allowed = {render(arn) for arn in sns["Condition"]["ArnEquals"]["aws:SourceArn"]}
+    topics = {
+        f"arn:aws:sns:eu-west-1:111122223333:{topic['Properties']['TopicName']}"
+        for topic in stage.resources("AWS::SNS::Topic").values()
+    }
+    assert allowed == topics and len(topics) == 2
 
 
 def test_key_is_retained_in_prod_only(dev: Synthesized, prod: Synthesized) -> None:

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from tests.infrastructure.conftest import DEV_RESERVED, Synthesized, chalice_stage
+from tests.infrastructure.conftest import DEV_RESERVED, STAGES_KEY, Synthesized, cdk_context, chalice_stage
 
 FUNCTIONS = {
     "api_handler": "APIHandler",
@@ -148,6 +148,54 @@ def test_sam_turns_the_events_into_mappings_with_those_settings(stage: Synthesiz
         sqs["EventSourceArn"]["Fn::GetAtt"][1] == "Arn"
         and stream["EventSourceArn"]["Fn::GetAtt"][1] == "StreamArn"
     )
+    # the processor's concurrency bound reaches the deployed mapping too
+    configured = cdk_context()[STAGES_KEY][stage.stage]["processorMaximumConcurrency"]
+    assert sqs["ScalingConfig"] == {"MaximumConcurrency": configured}
+
+
+def test_processor_concurrency_is_bounded_per_stage(stage: Synthesized) -> None:
+    # GIVEN the stage's configured bound (cdk.json; SQS accepts 2 to 1000)
+    configured = cdk_context()[STAGES_KEY][stage.stage]["processorMaximumConcurrency"]
+    assert 2 <= configured <= 1000
+    # THEN the SQS event source caps concurrent processors at it, below any reserved concurrency
+    event = function(stage, "ProcessWebhooks")["Events"]["ProcessWebhooksSqsEventSource"]["Properties"]
+    assert event["ScalingConfig"] == {"MaximumConcurrency": configured}
+    reserved = function(stage, "ProcessWebhooks").get("ReservedConcurrentExecutions")
+    assert reserved is None or configured <= reserved
+
+
+def test_the_stack_and_the_ops_fix_up_use_the_same_event_source_settings(stage: Synthesized) -> None:
+    # The settings `python -m ops fix-event-sources` applies come from the same module
+    from infrastructure.event_sources import audit_settings, processor_settings
+
+    events = {
+        name: function(stage, logical_id)["Events"][event]["Properties"]
+        for name, logical_id, event in [
+            ("sqs", "ProcessWebhooks", "ProcessWebhooksSqsEventSource"),
+            ("stream", "AuditChanges", "AuditChangesDynamodbEventSource"),
+        ]
+    }
+    for key, value in processor_settings(stage.stack.config).items():
+        assert events["sqs"][key] == value, key
+    for key, value in audit_settings("the-queue-arn").items():
+        if key != "DestinationConfig":
+            assert events["stream"][key] == value, key
+
+
+@pytest.mark.parametrize("name,logical_id", FUNCTIONS.items())
+def test_function_logs_are_retained_where_the_stage_retains_data(
+    dev: Synthesized, prod: Synthesized, name: str, logical_id: str
+) -> None:
+    # prod (retainData) keeps its audit trail when the stack is deleted or a group replaced
+    for stage, policy in ((prod, "Retain"), (dev, "Delete")):
+        assert cdk_context()[STAGES_KEY][stage.stage]["retainData"] is (policy == "Retain")
+        [(_, resource)] = [
+            (k, v)
+            for k, v in stage.resources("AWS::Logs::LogGroup").items()
+            if v["Properties"] == log_group_of(stage, logical_id)
+        ]
+        assert resource.get("DeletionPolicy") == policy, (stage.stage, name)
+        assert resource.get("UpdateReplacePolicy") == policy, (stage.stage, name)
 
 
 def test_sweeper_runs_on_its_schedule(stage: Synthesized) -> None:

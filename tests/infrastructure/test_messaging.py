@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.infrastructure.conftest import DEV_ALERT_EMAIL, Synthesized, chalice_stage
+from tests.infrastructure.conftest import DEV_ALERT_EMAIL, PROD_ALERT_ENDPOINT, Synthesized, chalice_stage
 
 FOURTEEN_DAYS = 14 * 24 * 3600
 
@@ -90,13 +90,20 @@ def test_alerts_topic_lets_only_this_stages_alarms_publish(stage: Synthesized) -
     assert f":alarm:payment-webhooks-{stage.stage}-*" in json.dumps(allow["Condition"])
 
 
-def test_alert_email_subscription_comes_from_context(dev: Synthesized, prod: Synthesized) -> None:
+def test_alert_subscribers_come_from_context(dev: Synthesized, prod: Synthesized) -> None:
     alerts = dev.logical_id("AWS::SNS::Topic", TopicName="payment-webhooks-dev-alerts")
     dev.template.has_resource_properties(
         "AWS::SNS::Subscription",
         {"Protocol": "email", "Endpoint": DEV_ALERT_EMAIL, "TopicArn": {"Ref": alerts}},
     )
-    prod.template.resource_count_is("AWS::SNS::Subscription", 0)  # cdk.json sets none
+    dev.template.resource_count_is("AWS::SNS::Subscription", 1)
+    # prod: cdk.json sets none, so the test context gives it an HTTPS endpoint (conftest)
+    prod_alerts = prod.logical_id("AWS::SNS::Topic", TopicName="payment-webhooks-prod-alerts")
+    prod.template.has_resource_properties(
+        "AWS::SNS::Subscription",
+        {"Protocol": "https", "Endpoint": PROD_ALERT_ENDPOINT, "TopicArn": {"Ref": prod_alerts}},
+    )
+    prod.template.resource_count_is("AWS::SNS::Subscription", 1)
 
 
 def test_payment_events_topic_has_no_subscriber_in_the_stack(stage: Synthesized) -> None:

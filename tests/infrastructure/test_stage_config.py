@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from infrastructure.firewall import integer_greater_than_pattern
 from infrastructure.stage_config import StageConfigError, load_chalice_config, stage_config
-from tests.infrastructure.conftest import CDK_JSON, REPO_ROOT, STAGES_KEY, Synthesized, cdk_context
+from tests.infrastructure.conftest import (
+    CDK_JSON,
+    PROD_ALERT_ENDPOINT,
+    REPO_ROOT,
+    STAGES_KEY,
+    Synthesized,
+    cdk_context,
+)
 
 
 def context_with(stage: str, **changes: object) -> dict:
@@ -21,7 +32,8 @@ def context_with(stage: str, **changes: object) -> dict:
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_cdk_json_stages_are_valid(stage: str) -> None:
-    config = stage_config(stage, cdk_context())
+    # prod needs a subscriber that cdk.json does not hold (a deployer's): the one conftest gives it
+    config = stage_config(stage, {**cdk_context(), "alertEndpoint": PROD_ALERT_ENDPOINT})
     assert config.names.stack_name == f"payment-webhooks-{stage}"
     assert config.max_receives == int(
         load_chalice_config()["stages"][stage]["environment_variables"]["MAX_RECEIVES"]
@@ -53,6 +65,66 @@ def test_config_json_must_point_the_app_at_the_stacks_names() -> None:
     chalice["stages"]["dev"]["environment_variables"]["WEBHOOK_TABLE_NAME"] = "some-other-table"
     with pytest.raises(StageConfigError, match="WEBHOOK_TABLE_NAME"):
         stage_config("dev", cdk_context(), chalice)
+
+
+def run_entry_point(tmp_path: Path, context: dict) -> subprocess.CompletedProcess[str]:
+    """``cdk_app.py`` as ``make synth`` and the CDK CLI run it, in a scratch directory."""
+    environment = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "CDK_OUTDIR": str(tmp_path / "cdk.out"),
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    for name in ("WEBHOOK_TABLE_STREAM_ARN", "CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION"):
+        environment.pop(name, None)
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "infrastructure" / "cdk_app.py")],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+def test_prod_without_an_alert_subscriber_refuses_to_synthesize(tmp_path: Path) -> None:
+    # GIVEN prod as cdk.json configures it, with no subscriber on the command line either
+    assert stage_config("prod", {**cdk_context(), "alertEmail": "oncall@example.com"}).require_alert_subscriber
+    # WHEN it is synthesized
+    result = run_entry_point(tmp_path, {"stage": "prod"})
+    # THEN it stops with one line that names what to set, and writes no template
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "stage prod needs an alert subscriber" in result.stderr
+    for setting in ("alertEmail", "alertEndpoint", "infrastructure/cdk.json"):
+        assert setting in result.stderr
+    assert not list(tmp_path.glob("cdk.out/*.template.json"))
+    with pytest.raises(StageConfigError, match="alertEmail"):
+        stage_config("prod", cdk_context())
+
+
+def test_dev_without_an_alert_subscriber_synthesizes_with_a_warning(tmp_path: Path) -> None:
+    assert not stage_config("dev", cdk_context()).has_alert_subscriber  # cdk.json's dev has none
+    result = run_entry_point(tmp_path, {"stage": "dev"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "stage dev has no alert subscriber: its alarms reach no one" in result.stderr
+    assert (tmp_path / "cdk.out" / "dev.template.json").exists()
+
+
+def test_alert_endpoint_must_be_https() -> None:
+    assert stage_config("prod", {**cdk_context(), "alertEndpoint": PROD_ALERT_ENDPOINT}).has_alert_subscriber
+    with pytest.raises(StageConfigError, match="https"):
+        stage_config("prod", {**cdk_context(), "alertEndpoint": "http://alerts.example.com/"})
+
+
+@pytest.mark.parametrize("value", [0, 1, 1001, "5", None])
+def test_processor_maximum_concurrency_stays_in_what_sqs_accepts(value: object) -> None:
+    with pytest.raises(StageConfigError, match="processorMaximumConcurrency"):
+        stage_config("dev", context_with("dev", processorMaximumConcurrency=value))
+
+
+def test_processor_maximum_concurrency_cannot_exceed_its_reserved_concurrency() -> None:
+    context = context_with("dev", processorMaximumConcurrency=5, reservedConcurrency={"process_webhooks": 4})
+    with pytest.raises(StageConfigError, match="reservedConcurrency"):
+        stage_config("dev", context)
+    ok = context_with("dev", processorMaximumConcurrency=4, reservedConcurrency={"process_webhooks": 4})
+    assert stage_config("dev", ok).processor_max_concurrency == 4
 
 
 def test_alert_email_from_the_command_line_wins() -> None:

@@ -29,9 +29,82 @@ def test_managed_rule_groups_run_and_keep_their_actions(stage: Synthesized) -> N
         assert found[group]["OverrideAction"] == {"None": {}}  # not turned into count-only
 
 
-def test_common_rule_sets_8_kib_body_limit_only_counts(stage: Synthesized) -> None:
+BODY_CONTENT_RULES = {
+    "CrossSiteScripting_BODY": "CrossSiteScripting_Body",
+    "GenericRFI_BODY": "GenericRFI_Body",
+    "GenericLFI_BODY": "GenericLFI_Body",
+    "EC2MetaDataSSRF_BODY": "EC2MetaDataSSRF_Body",
+}
+"""The common rule set's body rules (AWS's documented names and labels), SizeRestrictions aside."""
+CRS_LABEL = "awswaf:managed:aws:core-rule-set:"
+
+
+def test_common_rule_sets_body_rules_count_in_the_group(stage: Synthesized) -> None:
     common = rules(stage)["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
-    assert common["RuleActionOverrides"] == [{"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
+    overrides = {o["Name"]: o["ActionToUse"] for o in common["RuleActionOverrides"]}
+    assert overrides == {name: {"Count": {}} for name in ["SizeRestrictions_BODY", *BODY_CONTENT_RULES]}
+
+
+def matches(statement: dict, labels: set[str], path: str) -> bool:
+    """Evaluate the statements this ACL's label rule uses, the way WAF does, for one request."""
+    if "AndStatement" in statement:
+        return all(matches(s, labels, path) for s in statement["AndStatement"]["Statements"])
+    if "OrStatement" in statement:
+        return any(matches(s, labels, path) for s in statement["OrStatement"]["Statements"])
+    if "NotStatement" in statement:
+        return not matches(statement["NotStatement"]["Statement"], labels, path)
+    if "LabelMatchStatement" in statement:
+        label = statement["LabelMatchStatement"]
+        assert label["Scope"] == "LABEL"
+        return label["Key"] in labels
+    if "RegexMatchStatement" in statement:
+        regex = statement["RegexMatchStatement"]
+        assert regex["FieldToMatch"] == {"UriPath": {}}
+        assert [t["Type"] for t in regex["TextTransformations"]] == ["NONE"]
+        assert len(regex["RegexString"]) <= 512
+        return re.search(regex["RegexString"], path) is not None
+    raise AssertionError(f"unexpected statement {statement}")
+
+
+def test_body_content_rules_block_everywhere_but_the_webhook_route(stage: Synthesized) -> None:
+    # GIVEN the rule that enforces what the group only counts
+    found = rules(stage)
+    rule = found["CommonBodyRulesOutsideWebhooks"]
+    assert rule["Action"] == {"Block": {}}
+    # it runs after the group (labels exist only once the group has evaluated the request)
+    assert rule["Priority"] > found["AWSManagedRulesCommonRuleSet"]["Priority"]
+    statement = rule["Statement"]
+    for rule_name, label in BODY_CONTENT_RULES.items():
+        labels = {CRS_LABEL + label}
+        # WHEN a signed event's text looks like an attack, on the webhook route: not blocked
+        for webhook in ("/api/webhook/stripe", "/api/webhook/paypal/", "/webhook/adyen"):
+            assert not matches(statement, labels, webhook), (rule_name, webhook)
+        # WHEN the same body goes anywhere else: blocked
+        for elsewhere in ("/api/", "/api/admin", "/api/webhook", "/api/webhook/a/b", "/api/other/webhook/x/y"):
+            assert matches(statement, labels, elsewhere), (rule_name, elsewhere)
+    # the 8 KiB size rule counts everywhere (BodyOverLimit governs size), and no label means no block
+    assert not matches(statement, {CRS_LABEL + "SizeRestrictions_Body"}, "/api/admin")
+    assert not matches(statement, set(), "/api/admin")
+
+
+SIGNATURE_HEADERS = {
+    "stripe-signature",
+    "paypal-transmission-sig",
+    "webhook-signature",  # Standard Webhooks and GoCardless
+    "svix-signature",
+    "x-square-hmacsha256-signature",
+    "x-square-signature",
+    "x-razorpay-signature",
+}
+
+
+def test_waf_logs_redact_every_providers_signature_header(stage: Synthesized) -> None:
+    _, logging = stage.one("AWS::WAFv2::LoggingConfiguration")
+    redacted = logging["Properties"]["RedactedFields"]
+    assert all(set(field) == {"SingleHeader"} for field in redacted)
+    names = [field["SingleHeader"]["Name"] for field in redacted]
+    assert set(names) == SIGNATURE_HEADERS and len(names) == len(set(names))
+    assert len(redacted) <= 100  # WAF's limit on RedactedFields
 
 
 def test_body_size_rule_blocks_declared_lengths_over_256_kib_only(stage: Synthesized) -> None:
