@@ -67,4 +67,4 @@ bench: install
 	@$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .local
+	rm -rf $(VENV) .venv-checkov .pytest_cache .hypothesis .local
