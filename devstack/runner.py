@@ -6,7 +6,9 @@ config so the user's own profiles never apply), apply the `local` stage's enviro
 ``.chalice/config.json``, create every resource (``devstack.resources.ensure_stack``), load the app
 through Chalice's own loader, serve its routes on ``127.0.0.1:$PORT`` with Chalice's local server,
 and run its other handlers as Lambda's event sources would (``devstack.lambdas``). Then it writes
-``stack.json`` and ``env.sh`` for clients, prints one ready line, and waits for Ctrl-C.
+``stack.json`` and ``env.sh`` for clients, prints one ready line, and waits for Ctrl-C or SIGTERM
+(any number of them; see ``Runner._on_signal``), or for the emulator to die: then it says so in one
+line and exits 1, rather than letting every worker log its failed polls.
 
 Settings (environment): ``PORT`` (8000), ``MOTO_PORT`` (a free one), ``LOCAL_VISIBILITY_TIMEOUT_SECONDS``
 (5: how soon a failed message is retried), ``LOG_FORMAT`` (``json`` for the raw lines),
