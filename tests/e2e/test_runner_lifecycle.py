@@ -34,9 +34,15 @@ def test_two_sigterms_in_quick_succession_stop_the_stack_cleanly(tmp_path_factor
     stack = StackProcess.start(tmp_path_factory.mktemp("double-sigterm"))
     moto_pid = stack.state()["motoPid"]
 
-    # WHEN SIGTERM arrives twice, the second while the first is being handled
+    # WHEN SIGTERM arrives twice, the second while the first is being handled, then a burst of
+    # Ctrl-Cs and SIGTERMs while it stops
     stack.process.send_signal(signal.SIGTERM)
     stack.process.send_signal(signal.SIGTERM)
+    for index in range(20):
+        if stack.process.poll() is not None:
+            break
+        stack.process.send_signal(signal.SIGINT if index % 2 else signal.SIGTERM)
+        time.sleep(0.01)
 
     # THEN it exits 0 in time, with its emulator stopped and no state left claiming it runs
     assert wait_for_exit(stack, STOP_WITHIN_SECONDS) == 0, stack.output[-3000:]

@@ -310,3 +310,38 @@ def test_the_banner_hints_carry_a_state_directory_and_the_way_back_to_the_reposi
     assert chalice_line.startswith(f"  chalice local: cd '{repository}' && source {paths.env_script} && ")
     assert chalice_line.endswith("local --stage local --port 9001")
     assert ops_line.startswith(f"  try: cd '{repository}' && {state.LOCAL_DIR_VARIABLE}='{paths.root}' ")
+
+
+class LockedEvent:
+    """Stands for the workers' stop Event at the moment the main thread holds its lock."""
+
+    def set(self) -> None:
+        raise AssertionError("a signal handler took the Event's lock: a deadlock when it is already held")
+
+    def is_set(self) -> bool:
+        raise AssertionError("a signal handler read the Event")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        raise AssertionError("a signal handler waited")
+
+
+def test_the_signal_handler_only_sets_a_flag(tmp_path: Any) -> None:
+    import signal
+
+    from devstack.runner import Interrupted, Runner, RunnerOptions
+
+    # GIVEN a runner whose stop Event must not be touched from a signal handler
+    runner = Runner(state.Paths(tmp_path), RunnerOptions(port=1, moto_port=None, visibility_timeout=1, raw_logs=False),
+                    out=None)
+    runner.stop = LockedEvent()  # type: ignore[assignment]
+
+    # WHEN signals arrive while it starts: the first interrupts the start, the next ones only mark it
+    with pytest.raises(Interrupted):
+        runner._on_signal(signal.SIGINT, None)
+    runner._on_signal(signal.SIGTERM, None)
+
+    # AND once it runs, any number of them only mark it
+    runner.ready = True
+    for _ in range(3):
+        runner._on_signal(signal.SIGTERM, None)
+    assert runner.signalled
