@@ -171,6 +171,9 @@ def test_console_renders_app_lines_and_drops_attempt_counting_audits() -> None:
     assert logview.render(audit) == "03:04:06 INFO  audit MODIFY wh_1 received -> processed  source=stripe"
     assert logview.render(counting) is None
     assert logview.render("plain text") == "plain text"
+    # The invocation's ids are for CloudWatch; the console line stays as short as before
+    traced = received.replace('"service"', '"requestId":"r-1","coldStart":true,"xrayTraceId":"1-a-b","service"')
+    assert logview.render(traced) == logview.render(received)
 
 
 def test_readable_stream_writes_whole_lines(capsys: pytest.CaptureFixture[str]) -> None:
