@@ -28,6 +28,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from chalicelib.encoding import compact_json
@@ -38,7 +39,7 @@ TRACE_ID_VARIABLE = "_X_AMZN_TRACE_ID"
 """Set by the Lambda runtime for each traced invocation: ``Root=1-...;Parent=...;Sampled=1``."""
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
 
-_invocation: ContextVar[Mapping[str, Any]] = ContextVar("invocation", default={})
+_invocation: ContextVar[Mapping[str, Any]] = ContextVar("invocation", default=MappingProxyType({}))
 _warm_functions: set[str] = set()
 """Functions this process has invoked: in Lambda one container runs one function, locally many."""
 

@@ -157,9 +157,10 @@ def banner_hints(paths: Paths, port: int, cwd: Path | None = None, environ: Mapp
     state = ""
     if environ.get(LOCAL_DIR_VARIABLE):
         state = f"{LOCAL_DIR_VARIABLE}={shell_quote(str(paths.root))} "
+    chalice_port = port + 1 if port < 65535 else port - 1  # next to the stack's, never on it
     return [
-        f"  chalice local: {in_repository}source {shown(paths.env_script)} && "
-        f"{shown(scripts / 'chalice')} local --stage local --port {port + 1 if port < 65535 else port - 1}",
+        (f"  chalice local: {in_repository}source {shown(paths.env_script)} && "
+         f"{shown(scripts / 'chalice')} local --stage local --port {chalice_port}"),
         f"  try: {in_repository}{state}{shown(scripts / 'python')} -m ops send stripe payment_intent.succeeded",
     ]
 

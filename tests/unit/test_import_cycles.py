@@ -12,8 +12,6 @@ import ast
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import pytest
-
 from devstack.state import REPOSITORY
 
 PACKAGES = ("chalicelib", "ops", "devstack")
