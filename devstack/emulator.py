@@ -161,6 +161,10 @@ class Emulator:
             time.sleep(0.1)
         raise EmulatorError(f"moto_server did not answer within {START_TIMEOUT_SECONDS:.0f} s")
 
+    def exit_status(self) -> int | None:
+        """The emulator's exit status once it has died on its own; None while it runs (or before start)."""
+        return self._process.poll() if self._process is not None else None
+
     def stop(self) -> None:
         if self._process is None:
             return

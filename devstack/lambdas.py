@@ -127,10 +127,11 @@ class SqsPoller:
                 ).get("Messages", [])
                 if messages:
                     self.handle(messages)
-            except Exception as exc:  # the emulator restarting or going away: retry shortly
-                if not stop.is_set():
+            except Exception as exc:  # a hiccup of the emulator: retry shortly
+                # Pause first, then log only if still running: when the emulator has died the
+                # runner stops every worker within the pause and says so itself, in one line.
+                if not stop.wait(RETRY_PAUSE_SECONDS):
                     log.warning("queue poll failed", function=self.name, errorType=log.error_type(exc))
-                    stop.wait(RETRY_PAUSE_SECONDS)
 
     def handle(self, messages: Sequence[Mapping[str, Any]]) -> None:
         ok, result = self._function.invoke(sqs_event(messages, self.queue_arn))
@@ -191,10 +192,9 @@ class StreamFollower:
                     else:  # the shard closed: its children start where it ended
                         del self._iterators[shard_id]
                         self._discover_shards("TRIM_HORIZON")
-            except Exception as exc:  # the emulator going away: retry shortly
-                if not stop.is_set():
+            except Exception as exc:  # a hiccup of the emulator: retry shortly (logged as above)
+                if not stop.wait(RETRY_PAUSE_SECONDS):
                     log.warning("stream read failed", function=self.name, errorType=log.error_type(exc))
-                    stop.wait(RETRY_PAUSE_SECONDS)
                 continue
             if not delivered:
                 stop.wait(STREAM_IDLE_SECONDS)

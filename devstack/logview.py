@@ -1,10 +1,10 @@
 """The runner's console: the app's JSON log lines, one short readable line each.
 
-In AWS the app's Powertools JSON lines go to CloudWatch, where they are queried. In a terminal the
+In AWS the app's JSON lines (``chalicelib.log``) go to CloudWatch, where they are queried. In a terminal the
 same line is easier to read as ``12:00:01 INFO  webhook received source=stripe outcome=accepted``.
 The app logs to whatever ``sys.stdout`` is at the time (``chalicelib.log``), so the runner installs
 this writer there; ``LOG_FORMAT=json`` keeps the raw lines. Nothing is added, only fields that say
-nothing to a person at a terminal (code location, service name) are dropped.
+nothing to a person at a terminal (service name, request and trace ids) are dropped.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import threading
 from typing import Any, TextIO
 
 HIDDEN_FIELDS = frozenset(
-    {"level", "location", "message", "timestamp", "service", "xray_trace_id", "sampling_rate",
-     "cold_start", "function_name", "function_memory_size", "function_arn", "function_request_id"}
+    # The invocation's ids (chalicelib.log.invocation) are for correlating lines in CloudWatch.
+    {"level", "message", "timestamp", "service", "requestId", "coldStart", "xrayTraceId"}
 )
 AUDIT_HIDDEN = frozenset({"audit", "change", "webhookId", "oldStatus", "newStatus", "at", "sequenceNumber", "provider", "eventId"})
 
@@ -29,7 +29,7 @@ def _value(value: Any) -> str:
 
 
 def _clock(timestamp: Any) -> str:
-    # Powertools writes "2026-11-29 09:40:00,123+0000".
+    # "2026-11-29T09:40:00.123Z" (chalicelib.timestamps): the time of day is what a person reads.
     text = str(timestamp or "")
     return text[11:19] if len(text) >= 19 else text
 

@@ -6,7 +6,9 @@ config so the user's own profiles never apply), apply the `local` stage's enviro
 ``.chalice/config.json``, create every resource (``devstack.resources.ensure_stack``), load the app
 through Chalice's own loader, serve its routes on ``127.0.0.1:$PORT`` with Chalice's local server,
 and run its other handlers as Lambda's event sources would (``devstack.lambdas``). Then it writes
-``stack.json`` and ``env.sh`` for clients, prints one ready line, and waits for Ctrl-C.
+``stack.json`` and ``env.sh`` for clients, prints one ready line, and waits for Ctrl-C or SIGTERM
+(any number of them; see ``Runner._on_signal``), or for the emulator to die: then it says so in one
+line and exits 1, rather than letting every worker log its failed polls.
 
 Settings (environment): ``PORT`` (8000), ``MOTO_PORT`` (a free one), ``LOCAL_VISIBILITY_TIMEOUT_SECONDS``
 (5: how soon a failed message is retried), ``LOG_FORMAT`` (``json`` for the raw lines),
@@ -32,12 +34,14 @@ from typing import Any
 from devstack import callcount, emulator, pki, sources
 from devstack.emulator import HOST, Emulator, EmulatorError, port_is_free
 from devstack.logview import ReadableStream
-from devstack.state import CREDENTIALS, REGION, REPOSITORY, Paths, RunnerLock, write_private
+from devstack.state import CREDENTIALS, LOCAL_DIR_VARIABLE, REGION, REPOSITORY, Paths, RunnerLock, write_private
 
 STAGE = "local"
 DEFAULT_PORT = 8000
 DEFAULT_VISIBILITY_TIMEOUT = 5
 SHUTDOWN_JOIN_SECONDS = 5.0
+WATCH_SECONDS = 0.2
+"""How often the main thread looks for a stop signal and checks that the emulator still runs."""
 
 
 class StartupError(Exception):
@@ -120,12 +124,56 @@ def display(path: Path) -> str:
         return str(path)
 
 
+def exit_description(status: int) -> str:
+    """``exited with status 3`` or ``was killed by SIGKILL`` (Popen's negative status)."""
+    if status < 0:
+        try:
+            return f"was killed by {signal.Signals(-status).name}"
+        except ValueError:
+            return f"was killed by signal {-status}"
+    return f"exited with status {status}"
+
+
+def banner_hints(paths: Paths, port: int, cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The start banner's "what next" lines: commands that work when pasted into another terminal.
+
+    That terminal has no virtualenv active, so the tools are named by their path in this
+    interpreter's environment; a state directory other than the default is passed on to ``ops``.
+    """
+    environ = os.environ if environ is None else environ
+    where = cwd or Path.cwd()
+    scripts = Path(sys.executable).parent  # the venv's bin/, not resolved: .venv/bin stays .venv/bin
+
+    # Both commands run in the repository (chalice needs its project there): from anywhere else
+    # they `cd` to it first, so every path is shown relative to the repository.
+    in_repository = "" if where.resolve() == REPOSITORY.resolve() else f"cd {shell_quote(str(REPOSITORY))} && "
+
+    def shown(path: Path) -> str:
+        try:
+            return str(path.relative_to(REPOSITORY))
+        except ValueError:
+            return str(path)
+
+    state = ""
+    if environ.get(LOCAL_DIR_VARIABLE):
+        state = f"{LOCAL_DIR_VARIABLE}={shell_quote(str(paths.root))} "
+    chalice_port = port + 1 if port < 65535 else port - 1  # next to the stack's, never on it
+    return [
+        (f"  chalice local: {in_repository}source {shown(paths.env_script)} && "
+         f"{shown(scripts / 'chalice')} local --stage local --port {chalice_port}"),
+        f"  try: {in_repository}{state}{shown(scripts / 'python')} -m ops send stripe payment_intent.succeeded",
+    ]
+
+
 class Runner:
     def __init__(self, paths: Paths, options: RunnerOptions, out: Any) -> None:
         self.paths = paths
         self.options = options
         self.out = out
         self.stop = threading.Event()
+        """Tells the worker threads to finish; set by the main thread only, never by a signal handler."""
+        self.signalled = False
+        self._interrupting = False
         self.ready = False
         self.emulator = Emulator(paths, options.moto_port)
         self.cert_server: pki.CertServer | None = None
@@ -139,13 +187,27 @@ class Runner:
     # -- signals --------------------------------------------------------------------------
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        self.stop.set()
-        if not self.ready:
+        # Plain assignments only. A handler runs in the main thread between two bytecodes, possibly
+        # while that thread holds a lock: setting a threading.Event here (it takes the Event's lock)
+        # deadlocked the process when a second Ctrl-C arrived during the first one's set().
+        # The main thread notices the flag within WATCH_SECONDS (see wait_for_stop).
+        self.signalled = True
+        if not self.ready and not self._interrupting:
+            self._interrupting = True  # raise once: a second signal must not abort the clean-up
             raise Interrupted()
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGINT, self._on_signal)
         signal.signal(signal.SIGTERM, self._on_signal)
+
+    def wait_for_stop(self) -> str | None:
+        """Until a signal arrives (None) or the emulator dies (why, in one line)."""
+        while not self.signalled:
+            status = self.emulator.exit_status()
+            if status is not None:
+                return f"the AWS emulator (moto_server) {exit_description(status)}; see {display(self.paths.moto_log)}"
+            time.sleep(WATCH_SECONDS)  # a signal interrupts nothing here: the flag is read next round
+        return None
 
     # -- start ----------------------------------------------------------------------------
 
@@ -223,8 +285,8 @@ class Runner:
         self.say(f"    square notification URL: {notification_url}")
         self.say(f"    paypal certificate: {cert_url}")
         self.say("  handlers: " + "; ".join(handlers))
-        self.say(f"  chalice local: source {display(self.paths.env_script)} && chalice local --stage local --port 8001")
-        self.say("  try: python -m ops send stripe payment_intent.succeeded")
+        for hint in banner_hints(self.paths, self.options.port):
+            self.say(hint)
         self.ready = True
         self.say(
             f"payment-webhooks ready on {app_url} (AWS emulator on {self.emulator.endpoint}); Ctrl-C stops"
@@ -318,8 +380,12 @@ def main() -> int:
     status = 0
     try:
         runner.start()
-        runner.stop.wait()
-        runner.say("payment-webhooks stopping")
+        died = runner.wait_for_stop()
+        if died is None:
+            runner.say("payment-webhooks stopping")
+        else:  # one line, then the same clean-up: the workers stop before they log a poll failure
+            print(f"make run: {died}", file=sys.stderr)
+            status = 1
     except Interrupted:
         runner.say("payment-webhooks: interrupted while starting")
         status = 130
@@ -330,7 +396,7 @@ def main() -> int:
         print(f"make run: could not start the local stack ({type(exc).__name__}); see {display(paths.moto_log)}", file=sys.stderr)
         status = 1
     finally:
-        runner.ready = True  # a second Ctrl-C during shutdown must not abort the clean-up
+        runner.ready = True  # a signal during shutdown must not abort the clean-up
         runner.shutdown()
         sys.stdout = real_stdout
         lock.release()

@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-from chalicelib.store import STATUSES, WebhookRecord
+from chalicelib.store import STATUSES
 from ops import records, samples
-from ops.cli import (
-    cli,
-    common_options,
-    emit,
-    progress_bar,
-)
+from ops.cli import common_options
+from ops.output import emit, payment_text, progress_bar, record_text
 from ops.stage import OpsError, resolve
 
 
-
-def payment_text(view: dict[str, Any]) -> str:
-    lines = [f"payment {view['paymentKey']}: {view['status']}"]
-    if view.get("amountDisplay"):
-        lines.append(f"  amount   {view['amountDisplay']} {view['currency']}"
-                     + (f", refunded {view['refundedDisplay']}" if view.get("refundedAmount") else ""))
-    for refund in view.get("refunds", []):
-        lines.append(f"  refund   {refund['refundId']} {refund['status']} {refund.get('amount')}")
-    for dispute in view.get("disputes", []):
-        lines.append(f"  dispute  {dispute['disputeId']} {dispute['status']}")
-    for entry in view.get("history", []):
-        effect = f"-> {entry.get('paymentStatus')}" if entry.get("changed") else "(no change)"
-        lines.append(f"  history  {entry.get('occurredAt', '')} {entry.get('providerEventType', '')} "
-                     f"{entry.get('status', '')} {effect}")
-    return "\n".join(lines)
-
-
-@cli.command()
+@click.command()
 @click.argument("payment_key", metavar="PROVIDER:PAYMENT_ID")
 @common_options
 def payment(payment_key: str, stage: str, as_json: bool) -> int:
@@ -55,20 +33,7 @@ def payment(payment_key: str, stage: str, as_json: bool) -> int:
     return 0
 
 
-def record_text(record: WebhookRecord, payload: bool) -> str:
-    fields = record.to_json()
-    lines = [f"{key:<11} {value}" for key, value in fields.items() if value is not None]
-    if payload:
-        try:
-            pretty = json.dumps(json.loads(record.payload), indent=2)
-        except ValueError:
-            pretty = record.payload
-        lines.append("payload")
-        lines.append(pretty)
-    return "\n".join(lines)
-
-
-@cli.command()
+@click.command()
 @click.argument("webhook_id")
 @click.option("--payload", is_flag=True, help="Include the stored raw payload.")
 @common_options
@@ -100,7 +65,7 @@ def read_filters(source: str | None, status: str | None, since: str | None, unti
                            until=records.parse_time(until) if until else None)
 
 
-@cli.command(name="list")
+@click.command(name="list")
 @filter_options
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most this many, newest first.")
 @common_options
@@ -121,7 +86,7 @@ def list_records(source: str | None, status: str | None, since: str | None, unti
 # -------------------------------------------------------------------------------------------
 
 
-@cli.command()
+@click.command()
 @click.argument("webhook_ids", nargs=-1, metavar="[WEBHOOK_ID]...")
 @filter_options
 @click.option("--all", "everything", is_flag=True, help="Every record (when no id or filter is given).")
@@ -174,7 +139,7 @@ def replay(webhook_ids: tuple[str, ...], source: str | None, status: str | None,
     return 1 if result.missing else 0
 
 
-@cli.command()
+@click.command()
 @click.option("--dry-run", is_flag=True, help="Only show what would move; every message stays in the DLQ.")
 @click.option("--limit", type=click.IntRange(min=1), help="Move at most this many messages.")
 @common_options
@@ -197,3 +162,9 @@ def redrive(dry_run: bool, limit: int | None, stage: str, as_json: bool) -> int:
     emit(as_json, {"dryRun": dry_run, "count": len(letters), "messages": [m.to_json() for m in letters]},
          "\n".join(text))
     return 0
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the CLI (``ops.main.command_group``)."""
+    for command in (payment, show, list_records, replay, redrive):
+        group.add_command(command)

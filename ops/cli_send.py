@@ -9,16 +9,10 @@ import click
 from chalicelib.store import WebhookRecord
 from ops import delivery as deliveries
 from ops import samples
-from ops.cli import (
-    WAIT_SECONDS,
-    cli,
-    common_options,
-    emit,
-    wait_until_final,
-    webhook_url,
-)
+from ops.cli import common_options, webhook_url
+from ops.output import emit, payment_text
+from ops.records import WAIT_SECONDS, wait_until_final
 from ops.stage import OpsError, StageTarget, resolve
-from ops.cli_records import payment_text
 
 
 def signing_material(target: StageTarget, source: str) -> tuple[str, deliveries.SigningMaterial]:
@@ -31,7 +25,7 @@ def signing_material(target: StageTarget, source: str) -> tuple[str, deliveries.
     return provider, deliveries.SigningMaterial.from_source(entry, provider, target.paypal)
 
 
-@cli.command()
+@click.command()
 @click.argument("source")
 @click.argument("event_type")
 @click.option("--url", help="Where to POST: a base URL (…/webhook/SOURCE is added) or the full "
@@ -110,7 +104,7 @@ def send(source: str, event_type: str, url: str | None, duplicate: bool, tamper:
     return 0 if ok else 1
 
 
-@cli.command()
+@click.command()
 @click.argument("source")
 @click.option("--payment-id", help="The payment's provider id (default: a new one).")
 @click.option("--order", type=click.Choice(["in-order", "shuffled", "reversed"]), default="in-order",
@@ -171,7 +165,7 @@ def lifecycle(source: str, payment_id: str | None, order: str, seed: int | None,
     return 0
 
 
-@cli.command(name="samples")
+@click.command(name="samples")
 @click.argument("provider", required=False)
 @common_options
 def list_samples(provider: str | None, stage: str, as_json: bool) -> int:
@@ -188,3 +182,9 @@ def list_samples(provider: str | None, stage: str, as_json: bool) -> int:
         lines.extend(f"  {key:<42} {description}" for key, description in entries.items())
     emit(as_json, catalog, "\n".join(lines))
     return 0
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the CLI (``ops.main.command_group``)."""
+    for command in (send, lifecycle, list_samples):
+        group.add_command(command)

@@ -45,16 +45,30 @@ def _aws_message(exc: Exception) -> str | None:
     return None
 
 
+def command_group() -> click.Group:
+    """The CLI with every command on it. Each command module adds its own commands (``register``);
+    none of them imports this module or the group's back, so a new command is one line here."""
+    from ops import cli_records, cli_send
+    from ops.cli import cli
+    from ops.event_sources import fix_event_sources_command
+
+    cli_send.register(cli)
+    cli_records.register(cli)
+    cli.add_command(fix_event_sources_command)
+    return cli
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from devstack.state import NoLocalStack
-    from ops.cli import cli
     from ops.delivery import CannotSign, SendFailed
     from ops.samples import UnknownSample
     from ops.stage import OpsError
 
     args = list(sys.argv[1:] if argv is None else argv)
+    # Bare `python -m ops` is someone asking what it does: the help, not a usage error.
+    args = args or ["--help"]
     try:
-        result = cli.main(args=args, prog_name=PROG, standalone_mode=False)
+        result = command_group().main(args=args, prog_name=PROG, standalone_mode=False)
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx is not None else PROG
         return _fail(f"{exc.format_message()} (see `{command} --help`)", 2)

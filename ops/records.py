@@ -1,4 +1,4 @@
-"""Inspect, replay and redrive webhook records: the operations behind ``ops show/list/replay/redrive``.
+"""Inspect, wait for, replay and redrive webhook records: the store operations behind the ops commands.
 
 Replay and redrive only ever *queue* work; processing decides what happens, and it is idempotent:
 a record is worked on only while it is ``received`` (one conditional update counts the attempt),
@@ -27,6 +27,9 @@ from ops.stage import OpsError
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 DLQ_PEEK_SECONDS = 30
+WAIT_SECONDS = 15.0
+"""How long ``send`` and ``lifecycle`` wait for processing to finish, by default."""
+POLL_SECONDS = 0.2
 Progress = Callable[[int], None]
 
 
@@ -74,6 +77,21 @@ def find(store: WebhookStore, filters: Filters, limit: int | None = None) -> lis
     )
     records.sort(key=lambda record: (record.received_at, record.webhook_id), reverse=True)
     return records if limit is None else records[:limit]
+
+
+def wait_until_final(
+    store: WebhookStore, webhook_ids: list[str], timeout: float = WAIT_SECONDS, poll_seconds: float = POLL_SECONDS
+) -> list[WebhookRecord | None]:
+    """Each record once every one is final (processed, ignored, failed), or as it is at ``timeout``.
+
+    A record not found (None) counts as not final: it may not be readable yet.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [store.get(webhook_id) for webhook_id in webhook_ids]
+        if all(record is not None and record.is_final for record in found) or time.monotonic() > deadline:
+            return found
+        time.sleep(poll_seconds)
 
 
 @dataclass

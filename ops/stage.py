@@ -18,6 +18,7 @@ from typing import Any
 
 from chalicelib.payments.store import PaymentStore
 from chalicelib.queue import ProcessingQueue
+from chalicelib.settings import Settings
 from chalicelib.store import WebhookStore
 from devstack.state import CREDENTIALS, REGION, REPOSITORY, Paths, read_stack
 
@@ -148,16 +149,16 @@ def local_target() -> StageTarget:
 def remote_target(stage: str) -> StageTarget:
     import boto3
 
-    environment = stage_environment(stage)
-    prefix = f"payment-webhooks-{stage}"
+    # The names and their defaults exactly as the deployed functions read them from this environment.
+    settings = Settings.from_environment({"STAGE": stage, **stage_environment(stage)})
     return StageTarget(
         stage=stage,
         session=boto3.session.Session(),
         endpoint_url=None,
-        table_name=environment.get("WEBHOOK_TABLE_NAME", prefix),
-        queue_name=environment.get("PROCESSING_QUEUE_NAME", f"{prefix}-processing"),
-        sources_secret_id=environment.get("SOURCES_SECRET_ID", f"payment-webhooks/{stage}/sources"),
-        queue_url=environment.get("PROCESSING_QUEUE_URL") or None,
+        table_name=settings.table_name,
+        queue_name=settings.processing_queue_name,
+        sources_secret_id=settings.sources_secret_id,
+        queue_url=settings.processing_queue_url,
     )
 
 

@@ -102,3 +102,18 @@ def test_redrive_limit_leaves_the_rest(stack):
     assert len(moved) == 2
     assert len(stack.drain()) == 2
     assert len(stack.drain(stack.resources.dlq_url)) == 1
+
+
+def test_waiting_returns_once_every_record_is_final_or_at_the_timeout(stack):
+    # GIVEN one processed record and one still received
+    put(stack, "wh_done", "stripe", PROCESSED, 1)
+    put(stack, "wh_open", "stripe", RECEIVED, 1)
+
+    # WHEN waiting for the processed one: it is returned at once
+    [done] = records.wait_until_final(store_of(stack), ["wh_done"], timeout=5, poll_seconds=0.01)
+    assert done is not None and done.status == PROCESSED
+
+    # WHEN waiting for both, and for one that does not exist: each as it is when time runs out
+    found = records.wait_until_final(store_of(stack), ["wh_done", "wh_open", "wh_none"], timeout=0.05,
+                                     poll_seconds=0.01)
+    assert [record.status if record else None for record in found] == [PROCESSED, RECEIVED, None]

@@ -120,3 +120,16 @@ def test_the_end_to_end_run_sends_samples_the_catalog_has() -> None:
     assert set(NEW_EVENT_SAMPLES) == set(SOURCES)
     for provider, names in NEW_EVENT_SAMPLES.items():
         assert set(names) <= set(samples.sample_names(provider)), provider
+
+
+@pytest.mark.parametrize(("ratio", "met"), [(1.0, True), (2.9, True), (3.0, True), (3.1, False)])
+def test_the_route_handler_budget_is_within_three_times_the_bare_verify(ratio: float, met: bool) -> None:
+    from bench import ingest
+
+    # GIVEN handler times `ratio` times the bare verify + parse, on every delivery
+    bare = [20e-6] * 9
+    times = {"stripe": ([t * ratio for t in bare], bare)}
+
+    # THEN the budgeted row (the p50 of the mix) is met up to 3x, and says so
+    [budgeted] = [row for row in ingest.rows(times) if row.met is not None]
+    assert budgeted.budget == "<= 3.0" and budgeted.met is met

@@ -171,6 +171,9 @@ def test_console_renders_app_lines_and_drops_attempt_counting_audits() -> None:
     assert logview.render(audit) == "03:04:06 INFO  audit MODIFY wh_1 received -> processed  source=stripe"
     assert logview.render(counting) is None
     assert logview.render("plain text") == "plain text"
+    # The invocation's ids are for CloudWatch; the console line stays as short as before
+    traced = received.replace('"service"', '"requestId":"r-1","coldStart":true,"xrayTraceId":"1-a-b","service"')
+    assert logview.render(traced) == logview.render(received)
 
 
 def test_readable_stream_writes_whole_lines(capsys: pytest.CaptureFixture[str]) -> None:
@@ -277,3 +280,71 @@ def test_the_scheduler_sends_an_eventbridge_scheduled_event() -> None:
     assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
     assert event["resources"] == ["arn:aws:events:eu-west-1:123456789012:rule/sample-local-tick"]
     assert event["region"] == "eu-west-1" and event["detail"] == {}
+
+
+def test_the_banner_hints_name_commands_that_run_from_a_fresh_terminal(tmp_path: Any) -> None:
+    from devstack.runner import banner_hints
+
+    # GIVEN the default state directory, the banner read in the repository root
+    paths = state.Paths(state.REPOSITORY / ".local")
+    chalice_line, ops_line = banner_hints(paths, 8000, cwd=state.REPOSITORY, environ={})
+
+    # THEN the tools are named by their path in this environment, not as bare `chalice`/`python`
+    scripts = os.path.relpath(os.path.dirname(sys.executable), state.REPOSITORY)
+    assert chalice_line == (f"  chalice local: source .local/env.sh && {scripts}/chalice local --stage local "
+                            "--port 8001")
+    assert ops_line == f"  try: {scripts}/python -m ops send stripe payment_intent.succeeded"
+    # AND what they name exists and runs: the chalice executable, and the ops command as printed
+    assert os.access(state.REPOSITORY / scripts / "chalice", os.X_OK)
+    command = ops_line.split("try: ", 1)[1].split() + ["--help"]
+    ran = subprocess.run(command, cwd=state.REPOSITORY, capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0 and "Send a realistic" in ran.stdout, ran.stderr
+
+
+def test_the_banner_hints_carry_a_state_directory_and_the_way_back_to_the_repository(tmp_path: Any) -> None:
+    from devstack.runner import banner_hints
+
+    # GIVEN a stack with its own state directory, started from another directory
+    paths = state.Paths(tmp_path / "state")
+    chalice_line, ops_line = banner_hints(paths, 9000, cwd=tmp_path, environ={state.LOCAL_DIR_VARIABLE: "x"})
+
+    # THEN both commands first go to the repository, and ops is told where the stack's state is
+    repository = str(state.REPOSITORY)
+    assert chalice_line.startswith(f"  chalice local: cd '{repository}' && source {paths.env_script} && ")
+    assert chalice_line.endswith("local --stage local --port 9001")
+    assert ops_line.startswith(f"  try: cd '{repository}' && {state.LOCAL_DIR_VARIABLE}='{paths.root}' ")
+
+
+class LockedEvent:
+    """Stands for the workers' stop Event at the moment the main thread holds its lock."""
+
+    def set(self) -> None:
+        raise AssertionError("a signal handler took the Event's lock: a deadlock when it is already held")
+
+    def is_set(self) -> bool:
+        raise AssertionError("a signal handler read the Event")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        raise AssertionError("a signal handler waited")
+
+
+def test_the_signal_handler_only_sets_a_flag(tmp_path: Any) -> None:
+    import signal
+
+    from devstack.runner import Interrupted, Runner, RunnerOptions
+
+    # GIVEN a runner whose stop Event must not be touched from a signal handler
+    runner = Runner(state.Paths(tmp_path), RunnerOptions(port=1, moto_port=None, visibility_timeout=1, raw_logs=False),
+                    out=None)
+    runner.stop = LockedEvent()  # type: ignore[assignment]
+
+    # WHEN signals arrive while it starts: the first interrupts the start, the next ones only mark it
+    with pytest.raises(Interrupted):
+        runner._on_signal(signal.SIGINT, None)
+    runner._on_signal(signal.SIGTERM, None)
+
+    # AND once it runs, any number of them only mark it
+    runner.ready = True
+    for _ in range(3):
+        runner._on_signal(signal.SIGTERM, None)
+    assert runner.signalled

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib import log
-from chalicelib.encoding import _ENCODER, compact_json
+from chalicelib.encoding import compact_json, json_string
 from chalicelib.errors import MalformedPayload
 from chalicelib.providers.base import SourceConfig, derived, hmac_sha256, hmac_sha256_after, keyed_hmac, parse_json_object
 from chalicelib.queue import message_body
@@ -51,7 +51,12 @@ def test_cached_timestamps_are_the_plain_ones(moments: list[float]) -> None:
 
 @given(JSON_VALUES)
 def test_compact_json_is_the_standard_encoder(value: object) -> None:
-    assert compact_json(value) == _ENCODER.encode(value)
+    assert compact_json(value) == json.dumps(value, separators=(",", ":"))
+
+
+@given(st.text())
+def test_json_strings_are_the_standard_encoding(text: str) -> None:
+    assert json_string(text) == json.dumps(text)
 
 
 @given(st.text())

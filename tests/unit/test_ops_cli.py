@@ -118,3 +118,32 @@ def test_other_stages_take_their_names_from_the_chalice_config() -> None:
 def test_send_to_another_stage_needs_a_url_before_any_aws_call(capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = run(capsys, "send", "stripe", "payment_intent.succeeded", "--stage", "dev")
     assert status == 1 and "--url is required for stage dev" in err
+
+
+def test_bare_ops_prints_its_help_and_succeeds(capsys: pytest.CaptureFixture[str]) -> None:
+    # WHEN `python -m ops` is run without a command
+    status, out, err = run(capsys)
+
+    # THEN it shows what it can do, listing every command, and that is not an error
+    assert status == 0 and err == ""
+    assert out.startswith("Usage: python -m ops")
+    assert all(f"  {command} " in out for command in [*COMMANDS, "payment", "lifecycle"])
+
+
+def test_other_stages_use_the_apps_own_defaults_for_names_their_config_leaves_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib.settings import Settings
+    from ops import stage
+
+    # GIVEN a stage whose config names nothing
+    monkeypatch.setattr(stage, "stage_environment", lambda name: {})
+
+    # WHEN ops works on it
+    target = stage.remote_target("qa")
+
+    # THEN it uses the names the deployed functions would fall back to (chalicelib.settings)
+    defaults = Settings.from_environment({"STAGE": "qa"})
+    assert (target.table_name, target.queue_name, target.sources_secret_id, target.queue_url) == (
+        defaults.table_name, defaults.processing_queue_name, defaults.sources_secret_id, None)
+    assert target.table_name == "payment-webhooks-qa"

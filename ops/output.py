@@ -1,0 +1,60 @@
+"""How ops commands print: one JSON document with --json, else text; progress bars on stderr.
+
+Also the text views of a payment and of a webhook record, which more than one command shows.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from chalicelib.store import WebhookRecord
+
+
+def emit(as_json: bool, document: Any, text: str) -> None:
+    """The command's result on stdout: ``document`` as JSON, or ``text`` for a person."""
+    click.echo(json.dumps(document, indent=2) if as_json else text)
+
+
+@contextmanager
+def progress_bar(total: int | None, label: str, hidden: bool) -> Iterator[Callable[[int], None]]:
+    """A bar on stderr when it is a terminal (tqdm hides itself otherwise) and not --json."""
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=label, unit="msg", file=sys.stderr, disable=True if hidden else None,
+              leave=False) as bar:
+        yield bar.update
+
+
+def payment_text(view: dict[str, Any]) -> str:
+    lines = [f"payment {view['paymentKey']}: {view['status']}"]
+    if view.get("amountDisplay"):
+        lines.append(f"  amount   {view['amountDisplay']} {view['currency']}"
+                     + (f", refunded {view['refundedDisplay']}" if view.get("refundedAmount") else ""))
+    for refund in view.get("refunds", []):
+        lines.append(f"  refund   {refund['refundId']} {refund['status']} {refund.get('amount')}")
+    for dispute in view.get("disputes", []):
+        lines.append(f"  dispute  {dispute['disputeId']} {dispute['status']}")
+    for entry in view.get("history", []):
+        effect = f"-> {entry.get('paymentStatus')}" if entry.get("changed") else "(no change)"
+        lines.append(f"  history  {entry.get('occurredAt', '')} {entry.get('providerEventType', '')} "
+                     f"{entry.get('status', '')} {effect}")
+    return "\n".join(lines)
+
+
+def record_text(record: WebhookRecord, payload: bool) -> str:
+    fields = record.to_json()
+    lines = [f"{key:<11} {value}" for key, value in fields.items() if value is not None]
+    if payload:
+        try:
+            pretty = json.dumps(json.loads(record.payload), indent=2)
+        except ValueError:
+            pretty = record.payload
+        lines.append("payload")
+        lines.append(pretty)
+    return "\n".join(lines)

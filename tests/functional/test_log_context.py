@@ -1,0 +1,110 @@
+"""Every log line of an invocation carries its request id, cold-start flag and X-Ray trace id."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from chalice.local import LambdaContext
+
+from chalicelib import log
+from tests import samples
+from tests.functional.helpers import log_lines, post, process_queue
+
+TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+TRACE_ROOT = "1-5759e988-bd862e3fe1be46a994272793"
+
+
+@pytest.fixture
+def fresh_container(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if no function of this process had been invoked yet (a new container)."""
+    monkeypatch.setattr(log, "_warm_functions", set())
+
+
+def test_route_lines_carry_the_request_id_and_cold_start_only_on_the_first_call(
+    client, stack, capsys, fresh_container, monkeypatch
+):
+    # GIVEN a traced invocation (Lambda sets the trace header in the environment)
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", TRACE_HEADER)
+    capsys.readouterr()
+
+    # WHEN two webhooks are received by the same container
+    for _ in range(2):
+        body, headers = samples.stripe_delivery(samples.stripe_event())
+        assert post(client, "stripe", body, headers).status_code == 200
+
+    # THEN each line names its own invocation, the first one cold, and the trace, and the service
+    lines = [line for line in log_lines(capsys.readouterr().out) if line["message"] == "webhook received"]
+    assert len(lines) == 2, lines
+    assert [line["coldStart"] for line in lines] == [True, False]
+    assert all(line["xrayTraceId"] == TRACE_ROOT for line in lines)
+    assert all(line["service"] == "payment-webhooks" for line in lines)
+    request_ids = [line["requestId"] for line in lines]
+    assert all(request_ids) and request_ids[0] != request_ids[1]
+
+
+def test_event_handlers_log_with_their_own_context_and_no_trace_when_untraced(
+    client, stack, capsys, fresh_container, monkeypatch
+):
+    from app import audit_changes
+
+    # GIVEN an untraced stage, and a stored webhook waiting for the processor
+    monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
+    body, headers = samples.stripe_delivery(samples.stripe_event())
+    assert post(client, "stripe", body, headers).status_code == 200
+    capsys.readouterr()
+
+    # WHEN the processor runs (as Lambda invokes it, through the test client)
+    process_queue(client, stack)
+
+    # THEN its line carries its request id, cold (the processor's first invocation), no trace id
+    [line] = [line for line in log_lines(capsys.readouterr().out) if line["message"] == "webhook processed"]
+    assert line["coldStart"] is True and line["requestId"]
+    assert "xrayTraceId" not in line
+
+    # WHEN the audit handler is called as Lambda calls it, with a fake context, twice
+    contexts = [LambdaContext("payment-webhooks-local-audit_changes", 256) for _ in range(2)]
+    for context in contexts:
+        audit_changes({"Records": [stream_removal()]}, context)
+
+    # THEN each audit line names the invocation it came from, and only the first is cold
+    audit = [line for line in log_lines(capsys.readouterr().out) if line.get("audit")]
+    assert [line["requestId"] for line in audit] == [context.aws_request_id for context in contexts], audit
+    assert [line["coldStart"] for line in audit] == [True, False]
+
+
+def test_lines_outside_an_invocation_have_no_invocation_fields(capsys, fresh_container):
+    # GIVEN an invocation that ended; WHEN a line is logged after it
+    with log.invocation(LambdaContext("f", 128)):
+        log.info("inside")
+    log.info("outside")
+
+    # THEN only the line inside it names the invocation
+    inside, outside = log_lines(capsys.readouterr().out)
+    assert inside["coldStart"] is True and inside["requestId"]
+    assert not {"requestId", "coldStart", "xrayTraceId"} & set(outside)
+
+
+@pytest.mark.parametrize(
+    ("header", "root"),
+    [(TRACE_HEADER, TRACE_ROOT), ("Sampled=0;Root=1-a-b", "1-a-b"), ("", None), (None, None), ("Root=", None)],
+)
+def test_the_trace_id_is_the_header_root(header, root):
+    assert log.trace_root(header) == root
+
+
+def stream_removal() -> dict:
+    """A stream record of a removed webhook record: the audit logs it (and alerts)."""
+    image = {"pk": {"S": "wh_1"}, "itemType": {"S": "webhook"}, "status": {"S": "processed"},
+             "source": {"S": "stripe"}, "eventType": {"S": "charge.succeeded"}}
+    return {"eventID": "1", "eventName": "REMOVE", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+            "dynamodb": {"Keys": {"pk": {"S": "wh_1"}}, "OldImage": image, "SequenceNumber": "1",
+                         "StreamViewType": "NEW_AND_OLD_IMAGES"},
+            "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/x"}
+
+
+def test_the_json_line_is_one_object_with_the_fields_after_the_invocation_fields(capsys, fresh_container):
+    with log.invocation(LambdaContext("f", 128)):
+        log.info("m", webhookId="wh_1")
+    [raw] = capsys.readouterr().out.splitlines()
+    assert list(json.loads(raw)) == ["level", "message", "timestamp", "service", "requestId", "coldStart", "webhookId"]
