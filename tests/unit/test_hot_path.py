@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from chalicelib import log
 from chalicelib.encoding import _ENCODER, compact_json
 from chalicelib.errors import MalformedPayload
-from chalicelib.providers.base import SourceConfig, derived, hmac_sha256, hmac_sha256_after, keyed_hmac, parse_json_object
+from chalicelib.providers._helpers import derived, hmac_sha256, hmac_sha256_after, keyed_hmac, parse_json_object
+from chalicelib.providers.contract import SourceConfig
 from chalicelib.queue import message_body
 from chalicelib.store import RECEIVED, WebhookRecord, received_item
 from chalicelib.timestamps import iso_timestamp

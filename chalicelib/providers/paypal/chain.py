@@ -3,10 +3,10 @@
 PayPal signs a webhook with the private key of a certificate whose URL arrives *in the request*
 (``PAYPAL-CERT-URL``). Fetching that URL blindly is server-side request forgery, and trusting
 whatever it serves lets anyone sign webhooks. Three modules guard against both, in order:
-:mod:`paypal_policy`, :mod:`paypal_fetch` and :mod:`paypal_certs`.
+:mod:`.policy`, :mod:`.fetch` and :mod:`.chain`.
 
-Before this module: :mod:`paypal_policy` checks the URL against the source's policy and
-:mod:`paypal_fetch` fetches it. Here:
+Before this module: :mod:`.policy` checks the URL against the source's policy and :mod:`.fetch`
+fetches it. Here:
 
 3. :func:`validate_certificate_document` parses the PEM document (the leaf, optionally followed by
    intermediates) and requires: every certificate of the chain within its validity dates as of
@@ -20,7 +20,8 @@ Before this module: :mod:`paypal_policy` checks the URL against the source's pol
    another request-controlled fetch): configure missing ones with ``intermediatesPem``.
 4. :class:`CertificateStore` caches validated certificates in memory, keyed by URL *and* policy
    (a certificate accepted for one source's policy is not reused for a stricter one), bounded
-   (LRU), and re-checks the chain's validity window on every hit.
+   (the oldest entry goes first), and re-checks the chain's validity window on every hit: an
+   entry expires with its chain.
 
 Every refusal is :class:`~chalicelib.errors.InvalidSignature` (401) with a message that is safe to
 show; an expired or not-yet-valid certificate is a refusal too, not ``SignatureExpired`` (which
@@ -34,19 +35,15 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ConfigurationError, InvalidSignature
-from chalicelib.providers.paypal_fetch import Fetcher, UrllibCertFetcher
-from chalicelib.providers.paypal_policy import (
-    UNTRUSTED,
-    CertPolicy,
-    check_cert_url,
-    policy_from_options,
-)
+from chalicelib.providers.paypal import messages
+from chalicelib.providers.paypal.fetch import Fetcher, UrllibCertFetcher
+from chalicelib.providers.paypal.policy import CertPolicy, check_cert_url
 
 if TYPE_CHECKING:  # pragma: no cover
     from cryptography import x509
@@ -54,32 +51,20 @@ if TYPE_CHECKING:  # pragma: no cover
 
 CACHE_MAX_ENTRIES = 64
 MIN_RSA_KEY_BITS = 2048
-
-_NOT_CURRENT = "The signing certificate is not valid at this time."
-_WRONG_SUBJECT = "The signing certificate is not a PayPal message-verification certificate."
-
-__all__ = ["CertPolicy", "CertificateStore", "policy_from_options", "validate_certificate_document"]
+# Configured PEM texts (trust roots, intermediates) are few per process: a small bound suffices.
+_PARSE_CACHE_MAX = 8
 
 
 # --------------------------------------------------------------------------------------------
 # Validation (cryptography imported lazily)
 # --------------------------------------------------------------------------------------------
 
-_certifi_pem: str | None = None
-_anchor_stores: OrderedDict[str | None, Any] = OrderedDict()
-_parsed_pem: OrderedDict[str, list[Any]] = OrderedDict()
-_parse_lock = threading.Lock()
-_PARSE_CACHE_MAX = 8
-
-
+@lru_cache(maxsize=1)
 def _default_trust_roots_pem() -> str:
-    global _certifi_pem
-    if _certifi_pem is None:
-        import certifi
+    import certifi
 
-        with open(certifi.where(), encoding="ascii") as bundle:
-            _certifi_pem = bundle.read()
-    return _certifi_pem
+    with open(certifi.where(), encoding="ascii") as bundle:
+        return bundle.read()
 
 
 _PEM_BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
@@ -105,51 +90,34 @@ def _load_bundle(pem: str) -> list[x509.Certificate]:
     return certificates
 
 
-def _load_pem_certificates(pem: str, what: str) -> list[x509.Certificate]:
-    """Configured PEM certificates (parsed once per text); bad text is a configuration error."""
+@lru_cache(maxsize=_PARSE_CACHE_MAX)
+def _load_pem_certificates(pem: str, what: str) -> tuple[x509.Certificate, ...]:
+    """Configured PEM certificates (parsed once per text); bad text is a configuration error.
+
+    A ``ConfigurationError`` is raised again on every call: ``lru_cache`` keeps results only.
+    """
     from cryptography import x509
 
-    with _parse_lock:
-        cached = _parsed_pem.get(pem)
-        if cached is not None:
-            _parsed_pem.move_to_end(pem)
-            return cached
     if what == "default":
-        certificates = _load_bundle(pem)
-    else:
-        try:
-            certificates = x509.load_pem_x509_certificates(pem.encode("ascii"))
-        except (ValueError, UnicodeEncodeError):
-            raise ConfigurationError(f"PayPal {what} is not valid PEM certificate text.") from None
-    with _parse_lock:
-        _parsed_pem[pem] = certificates
-        while len(_parsed_pem) > _PARSE_CACHE_MAX:
-            _parsed_pem.popitem(last=False)
-    return certificates
+        return tuple(_load_bundle(pem))
+    try:
+        return tuple(x509.load_pem_x509_certificates(pem.encode("ascii")))
+    except (ValueError, UnicodeEncodeError):
+        raise ConfigurationError(messages.BAD_PEM.format(option=what)) from None
 
 
-def _anchor_store(policy: CertPolicy) -> Any:
-    """The ``cryptography.x509.verification.Store`` of the policy's trust roots (cached)."""
+@lru_cache(maxsize=_PARSE_CACHE_MAX)
+def _anchor_store(trust_roots_pem: str | None) -> Any:
+    """The ``cryptography.x509.verification.Store`` of these trust roots (None: certifi's)."""
     from cryptography.x509.verification import Store
 
-    with _parse_lock:
-        store = _anchor_stores.get(policy.trust_roots_pem)
-        if store is not None:
-            _anchor_stores.move_to_end(policy.trust_roots_pem)
-            return store
-    pem = policy.trust_roots_pem
-    if pem is None:
+    if trust_roots_pem is None:
         roots = _load_pem_certificates(_default_trust_roots_pem(), "default")
     else:
-        roots = _load_pem_certificates(pem, "trustRootsPem")
+        roots = _load_pem_certificates(trust_roots_pem, "trustRootsPem")
     if not roots:
-        raise ConfigurationError("PayPal trustRootsPem holds no certificate.")
-    store = Store(roots)
-    with _parse_lock:
-        _anchor_stores[policy.trust_roots_pem] = store
-        while len(_anchor_stores) > _PARSE_CACHE_MAX:
-            _anchor_stores.popitem(last=False)
-    return store
+        raise ConfigurationError(messages.NO_TRUST_ROOT)
+    return Store(list(roots))
 
 
 def _as_datetime(now: float) -> datetime:
@@ -203,25 +171,25 @@ def validate_certificate_document(
     try:
         fetched = x509.load_pem_x509_certificates(document)
     except ValueError:
-        raise InvalidSignature(UNTRUSTED) from None
+        raise InvalidSignature(messages.UNTRUSTED) from None
     leaf, fetched_intermediates = fetched[0], fetched[1:]
     configured = (
         _load_pem_certificates(policy.intermediates_pem, "intermediatesPem")
         if policy.intermediates_pem
-        else []
+        else ()
     )
-    anchors = _anchor_store(policy)
+    anchors = _anchor_store(policy.trust_roots_pem)
 
     try:
         if not _current(leaf, at):
-            raise InvalidSignature(_NOT_CURRENT)
+            raise InvalidSignature(messages.NOT_CURRENT)
         # Exact names only: a wildcard SAN would also satisfy the WebPKI name check below.
         candidates = sorted(_leaf_names(leaf) & policy.subjects)
         if not candidates:
-            raise InvalidSignature(_WRONG_SUBJECT)
+            raise InvalidSignature(messages.WRONG_SUBJECT)
         public_key = leaf.public_key()
         if not isinstance(public_key, RSAPublicKey) or public_key.key_size < MIN_RSA_KEY_BITS:
-            raise InvalidSignature(UNTRUSTED)
+            raise InvalidSignature(messages.UNTRUSTED)
 
         chain: list[x509.Certificate] | None = None
         subject = ""
@@ -236,13 +204,13 @@ def validate_certificate_document(
             subject = name
             break
         if chain is None:
-            raise InvalidSignature(UNTRUSTED)
+            raise InvalidSignature(messages.UNTRUSTED)
         # The verifier checks dates of the certificates it validates; check the whole chain
         # ourselves too, the trust anchor included.
         if not all(_current(certificate, at) for certificate in chain):
-            raise InvalidSignature(_NOT_CURRENT)
+            raise InvalidSignature(messages.NOT_CURRENT)
     except (ValueError, TypeError, UnsupportedAlgorithm):  # malformed or exotic certificates
-        raise InvalidSignature(UNTRUSTED) from None
+        raise InvalidSignature(messages.UNTRUSTED) from None
 
     return ValidatedCertificate(
         public_key=public_key,
@@ -251,18 +219,6 @@ def validate_certificate_document(
         subject=subject,
     )
 
-
-def verify_rsa_sha256(public_key: RSAPublicKey, signature: bytes, message: bytes) -> bool:
-    """RSASSA-PKCS1-v1_5 with SHA-256: whether ``signature`` signs ``message``."""
-    from cryptography.exceptions import InvalidSignature as BadSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
-    try:
-        public_key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
-    except BadSignature:
-        return False
-    return True
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,7 +233,8 @@ class CertificateStore:
     def __init__(self, fetcher: Fetcher | None = None, max_entries: int = CACHE_MAX_ENTRIES):
         self.fetcher: Fetcher = fetcher if fetcher is not None else UrllibCertFetcher()
         self.max_entries = max_entries
-        self._cache: OrderedDict[tuple[str, CertPolicy], ValidatedCertificate] = OrderedDict()
+        # Insertion-ordered: when full, the oldest entry goes. An entry expires with its chain.
+        self._cache: dict[tuple[str, CertPolicy], ValidatedCertificate] = {}
         self._lock = threading.Lock()
 
     def certificate(self, url: str, policy: CertPolicy, now: float) -> ValidatedCertificate:
@@ -288,14 +245,14 @@ class CertificateStore:
             cached = self._cache.get(key)
             if cached is not None:
                 if cached.current(now):
-                    self._cache.move_to_end(key)
                     return cached
                 del self._cache[key]  # expired since (or clock before it): validate afresh
         validated = validate_certificate_document(self.fetcher(url), policy, now)
         with self._lock:
+            self._cache.pop(key, None)
             self._cache[key] = validated
             while len(self._cache) > self.max_entries:
-                self._cache.popitem(last=False)
+                del self._cache[next(iter(self._cache))]
         return validated
 
     def clear(self) -> None:

@@ -1,21 +1,9 @@
-"""Square: ``x-square-hmacsha256-signature`` = base64(HMAC-SHA256(key, notification URL + body)).
-
-The notification URL is part of what is signed and must be the one registered in Square's
-dashboard byte for byte. Behind API Gateway the URL the Lambda sees is not that one (stage paths,
-custom domains), so it is configuration, never rebuilt from the request. The older
-``x-square-signature`` header is HMAC-SHA1 and is not accepted: a delivery carrying only that one
-is missing the header we require. The scheme has no timestamp, so replays are stopped by
-deduplicating on ``event_id``.
-
-Normalizing (step 6): payments are keyed by Square's payment id, refunds by their
+"""Normalizing (step 6): payments are keyed by Square's payment id, refunds by their
 ``payment_id`` and disputes by ``disputed_payment.payment_id``. ``payment.*`` events map by the
 payment's ``status``; the payment amount is ``total_money`` (tip included: what refunds are
 measured against) and ``refunded_money`` is Square's running total of refunds. Square amounts
 are ISO 4217 minor units. The event time is the object's ``updated_at`` (milliseconds), else the
 event's ``created_at``.
-
-Options: ``notificationUrl`` (required), the subscription's notification URL exactly as
-registered with Square.
 """
 
 from __future__ import annotations
@@ -23,100 +11,39 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.errors import ConfigurationError, InvalidSignature, ProcessingError
-from chalicelib.payments import fields, money
-from chalicelib.payments.model import (
-    AUTHORIZED,
-    CANCELED,
-    DISPUTE,
-    DISPUTE_LOST,
-    DISPUTE_OPEN,
-    DISPUTE_WON,
-    FAILED,
-    PAYMENT,
-    PENDING,
-    REFUND,
-    REFUND_FAILED,
-    REFUND_PENDING,
-    REFUND_SUCCEEDED,
-    SUCCEEDED,
-    PaymentEvent,
-)
-from chalicelib.providers.base import (
-    InboundEvent,
-    KeyedHmac,
-    SourceConfig,
-    any_digest_matches,
-    base64_text,
-    decode_text,
-    derived,
-    hmac_sha256,
-    hmac_sha256_after,
-    keyed_hmac,
-    parse_json_object,
-    require_header,
-    require_secrets,
-    required_string,
-)
+from chalicelib.errors import ProcessingError
+from chalicelib.payments import fields, model, money
+from chalicelib.payments.model import PaymentEvent
 
 if TYPE_CHECKING:
     from chalicelib.store import WebhookRecord
 
-SIGNATURE_HEADER = "x-square-hmacsha256-signature"
-NOTIFICATION_URL_OPTION = "notificationUrl"
-PAYMENT_EVENT_PREFIXES = ("payment.", "refund.", "dispute.")
-
-
-def notification_url(source: SourceConfig) -> str:
-    """The configured notification URL; without it no delivery can be verified."""
-    url = source.options.get(NOTIFICATION_URL_OPTION)
-    if not isinstance(url, str) or not url:
-        raise ConfigurationError(
-            f"source {source.name!r}: Square needs the {NOTIFICATION_URL_OPTION!r} option"
-        )
-    return url
-
-
-def compute_signature(signature_key: str, url: str, raw: bytes) -> str:
-    """Base64 HMAC-SHA256 of the URL's UTF-8 bytes followed by the body exactly as sent."""
-    return base64_text(hmac_sha256(signature_key.encode("utf-8"), url.encode("utf-8") + raw))
-
-
-def signing_material(source: SourceConfig) -> tuple[KeyedHmac, ...]:
-    """An HMAC per signature key that has absorbed the notification URL (the constant start of
-    what Square signs), checked and made once per configuration (``derived``)."""
-    url = notification_url(source).encode("utf-8")
-    keys = require_secrets(source, "Square signature keys")
-    return tuple(keyed_hmac(key.encode("utf-8"), url) for key in keys)
-
-
-# -- normalize (step 6) -------------------------------------------------------------------------
 
 PAYMENT_EVENT_TYPES = frozenset({"payment.created", "payment.updated"})
 REFUND_EVENT_TYPES = frozenset({"refund.created", "refund.updated"})
 DISPUTE_EVENT_PREFIX = "dispute."
 PAYMENT_STATUSES: dict[str, str] = {
-    "PENDING": PENDING,
-    "APPROVED": AUTHORIZED,
-    "COMPLETED": SUCCEEDED,
-    "CANCELED": CANCELED,
-    "FAILED": FAILED,
+    "PENDING": model.PENDING,
+    "APPROVED": model.AUTHORIZED,
+    "COMPLETED": model.SUCCEEDED,
+    "CANCELED": model.CANCELED,
+    "FAILED": model.FAILED,
 }
 REFUND_STATUSES: dict[str, str] = {
-    "PENDING": REFUND_PENDING,
-    "COMPLETED": REFUND_SUCCEEDED,
-    "REJECTED": REFUND_FAILED,
-    "FAILED": REFUND_FAILED,
+    "PENDING": model.REFUND_PENDING,
+    "COMPLETED": model.REFUND_SUCCEEDED,
+    "REJECTED": model.REFUND_FAILED,
+    "FAILED": model.REFUND_FAILED,
 }
 DISPUTE_STATES: dict[str, str] = {
-    "INQUIRY_EVIDENCE_REQUIRED": DISPUTE_OPEN,
-    "INQUIRY_PROCESSING": DISPUTE_OPEN,
-    "EVIDENCE_REQUIRED": DISPUTE_OPEN,
-    "PROCESSING": DISPUTE_OPEN,
-    "INQUIRY_CLOSED": DISPUTE_WON,  # closed without becoming a chargeback: the money stays
-    "WON": DISPUTE_WON,
-    "LOST": DISPUTE_LOST,
-    "ACCEPTED": DISPUTE_LOST,  # the seller accepted the dispute: the money goes back
+    "INQUIRY_EVIDENCE_REQUIRED": model.DISPUTE_OPEN,
+    "INQUIRY_PROCESSING": model.DISPUTE_OPEN,
+    "EVIDENCE_REQUIRED": model.DISPUTE_OPEN,
+    "PROCESSING": model.DISPUTE_OPEN,
+    "INQUIRY_CLOSED": model.DISPUTE_WON,  # closed without becoming a chargeback: the money stays
+    "WON": model.DISPUTE_WON,
+    "LOST": model.DISPUTE_LOST,
+    "ACCEPTED": model.DISPUTE_LOST,  # the seller accepted the dispute: the money goes back
 }
 
 
@@ -155,7 +82,7 @@ def _payment_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> Payme
     return PaymentEvent.from_webhook(
         webhook,
         provider_payment_id=fields.text(payment, "id"),
-        kind=PAYMENT,
+        kind=model.PAYMENT,
         status=_state(payment.get("status"), PAYMENT_STATUSES, "payment"),
         occurred_at=_time(document, payment),
         amount=amount,
@@ -173,7 +100,7 @@ def _refund_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> Paymen
     return PaymentEvent.from_webhook(
         webhook,
         provider_payment_id=fields.text(refund, "payment_id"),
-        kind=REFUND,
+        kind=model.REFUND,
         status=_state(refund.get("status"), REFUND_STATUSES, "refund"),
         occurred_at=_time(document, refund),
         currency=currency,
@@ -202,7 +129,7 @@ def _dispute_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> Payme
     return PaymentEvent.from_webhook(
         webhook,
         provider_payment_id=_disputed_payment_id(dispute),
-        kind=DISPUTE,
+        kind=model.DISPUTE,
         status=_state(dispute.get("state"), DISPUTE_STATES, "dispute"),
         occurred_at=_time(document, dispute),
         currency=stated[1] if stated is not None else None,
@@ -220,41 +147,3 @@ def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
     if event_type.startswith(DISPUTE_EVENT_PREFIX):
         return _dispute_event(webhook, fields.load_object(webhook.payload))
     return None
-
-
-class SquareProvider:
-    """Square webhook subscriptions."""
-
-    name: str = "square"
-
-    def verify(
-        self, raw: bytes, headers: Mapping[str, str], source: SourceConfig, now: float
-    ) -> list[InboundEvent]:
-        """Verify the raw body against every configured key, then read ``event_id`` and ``type``.
-
-        ``now`` is unused: Square's scheme carries no timestamp.
-        """
-        keyed = derived(source, signing_material)
-        received = require_header(headers, SIGNATURE_HEADER)
-        expected = [base64_text(hmac_sha256_after(mac, raw)) for mac in keyed]
-        # Compared as base64 text, like Square's SDK; a non-ASCII value can never match (and
-        # compare_digest refuses non-ASCII text).
-        if not received.isascii() or not any_digest_matches(expected, (received,)):
-            raise InvalidSignature()
-
-        text = decode_text(raw)
-        document = parse_json_object(text)
-        return [
-            # Positional: a named tuple built from keywords costs 0.25 µs more (timeit).
-            InboundEvent(required_string(document, "event_id"), required_string(document, "type"), text)
-        ]
-
-    def is_payment_event(self, event_type: str) -> bool:
-        """Payments, refunds and disputes."""
-        return event_type.startswith(PAYMENT_EVENT_PREFIXES)
-
-    def normalize(self, webhook: WebhookRecord) -> PaymentEvent | None:
-        return normalize(webhook)
-
-
-PROVIDER = SquareProvider()

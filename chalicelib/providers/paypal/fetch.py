@@ -1,4 +1,4 @@
-"""Fetching PayPal's certificate document, step two of three (after :mod:`paypal_policy`).
+"""Fetching PayPal's certificate document, step two of three (after :mod:`.policy`).
 
 2. :class:`UrllibCertFetcher` fetches it with a 5 s timeout, a 64 KiB cap, no redirects (a
    redirect is a refusal), no environment proxies and only the http/https handlers; TLS is
@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Callable
 
 from chalicelib.errors import DependencyUnavailable, InvalidSignature
-from chalicelib.providers.paypal_policy import REFUSED_URL, UNAVAILABLE, UNTRUSTED
+from chalicelib.providers.paypal import messages
 
 FETCH_TIMEOUT_SECONDS = 5.0
 MAX_CERT_DOCUMENT_BYTES = 64 * 1024
@@ -76,7 +76,7 @@ class UrllibCertFetcher:
 
     def __call__(self, url: str) -> bytes:
         if urllib.parse.urlsplit(url).scheme.lower() not in ("https", "http"):
-            raise InvalidSignature(REFUSED_URL)  # defence in depth; check_cert_url runs first
+            raise InvalidSignature(messages.REFUSED_URL)  # defence in depth; check_cert_url runs first
         if self._opener is None:
             self._opener = self._build_opener()
         request = urllib.request.Request(
@@ -87,30 +87,30 @@ class UrllibCertFetcher:
         try:
             with self._opener.open(request, timeout=self.timeout_seconds) as response:
                 if response.status != 200:
-                    raise InvalidSignature(UNTRUSTED)
+                    raise InvalidSignature(messages.UNTRUSTED)
                 declared = response.headers.get("Content-Length")
                 if declared is not None and declared.strip().isdigit():
                     if int(declared) > self.max_bytes:
-                        raise InvalidSignature(UNTRUSTED)
+                        raise InvalidSignature(messages.UNTRUSTED)
                 chunks: list[bytes] = []
                 size = 0
                 while True:
                     if time.monotonic() > deadline:
-                        raise DependencyUnavailable(UNAVAILABLE)
+                        raise DependencyUnavailable(messages.UNAVAILABLE)
                     chunk = response.read1(8192)
                     if not chunk:
                         break
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise InvalidSignature(UNTRUSTED)
+                        raise InvalidSignature(messages.UNTRUSTED)
                     chunks.append(chunk)
                 return b"".join(chunks)
         except urllib.error.HTTPError as exc:
             exc.close()
             if exc.code >= 500 or exc.code == 429:
-                raise DependencyUnavailable(UNAVAILABLE) from None
+                raise DependencyUnavailable(messages.UNAVAILABLE) from None
             # 3xx (a redirect is never followed) and other 4xx: not a certificate we accept.
-            raise InvalidSignature(UNTRUSTED) from None
+            raise InvalidSignature(messages.UNTRUSTED) from None
         except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
             # DNS, connection, TLS, timeout and HTTP protocol errors are not bad signatures.
-            raise DependencyUnavailable(UNAVAILABLE) from exc
+            raise DependencyUnavailable(messages.UNAVAILABLE) from exc

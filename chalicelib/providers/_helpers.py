@@ -1,10 +1,7 @@
-"""What every provider module offers, and the small helpers they share.
+"""Helpers the provider packages share: headers, constant-time comparison, HMACs, JSON bodies.
 
-A provider turns a raw delivery into verified events: it checks the signature on the raw bytes
-(before any JSON parsing, except Adyen whose signatures live inside the body), then extracts each
-event's stable id and type. It raises only the errors in :mod:`chalicelib.errors`. Later, the
-processor asks it to ``normalize`` a stored event into the canonical
-:class:`~chalicelib.payments.model.PaymentEvent` (step 6 of the flow).
+Private to :mod:`chalicelib.providers` (the contract the core relies on is
+:mod:`chalicelib.providers.contract`). Every function raises only :mod:`chalicelib.errors`.
 """
 
 from __future__ import annotations
@@ -13,44 +10,14 @@ import hmac
 import json
 from binascii import b2a_base64
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from chalicelib.errors import ConfigurationError, MalformedPayload, MissingHeader, SignatureExpired
-
-if TYPE_CHECKING:
-    from chalicelib.payments.model import PaymentEvent
-    from chalicelib.store import WebhookRecord
-
-
-@dataclass(frozen=True)
-class SourceConfig:
-    """One named source: which provider signs it and with what.
-
-    ``secrets`` holds every verification value that is currently valid (several while one is
-    being rotated): Stripe ``whsec_...`` secrets, Square signature keys, Adyen hex HMAC keys,
-    Standard Webhooks ``whsec_<base64>`` secrets, PayPal webhook ids. ``options`` holds the
-    provider-specific settings documented in each provider module.
-    """
-
-    name: str
-    provider: str
-    secrets: tuple[str, ...]
-    tolerance_seconds: int = 300
-    options: Mapping[str, Any] = field(default_factory=dict)
-    derived: dict[Callable[[SourceConfig], Any], Any] = field(
-        default_factory=dict, init=False, compare=False, repr=False
-    )
-    """What providers derive from this configuration (decoded keys), see :func:`derived`."""
-
+from chalicelib.providers.contract import SourceConfig
 
 T = TypeVar("T")
-KeyedHmac = Any
-"""An HMAC object with ``copy``/``update``/``digest``: OpenSSL's, or ``hmac.HMAC`` without it."""
-try:  # CPython's OpenSSL HMAC, the object hmac.new wraps (see keyed_hmac)
-    from _hashlib import hmac_new as _openssl_hmac
-except ImportError:  # pragma: no cover - Python built without OpenSSL
-    _openssl_hmac = None
+KeyedHmac = hmac.HMAC
+"""An HMAC-SHA256 that has absorbed its key (and maybe a constant prefix); copied per delivery."""
 _DECODER = json.JSONDecoder()
 _JSON_WHITESPACE = " \t\n\r"
 
@@ -69,41 +36,6 @@ def derived(source: SourceConfig, build: Callable[[SourceConfig], T]) -> T:
     except KeyError:
         value = source.derived[build] = build(source)
         return value
-
-
-class InboundEvent(NamedTuple):
-    """One verified event of a delivery (Adyen deliveries may carry several).
-
-    A named tuple, not a frozen dataclass: one is made per webhook on the request path, and a
-    frozen dataclass's ``__init__`` costs twice as much (``object.__setattr__`` per field).
-    """
-
-    event_id: str
-    event_type: str
-    payload: str
-    """The event's JSON text, exactly as received (one item's JSON for Adyen), for replay."""
-
-
-class Provider(Protocol):
-    """A payment provider's signature scheme and event dialect."""
-
-    name: str
-
-    def verify(
-        self, raw: bytes, headers: Mapping[str, str], source: SourceConfig, now: float
-    ) -> list[InboundEvent]:
-        """Verify a delivery and return its events; ``headers`` have lower-case names."""
-        ...
-
-    def is_payment_event(self, event_type: str) -> bool:
-        """Whether events of this type describe a payment (others are stored as ``ignored``)."""
-        ...
-
-    def normalize(self, webhook: WebhookRecord) -> PaymentEvent | None:
-        """The stored event as a :class:`PaymentEvent`, or None when it is outside the mapping
-        (the webhook is then ``ignored``). A payload that is in the mapping but cannot be read
-        raises :class:`~chalicelib.errors.ProcessingError` with a safe reason."""
-        ...
 
 
 def require_header(headers: Mapping[str, str], name: str) -> str:
@@ -137,22 +69,18 @@ def keyed_hmac(key: bytes, prefix: bytes = b"") -> KeyedHmac:
     """An HMAC-SHA256 that has already absorbed ``key`` (and a constant ``prefix``).
 
     Made once per source configuration (see :func:`derived`); :func:`hmac_sha256_after` copies
-    it for each delivery. A copy skips the key schedule and OpenSSL's per-call digest lookup
-    that even the one-shot ``hmac.digest`` pays, and using the OpenSSL object ``hmac.new`` wraps
-    skips three Python-level calls of the wrapper: 3.4 µs -> 2.1 µs for a 1.8 KB Square body
-    (whose constant prefix, the notification URL, is absorbed here too), measured with timeit.
-    Copying is thread-safe: the shared object is never updated.
+    it for each delivery, which skips the key schedule (and, for Square, hashing the notification
+    URL again). ``hmac.new`` with a digest name uses OpenSSL's HMAC when Python has it. Copying is
+    thread-safe: the shared object is never updated.
     """
-    if _openssl_hmac is not None:
-        return _openssl_hmac(key, prefix, digestmod="sha256")  # type: ignore[no-any-return]
-    return hmac.new(key, prefix, "sha256")  # pragma: no cover - Python without OpenSSL
+    return hmac.new(key, prefix, "sha256")
 
 
 def hmac_sha256_after(keyed: KeyedHmac, message: bytes) -> bytes:
     """The HMAC-SHA256 of ``keyed``'s key over its prefix followed by ``message``."""
     mac = keyed.copy()
     mac.update(message)
-    return mac.digest()  # type: ignore[no-any-return]
+    return mac.digest()
 
 
 def base64_text(digest: bytes) -> str:

@@ -3,7 +3,7 @@
 PayPal signs a webhook with the private key of a certificate whose URL arrives *in the request*
 (``PAYPAL-CERT-URL``). Fetching that URL blindly is server-side request forgery, and trusting
 whatever it serves lets anyone sign webhooks. Three modules guard against both, in order:
-:mod:`paypal_policy`, :mod:`paypal_fetch` and :mod:`paypal_certs`.
+:mod:`.policy`, :mod:`.fetch` and :mod:`.chain`.
 
 1. :func:`check_cert_url` refuses, before any network access, every URL that is not
    ``https://<allow-listed host>/...``: other schemes, userinfo (``https://api.paypal.com@evil/``),
@@ -27,15 +27,15 @@ Options read from ``SourceConfig.options`` (see :func:`policy_from_options`):
     carry the whole chain.
 ``allowLoopbackCertHost``
     ``true`` lets a loopback host (127.0.0.0/8, ``localhost``, ``::1``) that is *also listed in
-    certHosts* be used, with any port and over ``http`` or ``https``, but only when the
-    environment variable ``STAGE`` equals ``local`` (a local stack serving a test certificate).
-    In every other stage loopback and IP hosts are refused even when listed.
+    certHosts* be used, with any port and over ``http`` or ``https``, but only when the source is
+    served in the ``local`` stage (``SourceConfig.stage``, from the settings: a local stack
+    serving a test certificate). In every other stage loopback and IP hosts are refused even when
+    listed.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import ConfigurationError, InvalidSignature
+from chalicelib.providers.paypal import messages
 
 DEFAULT_CERT_HOSTS: tuple[str, ...] = ("api.paypal.com", "api.sandbox.paypal.com")
 DEFAULT_CERT_SUBJECTS: tuple[str, ...] = (
@@ -57,10 +58,6 @@ LOCAL_STAGE = "local"
 _URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 _HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
-# Refusal texts shared by the three PayPal certificate modules: safe to show to anyone.
-REFUSED_URL = "The certificate URL is not allowed."
-UNTRUSTED = "The signing certificate is not trusted."
-UNAVAILABLE = "The signing certificate could not be fetched right now; retry later."
 
 
 # --------------------------------------------------------------------------------------------
@@ -78,7 +75,7 @@ class CertPolicy:
     """PEM text of the trust anchors; ``None`` means certifi's bundle."""
     intermediates_pem: str = ""
     allow_loopback: bool = False
-    """Loopback hosts allowed: only ever true when ``STAGE == "local"`` (see the module doc)."""
+    """Loopback hosts allowed: only ever true in the ``local`` stage (see the module doc)."""
 
 
 def _name_list(
@@ -88,12 +85,12 @@ def _name_list(
     if value is None:
         return frozenset(default)
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not value:
-        raise ConfigurationError(f"PayPal option '{key}' must be a non-empty list of names.")
+        raise ConfigurationError(messages.NOT_A_NAME_LIST.format(option=key))
     names = set()
     for item in value:
         name = item.strip().lower() if isinstance(item, str) else ""
         if not name or not valid(name):
-            raise ConfigurationError(f"PayPal option '{key}' must list bare host names.")
+            raise ConfigurationError(messages.NOT_BARE_HOST_NAMES.format(option=key))
         names.add(name)
     return frozenset(names)
 
@@ -103,19 +100,16 @@ def _pem_option(options: Mapping[str, Any], key: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or "-----BEGIN CERTIFICATE-----" not in value:
-        raise ConfigurationError(f"PayPal option '{key}' must be PEM certificate text.")
+        raise ConfigurationError(messages.NOT_PEM.format(option=key))
     return value
 
 
-def policy_from_options(options: Mapping[str, Any]) -> CertPolicy:
-    """The certificate policy of a source, from its ``options`` (documented in the module doc).
-
-    Reads the ``STAGE`` environment variable each time, so the loopback allowance can never
-    outlive a change of stage.
-    """
+def policy_from_options(options: Mapping[str, Any], stage: str) -> CertPolicy:
+    """The certificate policy of a source, from its ``options`` (documented in the module doc)
+    and the ``stage`` it is served in (only ``local`` may allow a loopback host)."""
     allow_loopback = options.get("allowLoopbackCertHost", False)
     if not isinstance(allow_loopback, bool):
-        raise ConfigurationError("PayPal option 'allowLoopbackCertHost' must be a boolean.")
+        raise ConfigurationError(messages.NOT_A_BOOLEAN.format(option="allowLoopbackCertHost"))
     return CertPolicy(
         # Hosts: DNS names, or IP literals/"localhost" (refused at request time unless loopback
         # in the local stage). Subjects: DNS names only (no wildcards).
@@ -128,7 +122,7 @@ def policy_from_options(options: Mapping[str, Any]) -> CertPolicy:
         subjects=_name_list(options, "certSubjects", DEFAULT_CERT_SUBJECTS, _is_dns_name),
         trust_roots_pem=_pem_option(options, "trustRootsPem"),
         intermediates_pem=_pem_option(options, "intermediatesPem") or "",
-        allow_loopback=allow_loopback and os.environ.get("STAGE") == LOCAL_STAGE,
+        allow_loopback=allow_loopback and stage == LOCAL_STAGE,
     )
 
 
@@ -167,32 +161,32 @@ def _is_dns_name(host: str) -> bool:
 def check_cert_url(url: object, policy: CertPolicy) -> str:
     """The URL to fetch, or :class:`InvalidSignature` when it must not be fetched at all."""
     if not isinstance(url, str) or not 0 < len(url) <= MAX_CERT_URL_LENGTH:
-        raise InvalidSignature(REFUSED_URL)
+        raise InvalidSignature(messages.REFUSED_URL)
     if not _URL_CHARS.fullmatch(url):
-        raise InvalidSignature(REFUSED_URL)
+        raise InvalidSignature(messages.REFUSED_URL)
     try:
         parts = urllib.parse.urlsplit(url)
         host = parts.hostname or ""
         port = parts.port  # ValueError when not a number in 0..65535
     except ValueError:
-        raise InvalidSignature(REFUSED_URL) from None
+        raise InvalidSignature(messages.REFUSED_URL) from None
     scheme = parts.scheme.lower()
     if "@" in parts.netloc or parts.username is not None or parts.password is not None:
-        raise InvalidSignature(REFUSED_URL)
+        raise InvalidSignature(messages.REFUSED_URL)
     if not host or host not in policy.hosts:  # exact match: "api.paypal.com.evil" is not listed
-        raise InvalidSignature(REFUSED_URL)
+        raise InvalidSignature(messages.REFUSED_URL)
 
     if _is_loopback(host) or _is_ip_literal(host):
-        # Only a local stack may use a loopback host (listed, STAGE=local, option set); it may
+        # Only a local stack may use a loopback host (listed, local stage, option set); it may
         # serve over plain http on any port. A non-loopback IP literal is never allowed.
         if not (policy.allow_loopback and _is_loopback(host)):
-            raise InvalidSignature(REFUSED_URL)
+            raise InvalidSignature(messages.REFUSED_URL)
         if scheme not in ("https", "http"):
-            raise InvalidSignature(REFUSED_URL)
+            raise InvalidSignature(messages.REFUSED_URL)
         return url
 
     if scheme != "https" or port is not None or not _is_dns_name(host):
-        raise InvalidSignature(REFUSED_URL)
+        raise InvalidSignature(messages.REFUSED_URL)
     if parts.netloc.lower() != host:  # nothing but the bare host name (no ":", no brackets)
-        raise InvalidSignature(REFUSED_URL)
+        raise InvalidSignature(messages.REFUSED_URL)
     return url
