@@ -5,15 +5,16 @@ from __future__ import annotations
 import string
 from datetime import datetime, timezone
 
-from ops.samples.base import (
-    ADYEN_FAILURE_REASON,
-    ADYEN_MERCHANT_ACCOUNT,
+from providers_tooling.samples import (
     UPPER_ALNUM,
     Context,
     Document,
     Sample,
     random_id,
 )
+
+ADYEN_MERCHANT_ACCOUNT = "PaymentWebhooksECOM"
+ADYEN_FAILURE_REASON = "Refused"
 
 
 def new_payment_id() -> str:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import string
 
-from ops.samples.base import (
-    PAYPAL_API,
-    PAYPAL_MERCHANT_ID,
+from providers_tooling.samples import (
     UPPER_ALNUM,
     Context,
     Document,
@@ -14,6 +12,15 @@ from ops.samples.base import (
     decimal_amount,
     random_id,
 )
+
+PAYPAL_API = "https://api.sandbox.paypal.com"
+PAYPAL_MERCHANT_ID = "C8NHK6E2MFMQ4"
+
+
+def _paypal_money(ctx: Context, amount: int | None = None) -> dict[str, str]:
+    """A PayPal ``Money``: the currency and a decimal string ("20.00")."""
+    value = ctx.amount if amount is None else amount
+    return {"currency_code": ctx.currency, "value": decimal_amount(value, ctx.currency)}
 
 
 def new_payment_id() -> str:
@@ -63,7 +70,7 @@ def _paypal_capture(status: str, event_type: str, summary: str):  # type: ignore
         ids = _paypal_ids(ctx)
         capture: Document = {
             "id": ids["capture"],
-            "amount": ctx.paypal_money(),
+            "amount": _paypal_money(ctx),
             "final_capture": True,
             "seller_protection": {"status": "ELIGIBLE",
                                   "dispute_categories": ["ITEM_NOT_RECEIVED", "UNAUTHORIZED_TRANSACTION"]},
@@ -79,9 +86,9 @@ def _paypal_capture(status: str, event_type: str, summary: str):  # type: ignore
         }
         if status == "COMPLETED":
             fee = _paypal_fee(ctx)
-            capture["seller_receivable_breakdown"] = {"gross_amount": ctx.paypal_money(),
-                                                      "paypal_fee": ctx.paypal_money(fee),
-                                                      "net_amount": ctx.paypal_money(ctx.amount - fee)}
+            capture["seller_receivable_breakdown"] = {"gross_amount": _paypal_money(ctx),
+                                                      "paypal_fee": _paypal_money(ctx, fee),
+                                                      "net_amount": _paypal_money(ctx, ctx.amount - fee)}
         if status == "PENDING":
             capture["status_details"] = {"reason": "PENDING_REVIEW"}
         if status == "DENIED":
@@ -97,11 +104,11 @@ def _paypal_refunded(ctx: Context) -> tuple[Document, str]:
     fee = _paypal_fee(ctx) - 49  # PayPal keeps its fixed fee on a refund
     refund = {
         "id": ids["refund"],
-        "amount": ctx.paypal_money(),
+        "amount": _paypal_money(ctx),
         "note_to_payer": "Refund for your order",
-        "seller_payable_breakdown": {"gross_amount": ctx.paypal_money(), "paypal_fee": ctx.paypal_money(fee),
-                                     "net_amount": ctx.paypal_money(ctx.amount - fee),
-                                     "total_refunded_amount": ctx.paypal_money()},
+        "seller_payable_breakdown": {"gross_amount": _paypal_money(ctx), "paypal_fee": _paypal_money(ctx, fee),
+                                     "net_amount": _paypal_money(ctx, ctx.amount - fee),
+                                     "total_refunded_amount": _paypal_money(ctx)},
         "status": "COMPLETED",
         "create_time": ctx.iso(-2, millis=False),
         "update_time": ctx.iso(millis=False),
@@ -125,7 +132,7 @@ def _paypal_authorization(status: str, event_type: str, summary: str):  # type: 
         links.append(_link(f"/v2/checkout/orders/{ids['order']}", "up"))
         authorization = {
             "id": ids["authorization"],
-            "amount": ctx.paypal_money(),
+            "amount": _paypal_money(ctx),
             "expiration_time": ctx.iso(29 * 86400, millis=False),
             "seller_protection": {"status": "ELIGIBLE",
                                   "dispute_categories": ["ITEM_NOT_RECEIVED", "UNAUTHORIZED_TRANSACTION"]},
@@ -151,7 +158,7 @@ def _paypal_dispute(status: str, event_type: str, summary: str):  # type: ignore
                 "seller_transaction_id": ids["capture"],
                 "create_time": ctx.iso(-86400),
                 "transaction_status": "COMPLETED",
-                "gross_amount": ctx.paypal_money(),
+                "gross_amount": _paypal_money(ctx),
                 "buyer": {"name": "John Doe"},
                 "seller": {"merchant_id": PAYPAL_MERCHANT_ID, "name": "Payment Webhooks Test Store"},
                 "items": [],
@@ -159,7 +166,7 @@ def _paypal_dispute(status: str, event_type: str, summary: str):  # type: ignore
             }],
             "reason": "MERCHANDISE_OR_SERVICE_NOT_RECEIVED",
             "status": status,
-            "dispute_amount": ctx.paypal_money(),
+            "dispute_amount": _paypal_money(ctx),
             "dispute_life_cycle_stage": "INQUIRY",
             "dispute_channel": "INTERNAL",
             "messages": [{"posted_by": "BUYER", "time_posted": ctx.iso(-3600),

@@ -1,4 +1,7 @@
-"""What every sample builder shares: options, the build context, id helpers, constants."""
+"""What every provider's sample builders share: options, the build context, id helpers.
+
+The provider-specific parts (payload shapes, merchant ids) are in ``providers_tooling/<name>/samples.py``.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +16,6 @@ from typing import Any
 
 from chalicelib.payments.money import format_minor_units
 
-STRIPE_API_VERSION = "2024-06-20"
-SQUARE_MERCHANT_ID = "6SSW7HV8K2ST5"
-SQUARE_LOCATION_ID = "S8GWD5R9QB376"
-PAYPAL_API = "https://api.sandbox.paypal.com"
-PAYPAL_MERCHANT_ID = "C8NHK6E2MFMQ4"
-ADYEN_MERCHANT_ACCOUNT = "PaymentWebhooksECOM"
-ADYEN_FAILURE_REASON = "Refused"
 
 ALNUM = string.ascii_letters + string.digits
 UPPER_ALNUM = string.ascii_uppercase + string.digits
@@ -115,7 +111,3 @@ class Context:
 
     def money(self, amount: int | None = None) -> dict[str, Any]:
         return {"amount": self.amount if amount is None else amount, "currency": self.currency}
-
-    def paypal_money(self, amount: int | None = None) -> dict[str, str]:
-        value = self.amount if amount is None else amount
-        return {"currency_code": self.currency, "value": decimal_amount(value, self.currency)}

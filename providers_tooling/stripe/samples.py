@@ -6,15 +6,16 @@ import string
 import uuid
 from typing import Any
 
-from ops.samples.base import (
+from providers_tooling.samples import (
     ALNUM,
-    STRIPE_API_VERSION,
     UPPER_ALNUM,
     Context,
     Document,
     Sample,
     random_id,
 )
+
+STRIPE_API_VERSION = "2024-06-20"
 
 
 def new_payment_id() -> str:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from ops.samples.base import (
+from providers_tooling.samples import (
     ALNUM,
-    SQUARE_LOCATION_ID,
-    SQUARE_MERCHANT_ID,
     Context,
     Document,
     Sample,
     random_id,
 )
+
+SQUARE_MERCHANT_ID = "6SSW7HV8K2ST5"
+SQUARE_LOCATION_ID = "S8GWD5R9QB376"
 
 
 def new_payment_id() -> str:

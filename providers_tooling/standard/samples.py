@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 
-from ops.samples.base import (
+from providers_tooling.samples import (
     ALNUM,
     Context,
     Document,
