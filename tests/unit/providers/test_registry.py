@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import subprocess
 import sys
 
@@ -74,3 +75,12 @@ def test_the_receiver_path_imports_no_normalizer_and_no_tooling() -> None:
 
     # THEN no normalizer, payment model or tooling module was imported (cold start)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_published_event_schema_names_every_registered_provider() -> None:
+    # The PaymentEvent schema is a contract consumers validate against: a provider the gateway
+    # publishes events for must be in it (docs/payment-event.v1.schema.json).
+    from tests.unit.payments.schema import SCHEMA_PATH
+
+    schema = json.loads(SCHEMA_PATH.read_text())
+    assert schema["properties"]["provider"]["enum"] == list(PROVIDER_NAMES)
