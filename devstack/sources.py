@@ -38,6 +38,7 @@ class SecretSpec:
 # By default each provider is a source of the same name (chalicelib/sources.py).
 SPECS: tuple[SecretSpec, ...] = tuple(SecretSpec(tooling.name, tooling.local_secret) for tooling in all_tooling())
 SQUARE_URL_VARIABLE = "SQUARE_NOTIFICATION_URL"
+SOURCE_WIDTH = max(len(spec.source) for spec in SPECS)  # the banner's column of source names
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,9 @@ class ResolvedSecret:
     def describe(self) -> str:
         """One line for the start-up banner: a local default is shown, a real secret never is."""
         if self.from_environment:
-            return f"{self.spec.source:<9} {self.spec.description}: from ${self.spec.variable}"
-        return f"{self.spec.source:<9} {self.spec.description}: {self.value}  (local default; set ${self.spec.variable} to override)"
+            return f"{self.spec.source:<{SOURCE_WIDTH}} {self.spec.description}: from ${self.spec.variable}"
+        return (f"{self.spec.source:<{SOURCE_WIDTH}} {self.spec.description}: {self.value}  "
+                f"(local default; set ${self.spec.variable} to override)")
 
 
 def resolve_secrets(paths: Paths, environ: Mapping[str, str]) -> list[ResolvedSecret]:
