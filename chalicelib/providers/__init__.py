@@ -20,6 +20,7 @@ PROVIDER_NAMES: tuple[str, ...] = (
     "paypal",
     "adyen",
     "standard",
+    "gocardless",
 )
 _KNOWN = frozenset(PROVIDER_NAMES)
 
