@@ -21,6 +21,7 @@ PROVIDER_NAMES: tuple[str, ...] = (
     "adyen",
     "standard",
     "gocardless",
+    "razorpay",
 )
 _KNOWN = frozenset(PROVIDER_NAMES)
 
