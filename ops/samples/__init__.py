@@ -5,23 +5,13 @@ module gathers them over the provider registry.
 
 Like ``stripe trigger``, for every provider: ``python -m ops send SOURCE EVENT_TYPE`` builds one of
 these, signs it as the provider would and posts it. The payloads follow the providers' published
-examples and API references (Stripe API version 2024-06-20 event and object shapes, Square's
-Webhooks reference, PayPal's webhook event names and Orders/Payments v2 resources, Adyen's standard
-webhook ``NotificationRequestItem``, and the Standard Webhooks envelope). Payment normalization is
-built on them, so the links a real payload carries are kept:
-
-- Stripe charge, refund and dispute objects carry ``payment_intent`` (and ``charge``);
-- Square refunds and disputes carry the ``payment_id`` (``disputed_payment.payment_id``);
-- PayPal captures and authorizations carry ``supplementary_data.related_ids.order_id`` and a
-  ``links`` entry with ``rel: up`` to the order; a refund links ``up`` to its capture, and a dispute
-  names the capture in ``disputed_transactions[].seller_transaction_id``;
-- Adyen modifications (capture, cancellation, refund, chargeback) carry ``originalReference``, the
-  payment's ``pspReference``.
+examples and API references, and keep the links a real payload carries, on which payment
+normalization is built (each provider's ``samples.py`` says which).
 
 Samples are parametric (:class:`SampleOptions`): one ``payment_id`` sent through several event types
 gives one payment's life cycle, because every related id (charge, order, capture, refund, dispute,
-modification references) is derived from the payment id deterministically. Amounts are in minor
-units as Stripe, Square and Adyen send them (PayPal's decimal strings are derived). The catalog key
+modification references) is derived from the payment id deterministically. Amounts are given in
+minor units (a provider that writes decimal strings, like PayPal, derives them). The catalog key
 is the provider's event type, with a ``:variant`` suffix where one type has several outcomes
 (``payment.updated:failed``, ``AUTHORISATION:refused``).
 """

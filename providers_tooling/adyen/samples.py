@@ -1,4 +1,8 @@
-"""Adyen samples: ``{live, notificationItems: [{NotificationRequestItem}]}``; each item is signed."""
+"""Adyen samples: ``{live, notificationItems: [{NotificationRequestItem}]}``; each item is signed.
+
+Modifications (capture, cancellation, refund, chargeback) carry ``originalReference``, the
+payment's ``pspReference``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""PayPal samples: ``{id, event_type, resource_type, resource, ...}`` (Payments v2 resources)."""
+"""PayPal samples: ``{id, event_type, resource_type, resource, ...}`` (Payments v2 resources).
+
+Captures and authorizations carry ``supplementary_data.related_ids.order_id`` and a ``links``
+entry with ``rel: up`` to the order; a refund links ``up`` to its capture, and a dispute names the
+capture in ``disputed_transactions[].seller_transaction_id``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Square samples: ``{merchant_id, type, event_id, created_at, data: {type, id, object}}``."""
+"""Square samples: ``{merchant_id, type, event_id, created_at, data: {type, id, object}}``.
+
+Refunds and disputes carry the ``payment_id`` (``disputed_payment.payment_id``).
+"""
 
 from __future__ import annotations
 

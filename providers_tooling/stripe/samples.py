@@ -1,4 +1,8 @@
-"""Stripe samples: events wrap a snapshot of the object in ``data.object`` (API version 2024-06-20)."""
+"""Stripe samples: events wrap a snapshot of the object in ``data.object`` (API version 2024-06-20).
+
+Charge, refund and dispute objects carry ``payment_intent`` (and ``charge``): normalization
+attaches them to the PaymentIntent.
+"""
 
 from __future__ import annotations
 
