@@ -83,12 +83,7 @@ def deliveries(payments_per_provider: int) -> list[tuple[str, bytes, dict[str, s
     from ops.delivery import SigningMaterial, sign
     from tests import samples
 
-    materials = {
-        "stripe": SigningMaterial("stripe", samples.STRIPE_SECRET),
-        "square": SigningMaterial("square", samples.SQUARE_KEY, notification_url=samples.SQUARE_URL),
-        "adyen": SigningMaterial("adyen", samples.ADYEN_KEY),
-        "standard": SigningMaterial("standard", samples.STANDARD_SECRET),
-    }
+    materials = {provider: SigningMaterial.from_source(samples.SOURCES[provider], provider) for provider in PROVIDERS}
     steps = max(len(catalog.LIFECYCLES[provider]) for provider in PROVIDERS)
     built: list[tuple[str, bytes, dict[str, str]]] = []
     for step in range(steps):

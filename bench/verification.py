@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from bench.report import Row
 from bench.timing import Comparison, compare
 from chalicelib.providers import get_provider
-from chalicelib.providers.base import SourceConfig
+from chalicelib.providers.contract import SourceConfig
 from tests import samples
 
 BUDGET = 1.0

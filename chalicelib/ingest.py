@@ -20,7 +20,7 @@ from chalicelib.errors import (
     UnsupportedMediaType,
 )
 from chalicelib.providers import get_provider
-from chalicelib.providers.base import SourceConfig
+from chalicelib.providers.contract import SourceConfig
 from chalicelib.queue import ProcessingQueue
 from chalicelib.sources import SourceRegistry
 from chalicelib.store import RECEIVED, WebhookStore, received_item, webhook_id_for

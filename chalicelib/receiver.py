@@ -1,8 +1,8 @@
 """The HTTP side of ``POST /webhook/{source}``: request in, one answer and one log line out.
 
-Every answer is decided here: 200 with the webhookId (Adyen: ``[accepted]``), a 4xx from
-:mod:`chalicelib.errors`, 503 with ``Retry-After`` when a dependency failed, and a generic 500
-for anything unexpected. No answer and no log line carries exception text.
+Every answer is decided here: 200 with the webhookId (or the provider's own acknowledgement body,
+Adyen's ``[accepted]``), a 4xx from :mod:`chalicelib.errors`, 503 with ``Retry-After`` when a
+dependency failed, and a generic 500 for anything unexpected. No answer and no log line carries exception text.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from chalicelib import log
 from chalicelib.encoding import compact_json, json_string
 from chalicelib.errors import DependencyUnavailable, WebhookError
 from chalicelib.ingest import Ack, Delivery, receive
+from chalicelib.providers import get_provider
 from chalicelib.runtime import Services
-
-ADYEN_ACK = "[accepted]"
 
 
 def _json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -30,17 +29,21 @@ def _json_response(status: int, body: Any, headers: dict[str, str] | None = None
 
 
 def ack_response(ack: Ack) -> Response:
-    status = "duplicate" if ack.duplicate else "accepted"
-    if ack.source.provider == "adyen":
-        # Adyen accepts any 2xx but its older integrations look for this exact body.
+    fixed = get_provider(ack.source.provider).acknowledgement
+    if fixed is not None:
+        # The provider's own body (Adyen's "[accepted]"); the ids travel in a header.
         return Response(
-            body=ADYEN_ACK,
+            body=fixed.body,
             status_code=200,
-            headers={"Content-Type": "text/plain", "X-Webhook-Ids": ",".join(ack.webhook_ids)},
+            headers={"Content-Type": fixed.content_type, "X-Webhook-Ids": ",".join(ack.webhook_ids)},
         )
+    status = "duplicate" if ack.duplicate else "accepted"
     # Written out rather than encoded as an object: one of these per webhook (about 1 µs less).
     body = '{"webhookId":' + json_string(ack.webhook_ids[0]) + ',"status":"' + status + '"}'
-    return Response(body=body, status_code=200, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if len(ack.webhook_ids) > 1:  # a delivery of several events (GoCardless): every id, in order
+        headers["X-Webhook-Ids"] = ",".join(ack.webhook_ids)
+    return Response(body=body, status_code=200, headers=headers)
 
 
 def error_response(error: WebhookError) -> Response:

@@ -41,6 +41,7 @@ class Services:
             self.aws.secretsmanager,
             self.settings.sources_secret_id,
             self.settings.sources_cache_ttl_seconds,
+            stage=self.settings.stage,
         )
 
     @cached_property

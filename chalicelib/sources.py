@@ -29,7 +29,7 @@ from typing import Any
 from chalicelib import log
 from chalicelib.errors import ConfigurationError, DependencyUnavailable
 from chalicelib.providers import known_providers
-from chalicelib.providers.base import SourceConfig
+from chalicelib.providers.contract import SourceConfig
 
 # A failed refresh keeps serving the last good configuration this many TTLs long: a short
 # Secrets Manager outage must not turn into rejected (and retried) webhooks.
@@ -37,8 +37,11 @@ STALE_GRACE_TTLS = 10
 _RESERVED_KEYS = {"provider", "secrets", "toleranceSeconds"}
 
 
-def parse_source(name: str, entry: Any) -> SourceConfig:
-    """Validate one source entry; :class:`ConfigurationError` says what is wrong (no values)."""
+def parse_source(name: str, entry: Any, stage: str = "") -> SourceConfig:
+    """Validate one source entry; :class:`ConfigurationError` says what is wrong (no values).
+
+    ``stage`` is the stage the source is served in (see ``SourceConfig.stage``).
+    """
     if not isinstance(entry, Mapping):
         raise ConfigurationError(f"source {name!r}: entry must be an object")
     provider = entry.get("provider", name)
@@ -61,6 +64,7 @@ def parse_source(name: str, entry: Any) -> SourceConfig:
         secrets=tuple(secrets),
         tolerance_seconds=tolerance,
         options=options,
+        stage=stage,
     )
 
 
@@ -72,14 +76,14 @@ class SourceTable:
     broken: frozenset[str]
 
     @classmethod
-    def from_document(cls, document: Any) -> SourceTable:
+    def from_document(cls, document: Any, stage: str = "") -> SourceTable:
         if not isinstance(document, Mapping) or not isinstance(document.get("sources"), Mapping):
             raise ConfigurationError("the sources secret must be an object with a 'sources' object")
         sources: dict[str, SourceConfig] = {}
         broken: set[str] = set()
         for name, entry in document["sources"].items():
             try:
-                sources[name] = parse_source(name, entry)
+                sources[name] = parse_source(name, entry, stage)
             except ConfigurationError as exc:
                 # One broken entry must not take every other source down with it.
                 log.error("source configuration invalid", source=name, problem=str(exc))
@@ -96,11 +100,13 @@ class SourceRegistry:
         secret_id: str,
         ttl_seconds: int,
         clock: Callable[[], float] = time.monotonic,
+        stage: str = "",
     ) -> None:
         self._client = secretsmanager
         self._secret_id = secret_id
         self._ttl = ttl_seconds
         self._clock = clock
+        self._stage = stage
         self._table: SourceTable | None = None
         self._loaded_at = 0.0
         self._lock = threading.Lock()
@@ -144,4 +150,4 @@ class SourceRegistry:
             document = json.loads(response["SecretString"])
         except (KeyError, ValueError) as exc:
             raise ConfigurationError("the sources secret is not JSON text") from exc
-        return SourceTable.from_document(document)
+        return SourceTable.from_document(document, self._stage)

@@ -4,7 +4,7 @@ PayPal signs with a private key we never have, so locally we play PayPal: a thro
 certificate named like PayPal's sandbox one, a tiny HTTP server on loopback serves it at a
 PayPal-shaped path, and the local `paypal` source trusts that CA and allows that host through the
 provider's ``allowLoopbackCertHost`` option (honoured only when ``STAGE`` is ``local``; see
-``chalicelib/providers/paypal_certs.py``). The signing key and the certificate URL are written under
+``chalicelib/providers/paypal/chain.py``). The signing key and the certificate URL are written under
 ``.local/paypal/`` so that senders (``python -m ops send paypal ...``) can sign like PayPal does.
 
 The CA and key are kept across restarts (so a sender's files stay valid) and made anew when missing,

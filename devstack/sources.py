@@ -8,57 +8,37 @@ Values that came from the environment are never written to disk nor printed.
 
 from __future__ import annotations
 
-import base64
 import json
-import secrets
-import string
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from devstack.pki import SUBJECT, LocalPki
+from devstack.pki import LocalPki
 from devstack.state import Paths, write_private
-
-LOOPBACK_CERT_HOST = "127.0.0.1"
-
-
-def _stripe() -> str:
-    return "whsec_" + secrets.token_hex(24)
-
-
-def _square() -> str:
-    return secrets.token_urlsafe(16)
-
-
-def _adyen() -> str:
-    return secrets.token_hex(32).upper()
-
-
-def _standard() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
-
-
-def _paypal() -> str:
-    alphabet = string.ascii_uppercase + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(17))
+from providers_tooling import all_tooling
+from providers_tooling.contract import LocalSecret, LocalStack
 
 
 @dataclass(frozen=True)
 class SecretSpec:
+    """One source of the local stage and the secret its provider's tooling describes."""
+
     source: str
-    variable: str
-    generate: Callable[[], str]
-    description: str
+    local: LocalSecret
+
+    @property
+    def variable(self) -> str:
+        return self.local.variable
+
+    @property
+    def description(self) -> str:
+        return self.local.description
 
 
-SPECS: tuple[SecretSpec, ...] = (
-    SecretSpec("stripe", "STRIPE_WEBHOOK_SECRET", _stripe, "endpoint signing secret (whsec_...)"),
-    SecretSpec("square", "SQUARE_SIGNATURE_KEY", _square, "subscription signature key"),
-    SecretSpec("paypal", "PAYPAL_WEBHOOK_ID", _paypal, "webhook id"),
-    SecretSpec("adyen", "ADYEN_HMAC_KEY", _adyen, "HMAC key (hex)"),
-    SecretSpec("standard", "STANDARD_WEBHOOK_SECRET", _standard, "endpoint secret (whsec_<base64>)"),
-)
+# By default each provider is a source of the same name (chalicelib/sources.py).
+SPECS: tuple[SecretSpec, ...] = tuple(SecretSpec(tooling.name, tooling.local_secret) for tooling in all_tooling())
 SQUARE_URL_VARIABLE = "SQUARE_NOTIFICATION_URL"
+SOURCE_WIDTH = max(len(spec.source) for spec in SPECS)  # the banner's column of source names
 
 
 @dataclass(frozen=True)
@@ -70,8 +50,9 @@ class ResolvedSecret:
     def describe(self) -> str:
         """One line for the start-up banner: a local default is shown, a real secret never is."""
         if self.from_environment:
-            return f"{self.spec.source:<9} {self.spec.description}: from ${self.spec.variable}"
-        return f"{self.spec.source:<9} {self.spec.description}: {self.value}  (local default; set ${self.spec.variable} to override)"
+            return f"{self.spec.source:<{SOURCE_WIDTH}} {self.spec.description}: from ${self.spec.variable}"
+        return (f"{self.spec.source:<{SOURCE_WIDTH}} {self.spec.description}: {self.value}  "
+                f"(local default; set ${self.spec.variable} to override)")
 
 
 def resolve_secrets(paths: Paths, environ: Mapping[str, str]) -> list[ResolvedSecret]:
@@ -90,7 +71,7 @@ def resolve_secrets(paths: Paths, environ: Mapping[str, str]) -> list[ResolvedSe
             continue
         value = stored.get(spec.source)
         if not isinstance(value, str) or not value:
-            value = spec.generate()
+            value = spec.local.generate()
             stored[spec.source] = value
             changed = True
         resolved.append(ResolvedSecret(spec, value, False))
@@ -106,19 +87,8 @@ def square_notification_url(environ: Mapping[str, str], port: int) -> str:
 def sources_document(
     resolved: list[ResolvedSecret], notification_url: str, pki: LocalPki
 ) -> dict[str, Any]:
-    """The ``sources`` object of the stage's secret (see ``chalicelib/sources.py``)."""
-    value = {item.spec.source: item.value for item in resolved}
-    return {
-        "stripe": {"secrets": [value["stripe"]]},
-        "square": {"secrets": [value["square"]], "notificationUrl": notification_url},
-        "paypal": {
-            "secrets": [value["paypal"]],
-            # The local CA and loopback certificate server; see devstack/pki.py.
-            "certHosts": [LOOPBACK_CERT_HOST],
-            "certSubjects": [SUBJECT],
-            "trustRootsPem": pki.ca_pem,
-            "allowLoopbackCertHost": True,
-        },
-        "adyen": {"secrets": [value["adyen"]]},
-        "standard": {"secrets": [value["standard"]]},
-    }
+    """The ``sources`` object of the stage's secret (see ``chalicelib/sources.py``): each
+    provider's tooling writes its own entry."""
+    stack = LocalStack(pki=pki, square_notification_url=notification_url)
+    by_source = {tooling.name: tooling for tooling in all_tooling()}
+    return {item.spec.source: by_source[item.spec.source].local_source(item.value, stack) for item in resolved}

@@ -1,8 +1,9 @@
 """Turn a sample event into the exact HTTP request its provider would send, and send it.
 
-Signing reuses :mod:`ops.signing` (cross-checked against the providers' own libraries in the unit
-tests). What a signer needs comes from the stage's source configuration (:class:`SigningMaterial`);
-PayPal additionally needs a private key and certificate URL, which exist only for the local stack.
+Signing is each provider's own (``providers_tooling/<name>``, cross-checked against the providers'
+libraries in the unit tests). What a signer needs comes from the stage's source configuration
+(:class:`SigningMaterial`); PayPal additionally needs a private key and certificate URL, which
+exist only for the local stack.
 """
 
 from __future__ import annotations
@@ -11,71 +12,25 @@ import json
 import time
 import urllib.error
 import urllib.request
-import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone
-from typing import Any
+from dataclasses import dataclass
 
-from ops import signing
 from ops.samples import BuiltEvent
+from providers_tooling import tooling
+from providers_tooling.contract import CannotSign, Delivery, SigningMaterial
+
+__all__ = ["Answer", "CannotSign", "Delivery", "SendFailed", "SigningMaterial", "post", "sign", "tamper"]
 
 SEND_TIMEOUT_SECONDS = 15
-
-
-class CannotSign(Exception):
-    """The sender lacks what the provider's scheme needs (e.g. PayPal outside the local stack)."""
-
-
-@dataclass(frozen=True)
-class SigningMaterial:
-    provider: str
-    secret: str
-    """The source's first secret: Stripe/Standard secret, Square key, Adyen hex key, PayPal webhook id."""
-    notification_url: str = ""
-    paypal_key_pem: bytes = b""
-    paypal_cert_url: str = ""
-
-    @classmethod
-    def from_source(cls, entry: Mapping[str, Any], provider: str, paypal: Mapping[str, Any] | None = None) -> SigningMaterial:
-        secrets = entry.get("secrets") or [""]
-        material = cls(provider=provider, secret=str(secrets[0]), notification_url=str(entry.get("notificationUrl", "")))
-        if provider == "paypal" and paypal:
-            material = replace(material, paypal_key_pem=paypal["key_pem"], paypal_cert_url=paypal["cert_url"])
-        return material
-
-
-@dataclass(frozen=True)
-class Delivery:
-    body: bytes
-    headers: dict[str, str]
 
 
 def sign(event: BuiltEvent, material: SigningMaterial, now: float | None = None) -> Delivery:
     """The signed request for ``event``, as ``material.provider`` would send it."""
     timestamp = int(now if now is not None else time.time())
-    document = event.document
-    if material.provider == "adyen":
-        return Delivery(signing.adyen_signed_body(document, material.secret), dict(signing.JSON))
-    body = json.dumps(document, separators=(",", ":")).encode()
-    if material.provider == "stripe":
-        return Delivery(body, signing.stripe_headers(body, material.secret, timestamp))
-    if material.provider == "square":
-        if not material.notification_url:
-            raise CannotSign("the square source has no notificationUrl configured")
-        return Delivery(body, signing.square_headers(body, material.secret, material.notification_url))
-    if material.provider == "standard":
-        return Delivery(body, signing.standard_headers(body, material.secret, event.event_id, timestamp))
-    if material.provider == "paypal":
-        if not material.paypal_key_pem or not material.paypal_cert_url:
-            raise CannotSign("PayPal deliveries can only be signed for the local stack (PayPal holds the key)")
-        transmission_time = datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        headers = signing.paypal_headers(
-            body, material.paypal_key_pem, material.paypal_cert_url, material.secret,
-            transmission_id=str(uuid.uuid1()), transmission_time=transmission_time,
-        )
-        return Delivery(body, headers)
-    raise CannotSign(f"no signer for provider {material.provider!r}")
+    try:
+        signer = tooling(material.provider).sign
+    except KeyError:
+        raise CannotSign(f"no signer for provider {material.provider!r}") from None
+    return signer(event, material, timestamp)
 
 
 def _bump(value: Any) -> Any:

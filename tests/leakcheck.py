@@ -13,19 +13,24 @@ from collections.abc import Iterator
 
 import pytest
 
+from providers_tooling import all_tooling
 from tests import samples
 
 SERVICE_MARKER = '"service":"payment-webhooks"'
+# Every secret of the tests' sources, and every registered provider's test secrets.
 KNOWN_SECRETS = tuple(
-    value
-    for value in (samples.STRIPE_SECRET, samples.SQUARE_KEY, samples.ADYEN_KEY, samples.STANDARD_SECRET, "whsec_other_account")
-    if value
+    dict.fromkeys(
+        value
+        for value in (
+            *(secret for entry in samples.SOURCES.values() for secret in entry["secrets"]),
+            *(secret for tooling in all_tooling() for secret in tooling.test_secrets),
+        )
+        if value
+    )
 )
+# Each provider's secret and signature shapes (its tooling's leak_patterns), then the generic ones.
 FORBIDDEN_SHAPES = (
-    re.compile(r"whsec_[A-Za-z0-9+/=_]{8,}"),  # Stripe and Standard Webhooks secrets
-    re.compile(r"v1=[0-9a-f]{64}"),  # a Stripe signature
-    re.compile(r"v1,[A-Za-z0-9+/]{43}="),  # a Standard Webhooks signature
-    re.compile(r"hmacSignature"),  # an Adyen item (its signature travels inside)
+    *dict.fromkeys(pattern for tooling in all_tooling() for pattern in tooling.leak_patterns),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
     re.compile(r"Traceback \(most recent call last\)"),
 )

@@ -1,7 +1,9 @@
 """Test sources, their secrets, and correctly signed deliveries for each provider.
 
-The events themselves come from the ``ops send`` sample catalog (``ops/samples.py``), so the tests
-exercise the same realistic payloads a developer sends to the local stack.
+Every registered provider's test source comes from its tooling half (``providers_tooling/<name>``),
+so a new provider is in the tests' stack without an edit here. The events themselves come from
+the ``ops send`` sample catalog, so the tests exercise the same realistic payloads a developer
+sends to the local stack.
 """
 
 from __future__ import annotations
@@ -12,20 +14,21 @@ import uuid
 from typing import Any
 
 from ops import samples as catalog
-from ops import signing
+from ops.delivery import Delivery, SigningMaterial, sign
+from providers_tooling import adyen, all_tooling, square, standard, stripe
+from providers_tooling.adyen.samples import adyen_notification_item
+from providers_tooling.contract import JSON_HEADERS
 
-STRIPE_SECRET = "whsec_test_stripe_0123456789abcdef"
-SQUARE_KEY = "square-test-signature-key"
-SQUARE_URL = "https://hooks.example.com/webhook/square"
-ADYEN_KEY = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
-STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+STRIPE_SECRET = stripe.TEST_SECRET
+SQUARE_KEY = square.TEST_KEY
+SQUARE_URL = square.TEST_NOTIFICATION_URL
+ADYEN_KEY = adyen.TEST_KEY
+STANDARD_SECRET = standard.TEST_SECRET
 
+# Each provider as a source of its own name, plus a second Stripe account.
 SOURCES: dict[str, Any] = {
-    "stripe": {"secrets": [STRIPE_SECRET]},
+    **{tooling.name: dict(tooling.test_source) for tooling in all_tooling() if tooling.test_source is not None},
     "stripe-eu": {"provider": "stripe", "secrets": ["whsec_other_account"]},
-    "square": {"secrets": [SQUARE_KEY], "notificationUrl": SQUARE_URL},
-    "adyen": {"secrets": [ADYEN_KEY]},
-    "standard": {"secrets": [STANDARD_SECRET]},
 }
 
 
@@ -51,18 +54,18 @@ def stripe_event(event_type: str = "payment_intent.succeeded", event_id: str | N
 
 def stripe_delivery(event: dict[str, Any], secret: str = STRIPE_SECRET, timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(event).encode()
-    return body, signing.stripe_headers(body, secret, timestamp or int(time.time()))
+    return body, stripe.signed_headers(body, secret, timestamp or int(time.time()))
 
 
 def square_delivery(event_type: str = "payment.updated", event_id: str | None = None) -> tuple[bytes, dict[str, str]]:
     options = catalog.SampleOptions(payment_id=SQUARE_PAYMENT_ID, amount=100, currency="USD",
                                     event_id=event_id or str(uuid.uuid4()))
     body = json.dumps(_catalog_event("square", event_type, "payment.updated", options)).encode()
-    return body, signing.square_headers(body, SQUARE_KEY, SQUARE_URL)
+    return body, square.signed_headers(body, SQUARE_KEY, SQUARE_URL)
 
 
 def adyen_item(psp: str, event_code: str = "AUTHORISATION", success: str = "true", original: str = "") -> dict[str, Any]:
-    return catalog.adyen_notification_item(
+    return adyen_notification_item(
         event_code, psp, success=success == "true", original_reference=original or None, amount=1000,
         currency="EUR", merchant_reference="order-1234", event_date="2024-02-15T12:00:00+01:00",
     )
@@ -70,14 +73,24 @@ def adyen_item(psp: str, event_code: str = "AUTHORISATION", success: str = "true
 
 def adyen_delivery(*items: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
     notification = {"live": "false", "notificationItems": list(items)}
-    return signing.adyen_signed_body(notification, ADYEN_KEY), dict(signing.JSON)
+    return adyen.signed_body(notification, ADYEN_KEY), dict(JSON_HEADERS)
 
 
 def standard_delivery(event_type: str = "payment.succeeded", msg_id: str | None = None, timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
     msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
     options = catalog.SampleOptions(payment_id=STANDARD_PAYMENT_ID, amount=1500, currency="USD", event_id=msg_id)
     body = json.dumps(_catalog_event("standard", event_type, "payment.succeeded", options)).encode()
-    return body, signing.standard_headers(body, STANDARD_SECRET, msg_id, timestamp or int(time.time()))
+    return body, standard.signed_headers(body, STANDARD_SECRET, msg_id, timestamp or int(time.time()))
+
+
+def signed_sample(
+    source: str, sample: str, options: catalog.SampleOptions | None = None, timestamp: int | None = None
+) -> tuple[catalog.BuiltEvent, Delivery]:
+    """A catalog sample of ``source``'s provider, signed with the test source's secret."""
+    entry = SOURCES[source]
+    provider = str(entry.get("provider", source))
+    built = catalog.build(provider, sample, options)
+    return built, sign(built, SigningMaterial.from_source(entry, provider), timestamp or now())
 
 
 def now() -> int:

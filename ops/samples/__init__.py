@@ -1,70 +1,45 @@
-"""Realistic sample events for every provider, in each provider's documented webhook shape.
+"""The sample catalog: realistic events for every provider, in each provider's documented shape.
+
+Each provider's samples live in its tooling half (``providers_tooling/<name>/samples.py``); this
+module gathers them over the provider registry.
 
 Like ``stripe trigger``, for every provider: ``python -m ops send SOURCE EVENT_TYPE`` builds one of
 these, signs it as the provider would and posts it. The payloads follow the providers' published
-examples and API references (Stripe API version 2024-06-20 event and object shapes, Square's
-Webhooks reference, PayPal's webhook event names and Orders/Payments v2 resources, Adyen's standard
-webhook ``NotificationRequestItem``, and the Standard Webhooks envelope). Payment normalization is
-built on them, so the links a real payload carries are kept:
-
-- Stripe charge, refund and dispute objects carry ``payment_intent`` (and ``charge``);
-- Square refunds and disputes carry the ``payment_id`` (``disputed_payment.payment_id``);
-- PayPal captures and authorizations carry ``supplementary_data.related_ids.order_id`` and a
-  ``links`` entry with ``rel: up`` to the order; a refund links ``up`` to its capture, and a dispute
-  names the capture in ``disputed_transactions[].seller_transaction_id``;
-- Adyen modifications (capture, cancellation, refund, chargeback) carry ``originalReference``, the
-  payment's ``pspReference``.
+examples and API references, and keep the links a real payload carries, on which payment
+normalization is built (each provider's ``samples.py`` says which).
 
 Samples are parametric (:class:`SampleOptions`): one ``payment_id`` sent through several event types
 gives one payment's life cycle, because every related id (charge, order, capture, refund, dispute,
-modification references) is derived from the payment id deterministically. Amounts are in minor
-units as Stripe, Square and Adyen send them (PayPal's decimal strings are derived). The catalog key
+modification references) is derived from the payment id deterministically. Amounts are given in
+minor units (a provider that writes decimal strings, like PayPal, derives them). The catalog key
 is the provider's event type, with a ``:variant`` suffix where one type has several outcomes
 (``payment.updated:failed``, ``AUTHORISATION:refused``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from ops.samples import adyen, paypal, square, standard, stripe
-from ops.samples.adyen import adyen_dedupe_key, adyen_notification_item
-from ops.samples.base import (
+from providers_tooling import all_tooling
+from providers_tooling.samples import (
     BuiltEvent,
     Context,
     Document,
     Sample,
     SampleOptions,
     UnknownSample,
-    decimal_amount,
 )
 
 __all__ = [
     "CATALOG", "LIFECYCLES", "BuiltEvent", "Document", "Sample", "SampleOptions", "UnknownSample",
-    "adyen_dedupe_key", "adyen_notification_item", "build", "decimal_amount", "find_sample",
-    "providers", "sample_names",
+    "build", "find_sample", "providers", "sample_names",
 ]
 
-_PROVIDERS = (stripe, square, paypal, adyen, standard)
-PAYMENT_ID_FACTORIES: dict[str, Callable[[], str]] = {
-    module.__name__.rsplit(".", 1)[-1]: module.new_payment_id for module in _PROVIDERS
+_TOOLING = {tooling.name: tooling for tooling in all_tooling()}
+CATALOG: dict[str, dict[str, Sample]] = {
+    name: {sample.name: sample for sample in tooling.samples} for name, tooling in _TOOLING.items()
 }
-CATALOG: dict[str, dict[str, Sample]] = {}
-for _module in _PROVIDERS:
-    for _sample in _module.SAMPLES:
-        CATALOG.setdefault(_sample.provider, {})[_sample.name] = _sample
-
-
 # One payment's life, in the order it happens, per provider: what `ops lifecycle` sends.
 LIFECYCLES: dict[str, tuple[str, ...]] = {
-    "stripe": ("payment_intent.created", "payment_intent.processing", "payment_intent.succeeded",
-               "charge.refunded", "charge.dispute.created", "charge.dispute.closed"),
-    "square": ("payment.created", "payment.updated", "refund.created", "refund.updated",
-               "dispute.created", "dispute.state.updated"),
-    "paypal": ("PAYMENT.AUTHORIZATION.CREATED", "PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.REFUNDED",
-               "CUSTOMER.DISPUTE.CREATED", "CUSTOMER.DISPUTE.RESOLVED"),
-    "adyen": ("AUTHORISATION", "CAPTURE", "REFUND", "CHARGEBACK"),
-    "standard": ("payment.succeeded", "refund.succeeded", "dispute.created"),
+    name: tooling.lifecycle for name, tooling in _TOOLING.items() if tooling.lifecycle
 }
 
 
@@ -89,6 +64,6 @@ def find_sample(provider: str, name: str) -> Sample:
 def build(provider: str, name: str, options: SampleOptions | None = None) -> BuiltEvent:
     """The sample ``name`` of ``provider`` as the provider would send it (before signing)."""
     sample = find_sample(provider, name)
-    ctx = Context(provider, options or SampleOptions(), PAYMENT_ID_FACTORIES[provider])
+    ctx = Context(provider, options or SampleOptions(), _TOOLING[provider].new_payment_id)
     document, event_id = sample.builder(ctx)
     return BuiltEvent(provider, name, sample.event_type, document, event_id, ctx.payment_id)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.providers import PROVIDER_NAMES
 from chalicelib.store import RECEIVED, WebhookRecord
 from devstack.emulator import free_port
 from devstack.state import REPOSITORY
@@ -25,13 +26,8 @@ from tests.e2e.stack import StackProcess, boto3_client, process_alive
 
 pytestmark = pytest.mark.slow
 
-ONE_OF_EACH = [
-    ("stripe", "payment_intent.succeeded"),
-    ("square", "payment.updated"),
-    ("paypal", "PAYMENT.CAPTURE.COMPLETED"),
-    ("adyen", "AUTHORISATION"),
-    ("standard", "payment.succeeded"),
-]
+# Every registered provider (a source of its own name in the local stack), its first sample.
+ONE_OF_EACH = [(name, samples.sample_names(name)[0]) for name in PROVIDER_NAMES]
 SHOW_FIELDS = {"webhookId", "source", "provider", "eventId", "eventType", "status", "receivedAt", "attempts"}
 
 

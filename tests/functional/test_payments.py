@@ -23,7 +23,7 @@ from chalicelib import runtime
 from chalicelib.payments.model import event_id_for
 from chalicelib.payments.store import PaymentStore
 from chalicelib.providers import get_provider
-from ops import signing
+from providers_tooling import standard
 from tests import samples
 from tests.functional.helpers import invoke_processor, post, process_queue
 from tests.unit.payments import payloads as p
@@ -48,7 +48,7 @@ def deliver_stripe(client: Any, event_type: str, obj: dict[str, Any], created: i
 
 def deliver_standard(client: Any, event_type: str, data: dict[str, Any]) -> str:
     body = json.dumps(p.standard_event(event_type, data)).encode()
-    headers = signing.standard_headers(body, samples.STANDARD_SECRET, f"msg_{uuid.uuid4().hex}", int(time.time()))
+    headers = standard.signed_headers(body, samples.STANDARD_SECRET, f"msg_{uuid.uuid4().hex}", int(time.time()))
     response = post(client, "standard", body, headers)
     assert response.status_code == 200, response.body
     return json.loads(response.body)["webhookId"]

@@ -143,7 +143,7 @@ def test_missing_signature_header_is_400(client, stack):
 
 def test_validly_signed_body_that_is_not_json_is_400(client, stack):
     body = b"this is not json"
-    response = post(client, "stripe", body, samples.signing.stripe_headers(body, samples.STRIPE_SECRET, samples.now()))
+    response = post(client, "stripe", body, samples.stripe.signed_headers(body, samples.STRIPE_SECRET, samples.now()))
     assert response.status_code == 400
     assert json.loads(response.body)["error"] == "malformed_payload"
     assert stack.items() == []

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ops import signing
+from providers_tooling import square, standard, stripe
+from providers_tooling.contract import JSON_HEADERS
 from tests import samples
 
 KNOWN_CODES = {
@@ -115,10 +116,10 @@ def test_correctly_signed_garbage_is_a_4xx_never_a_5xx(fuzz_app, body, timestamp
     client, _ = fuzz_app
     now = samples.now() + timestamp_offset
     for source, headers in [
-        ("stripe", signing.stripe_headers(body, samples.STRIPE_SECRET, max(now, 0))),
-        ("standard", signing.standard_headers(body, samples.STANDARD_SECRET, "msg_fuzz", max(now, 0))),
-        ("square", signing.square_headers(body, samples.SQUARE_KEY, samples.SQUARE_URL)),
-        ("adyen", dict(signing.JSON)),
+        ("stripe", stripe.signed_headers(body, samples.STRIPE_SECRET, max(now, 0))),
+        ("standard", standard.signed_headers(body, samples.STANDARD_SECRET, "msg_fuzz", max(now, 0))),
+        ("square", square.signed_headers(body, samples.SQUARE_KEY, samples.SQUARE_URL)),
+        ("adyen", dict(JSON_HEADERS)),
     ]:
         if acceptable_event(body, id_in_header=source == "standard") and timestamp_offset == 0:
             continue
@@ -158,7 +159,7 @@ def test_wrong_content_types_are_415(fuzz_app, content_type):
 def test_oversized_bodies_are_413(fuzz_app, extra):
     client, _ = fuzz_app
     body = b'{"id":"' + b"x" * (256 * 1024 + extra) + b'"}'
-    response = client.http.post("/webhook/stripe", body=body, headers=signing.stripe_headers(body, samples.STRIPE_SECRET, samples.now()))
+    response = client.http.post("/webhook/stripe", body=body, headers=stripe.signed_headers(body, samples.STRIPE_SECRET, samples.now()))
     assert response.status_code == 413
     assert_rejected_and_nothing_stored(fuzz_app, response)
 

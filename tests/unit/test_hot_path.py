@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from chalicelib import log
 from chalicelib.encoding import compact_json, json_string
 from chalicelib.errors import MalformedPayload
-from chalicelib.providers.base import SourceConfig, derived, hmac_sha256, hmac_sha256_after, keyed_hmac, parse_json_object
+from chalicelib.providers._helpers import derived, hmac_sha256, hmac_sha256_after, keyed_hmac, parse_json_object
+from chalicelib.providers.contract import SourceConfig
 from chalicelib.queue import message_body
 from chalicelib.store import (
     LEGACY_SWEEP_KEY,

@@ -15,11 +15,12 @@ import pytest
 
 from chalicelib.errors import InvalidSignature
 from chalicelib.providers import get_provider
-from chalicelib.providers.base import SourceConfig
+from chalicelib.providers.contract import SourceConfig
 from chalicelib.providers.paypal import PayPalProvider
-from chalicelib.providers.paypal_certs import CertificateStore
+from chalicelib.providers.paypal.chain import CertificateStore
 from devstack import pki
 from ops import delivery, samples
+from providers_tooling.samples import decimal_amount
 from tests import samples as test_samples
 
 CERT_URL = "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-local-test"
@@ -73,8 +74,6 @@ def test_every_sample_signed_by_the_sender_verifies_with_the_real_provider(provi
     # THEN it is genuine, with the id and type the sender reported
     assert event.event_id == built.event_id
     assert event.event_type == built.event_type
-    expected_payment_event = name != "customer.created"
-    assert get_provider(provider).is_payment_event(event.event_type) is expected_payment_event
 
 
 @pytest.mark.parametrize("provider,name", ALL_SAMPLES)
@@ -167,7 +166,7 @@ def test_the_same_adyen_notification_twice_has_one_dedupe_key() -> None:
 @pytest.mark.parametrize("amount,currency,text", [(2000, "USD", "20.00"), (5, "EUR", "0.05"), (2000, "JPY", "2000"),
                                                    (1234, "KWD", "1.234")])
 def test_decimal_amount_follows_the_currency_minor_units(amount: int, currency: str, text: str) -> None:
-    assert samples.decimal_amount(amount, currency) == text
+    assert decimal_amount(amount, currency) == text
 
 
 def test_unknown_event_type_names_the_known_ones() -> None:

@@ -11,8 +11,9 @@ from Adyen.util import generate_notification_sig, is_valid_hmac_notification
 
 from chalicelib.errors import ConfigurationError, InvalidSignature, MalformedPayload
 from chalicelib.providers import get_provider
-from chalicelib.providers.adyen import PROVIDER, compute_signature, signing_string
-from chalicelib.providers.base import SourceConfig
+from chalicelib.providers.adyen import PROVIDER
+from chalicelib.providers.adyen.signature import compute_signature, signing_string
+from chalicelib.providers.contract import SourceConfig
 
 NOW = 1_767_225_600.0  # Adyen signs no timestamp: the clock must not matter
 KEY = "3A9F1C7E5B2D4F6081A3C5E7092B4D6F8A1C3E5079B2D4F6A8C0E2A4C6E8F0B2"
@@ -418,38 +419,6 @@ def test_key_that_is_not_hex_is_a_configuration_error(key: str) -> None:
 
 # --- classification and registry --------------------------------------------------------------
 
-
-@pytest.mark.parametrize(
-    "event_code",
-    [
-        "AUTHORISATION",
-        "CAPTURE",
-        "CAPTURE_FAILED",
-        "CANCELLATION",
-        "CANCEL_OR_REFUND",
-        "REFUND",
-        "REFUND_FAILED",
-        "REFUNDED_REVERSED",
-        "CHARGEBACK",
-        "CHARGEBACK_REVERSED",
-        "SECOND_CHARGEBACK",
-        "NOTIFICATION_OF_CHARGEBACK",
-        "PREARBITRATION_WON",
-        "PREARBITRATION_LOST",
-        "REQUEST_FOR_INFORMATION",
-    ],
-)
-def test_payment_event_codes(event_code: str) -> None:
-    """GIVEN a payment outcome event code THEN it is a payment event."""
-    assert PROVIDER.is_payment_event(event_code)
-
-
-@pytest.mark.parametrize(
-    "event_code", ["REPORT_AVAILABLE", "RECURRING_CONTRACT", "authorisation", "AUTHORISATION_X"]
-)
-def test_other_event_codes(event_code: str) -> None:
-    """GIVEN a report, contract or unknown event code THEN it is not a payment event."""
-    assert not PROVIDER.is_payment_event(event_code)
 
 
 def test_registry_finds_the_provider() -> None:

@@ -20,8 +20,9 @@ from chalicelib.errors import (
     SignatureExpired,
 )
 from chalicelib.providers import get_provider
-from chalicelib.providers.base import SourceConfig
-from chalicelib.providers.standard import PROVIDER, compute_signature
+from chalicelib.providers.contract import SourceConfig
+from chalicelib.providers.standard import PROVIDER
+from chalicelib.providers.standard.signature import compute_signature
 
 NOW = 1_767_225_600  # 2026-01-01T00:00:00Z, the pinned clock
 SECRET = "whsec_" + base64.b64encode(b"standard-webhooks-test-key-0001").decode()
@@ -400,25 +401,6 @@ def test_unusable_secret_is_a_configuration_error(secret: str) -> None:
 
 # --- classification and registry --------------------------------------------------------------
 
-
-@pytest.mark.parametrize(
-    ("event_type", "expected"),
-    [
-        ("payment.succeeded", True),
-        ("payment.failed", True),
-        ("refund.created", True),
-        ("dispute.opened", True),
-        ("charge.captured", True),
-        ("invoice.paid", False),
-        ("user.created", False),
-        ("unknown", False),
-        ("payments.created", False),
-    ],
-)
-def test_is_payment_event(event_type: str, expected: bool) -> None:
-    """GIVEN an event type THEN it is a payment event iff it starts with payment., refund.,
-    dispute. or charge."""
-    assert PROVIDER.is_payment_event(event_type) is expected
 
 
 def test_registry_finds_the_provider() -> None:

@@ -16,9 +16,10 @@ from tests.unit.providers.paypal.helpers import DAY, NOW_DT
 
 
 @pytest.fixture(autouse=True)
-def _not_local_stage(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The loopback allowance depends on STAGE: every test starts outside the local stage.
-    monkeypatch.delenv("STAGE", raising=False)
+def _environment_says_local(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The loopback allowance depends on the source's stage (from the settings) alone: with the
+    # environment claiming the local stage in every test, one that reads it would be caught.
+    monkeypatch.setenv("STAGE", "local")
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import datetime as dt
 import json
 
 
-from chalicelib.providers.base import SourceConfig
+from chalicelib.providers.contract import SourceConfig
 from chalicelib.providers.paypal import PayPalProvider
-from chalicelib.providers.paypal_certs import CertificateStore
+from chalicelib.providers.paypal.chain import CertificateStore
 from tests.unit.providers.paypal_pki import (
     FakeFetcher,
     Issued,
@@ -40,17 +40,20 @@ BODY = json.dumps(
 ).encode()
 
 
-def source(*webhook_ids: str, **options: object) -> SourceConfig:
+def source(*webhook_ids: str, stage: str = "prod", **options: object) -> SourceConfig:
     return SourceConfig(
         name="paypal-main",
         provider="paypal",
         secrets=webhook_ids or (WEBHOOK_ID,),
         options=options,
+        stage=stage,
     )
 
 
-def ca_source(pki: dict[str, Issued], *webhook_ids: str, **options: object) -> SourceConfig:
-    return source(*webhook_ids, trustRootsPem=pki["root"].pem, **options)
+def ca_source(
+    pki: dict[str, Issued], *webhook_ids: str, stage: str = "prod", **options: object
+) -> SourceConfig:
+    return source(*webhook_ids, stage=stage, trustRootsPem=pki["root"].pem, **options)
 
 
 def chain_document(leaf: Issued, *intermediates: Issued) -> bytes:

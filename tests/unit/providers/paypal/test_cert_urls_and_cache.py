@@ -12,7 +12,7 @@ from chalicelib.errors import (
     InvalidSignature,
 )
 from chalicelib.providers.paypal import PayPalProvider
-from chalicelib.providers.paypal_certs import CertificateStore
+from chalicelib.providers.paypal.chain import CertificateStore
 from tests.unit.providers.paypal_pki import (
     SANDBOX_SUBJECT,
     FakeFetcher,
@@ -76,7 +76,7 @@ def test_disallowed_cert_urls_are_refused_before_any_fetch(
     options = {
         "certHosts": ["api.paypal.com", "api.sandbox.paypal.com", "127.0.0.1", "::1", "localhost",
                       "1.2.3.4"],
-        "allowLoopbackCertHost": True,  # ignored: STAGE is not "local"
+        "allowLoopbackCertHost": True,  # ignored: the stage is not "local"
     }
 
     # WHEN / THEN InvalidSignature, and the fetcher was never called
@@ -86,11 +86,9 @@ def test_disallowed_cert_urls_are_refused_before_any_fetch(
 
 
 @pytest.mark.parametrize("stage", ["prod", "dev", "LOCAL", "local "])
-def test_loopback_needs_the_local_stage(
-    pki: dict[str, Issued], monkeypatch: pytest.MonkeyPatch, stage: str
-) -> None:
+def test_loopback_needs_the_local_stage(pki: dict[str, Issued], stage: str) -> None:
     # GIVEN a listed loopback host with the allowance option, in a stage other than "local"
-    monkeypatch.setenv("STAGE", stage)
+    # (while the environment says STAGE=local: only the settings' stage counts)
     url = "http://127.0.0.1:8080/cert"
     provider, fetcher = provider_serving({url: chain_document(pki["leaf"], pki["intermediate"])})
     headers = sign_delivery(pki["leaf"].key, BODY, WEBHOOK_ID, url)
@@ -100,7 +98,7 @@ def test_loopback_needs_the_local_stage(
         provider.verify(
             BODY,
             headers,
-            ca_source(pki, certHosts=["127.0.0.1"], allowLoopbackCertHost=True),
+            ca_source(pki, stage=stage, certHosts=["127.0.0.1"], allowLoopbackCertHost=True),
             NOW,
         )
     assert fetcher.calls == []
@@ -111,26 +109,20 @@ def test_loopback_needs_the_local_stage(
     [{"certHosts": ["127.0.0.1"]}, {"allowLoopbackCertHost": True}],
     ids=["option-missing", "host-not-listed"],
 )
-def test_local_stage_alone_does_not_allow_loopback(
-    pki: dict[str, Issued], monkeypatch: pytest.MonkeyPatch, options: dict
-) -> None:
-    # GIVEN STAGE=local but the source lacks the option or does not list the host
-    monkeypatch.setenv("STAGE", "local")
+def test_local_stage_alone_does_not_allow_loopback(pki: dict[str, Issued], options: dict) -> None:
+    # GIVEN the local stage but the source lacks the option or does not list the host
     url = "http://127.0.0.1:8080/cert"
     provider, fetcher = provider_serving({url: chain_document(pki["leaf"], pki["intermediate"])})
     headers = sign_delivery(pki["leaf"].key, BODY, WEBHOOK_ID, url)
 
     # WHEN / THEN refused without fetching
     with pytest.raises(InvalidSignature, match="certificate URL is not allowed"):
-        provider.verify(BODY, headers, ca_source(pki, **options), NOW)
+        provider.verify(BODY, headers, ca_source(pki, stage="local", **options), NOW)
     assert fetcher.calls == []
 
 
-def test_local_stage_does_not_allow_other_ip_literals(
-    pki: dict[str, Issued], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_local_stage_does_not_allow_other_ip_literals(pki: dict[str, Issued]) -> None:
     # GIVEN the local allowance and a listed, non-loopback IP literal
-    monkeypatch.setenv("STAGE", "local")
     url = "https://10.0.0.1/cert"
     provider, fetcher = provider_serving({url: chain_document(pki["leaf"], pki["intermediate"])})
     headers = sign_delivery(pki["leaf"].key, BODY, WEBHOOK_ID, url)
@@ -140,7 +132,7 @@ def test_local_stage_does_not_allow_other_ip_literals(
         provider.verify(
             BODY,
             headers,
-            ca_source(pki, certHosts=["10.0.0.1"], allowLoopbackCertHost=True),
+            ca_source(pki, stage="local", certHosts=["10.0.0.1"], allowLoopbackCertHost=True),
             NOW,
         )
     assert fetcher.calls == []

@@ -1,4 +1,4 @@
-"""PayPal provider: the real urllib fetcher, against a local http.server (STAGE=local loopback allowance).
+"""PayPal provider: the real urllib fetcher, against a local http.server (local-stage loopback allowance).
 
 Certificates come from a fake fetcher that records its calls, except in test_fetcher.py, which
 uses the real urllib fetcher against a local http.server on 127.0.0.1.
@@ -17,10 +17,11 @@ from chalicelib.errors import (
     DependencyUnavailable,
     InvalidSignature,
 )
-from chalicelib.providers import paypal_fetch
-from chalicelib.providers.base import SourceConfig
+from chalicelib.providers.paypal import fetch as paypal_fetch
+from chalicelib.providers.contract import SourceConfig
 from chalicelib.providers.paypal import PayPalProvider
-from chalicelib.providers.paypal_certs import CertificateStore, UrllibCertFetcher
+from chalicelib.providers.paypal.chain import CertificateStore
+from chalicelib.providers.paypal.fetch import UrllibCertFetcher
 from tests.unit.providers.paypal_pki import (
     Issued,
     sign_delivery,
@@ -96,8 +97,7 @@ def cert_server(pki: dict[str, Issued]) -> Iterator[_CertServer]:
 
 
 @pytest.fixture
-def local_stage(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STAGE", "local")
+def dead_env_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
     # An environment proxy that does not exist: the fetcher must ignore it.
     for scheme in ("http", "https", "all"):
         for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY"):
@@ -111,14 +111,14 @@ def local_url(server: _CertServer, path: str) -> str:
 
 
 def local_source(pki: dict[str, Issued]) -> SourceConfig:
-    return ca_source(pki, certHosts=["127.0.0.1"], allowLoopbackCertHost=True)
+    return ca_source(pki, stage="local", certHosts=["127.0.0.1"], allowLoopbackCertHost=True)
 
 
-@pytest.mark.usefixtures("local_stage")
+@pytest.mark.usefixtures("dead_env_proxies")
 def test_real_fetcher_fetches_a_local_certificate_ignoring_env_proxies(
     pki: dict[str, Issued], cert_server: _CertServer
 ) -> None:
-    # GIVEN STAGE=local, the loopback allowance, a local server serving the test chain, and
+    # GIVEN the local stage, the loopback allowance, a local server serving the test chain, and
     # HTTP(S)_PROXY pointing at a dead proxy
     provider = PayPalProvider(CertificateStore())  # the real urllib fetcher
     url = local_url(cert_server, "/cert")
@@ -133,7 +133,7 @@ def test_real_fetcher_fetches_a_local_certificate_ignoring_env_proxies(
     assert cert_server.requested == ["/cert"]
 
 
-@pytest.mark.usefixtures("local_stage")
+@pytest.mark.usefixtures("dead_env_proxies")
 def test_real_fetcher_does_not_follow_redirects(
     pki: dict[str, Issued], cert_server: _CertServer
 ) -> None:
@@ -148,7 +148,7 @@ def test_real_fetcher_does_not_follow_redirects(
     assert cert_server.requested == ["/redirect"]
 
 
-@pytest.mark.usefixtures("local_stage")
+@pytest.mark.usefixtures("dead_env_proxies")
 @pytest.mark.parametrize(
     ("path", "error"),
     [
@@ -171,7 +171,7 @@ def test_real_fetcher_refusals_and_failures(
         provider.verify(BODY, headers, local_source(pki), NOW)
 
 
-@pytest.mark.usefixtures("local_stage")
+@pytest.mark.usefixtures("dead_env_proxies")
 def test_real_fetcher_connection_failure_is_dependency_unavailable(pki: dict[str, Issued]) -> None:
     # GIVEN a loopback port on which nothing listens
     with socket.socket() as probe:

@@ -16,9 +16,9 @@ import pytest
 from chalicelib.errors import (
     InvalidSignature,
 )
-from chalicelib.providers import get_provider, paypal_certs
+from chalicelib.providers import get_provider
 from chalicelib.providers.paypal import PayPalProvider
-from chalicelib.providers.paypal_certs import CertificateStore
+from chalicelib.providers.paypal.chain import DEFAULT_STORE, CertificateStore
 from tests.unit.providers.paypal_pki import (
     PROD_SUBJECT,
     FakeFetcher,
@@ -46,7 +46,6 @@ def test_real_delivery_verifies_at_its_transmission_time(real: RealDelivery) -> 
     ]
     assert events[0].payload == real.body.decode("utf-8")
     assert fetcher.calls == [real.cert_url]
-    assert provider.is_payment_event(events[0].event_type) is False
 
 
 def test_real_delivery_fails_today_because_the_certificate_expired(real: RealDelivery) -> None:
@@ -164,25 +163,4 @@ def test_registry_exposes_the_provider() -> None:
     provider = get_provider("paypal")
     assert isinstance(provider, PayPalProvider)
     assert provider.name == "paypal"
-    assert provider.certificates is paypal_certs.DEFAULT_STORE
-
-
-@pytest.mark.parametrize(
-    ("event_type", "expected"),
-    [
-        ("PAYMENT.CAPTURE.COMPLETED", True),
-        ("PAYMENT.CAPTURE.REFUNDED", True),
-        ("PAYMENT.AUTHORIZATION.CREATED", True),
-        ("CUSTOMER.DISPUTE.CREATED", True),
-        ("PAYMENT.SALE.COMPLETED", True),
-        ("CHECKOUT.ORDER.APPROVED", True),
-        ("BILLING.PLAN.CREATED", False),
-        ("PAYMENT.CAPTUREX", False),
-        ("payment.capture.completed", False),
-        ("", False),
-    ],
-)
-def test_is_payment_event(event_type: str, expected: bool) -> None:
-    # GIVEN an event type WHEN classified THEN only the payment families count
-    provider = PayPalProvider(CertificateStore(fetcher=FakeFetcher()))
-    assert provider.is_payment_event(event_type) is expected
+    assert provider.certificates is DEFAULT_STORE

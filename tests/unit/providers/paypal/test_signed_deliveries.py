@@ -17,9 +17,9 @@ from chalicelib.errors import (
     MalformedPayload,
     MissingHeader,
 )
-from chalicelib.providers.base import SourceConfig
+from chalicelib.providers.contract import SourceConfig
 from chalicelib.providers.paypal import PayPalProvider
-from chalicelib.providers.paypal_certs import CertificateStore
+from chalicelib.providers.paypal.chain import CertificateStore
 from tests.unit.providers.paypal_pki import (
     PROD_SUBJECT,
     SANDBOX_SUBJECT,
@@ -55,12 +55,11 @@ def test_fresh_delivery_verifies(pki: dict[str, Issued]) -> None:
     # WHEN it is verified against a source trusting the test root
     events = provider.verify(BODY, headers, ca_source(pki), NOW)
 
-    # THEN it passes and the event is a payment event
+    # THEN it passes with the event's id, type and exact payload
     assert [(e.event_id, e.event_type) for e in events] == [
         ("WH-58D329510W468432D-8HN650336L201105X", "PAYMENT.CAPTURE.COMPLETED")
     ]
     assert events[0].payload == BODY.decode()
-    assert provider.is_payment_event(events[0].event_type)
     assert fetcher.calls == [CERT_URL]
 
 

@@ -1,0 +1,99 @@
+"""Normalizing (step 6): a payment is keyed by its authorisation's ``pspReference``; modifications
+(capture, cancellation, refund) and disputes carry it as ``originalReference``, and their own
+``pspReference`` identifies the refund or the dispute. Money decisions read signed fields only
+(codes, references, ``success``, ``amount``); ``eventDate``, which is not signed, serves only to
+order facts of the same rank. Adyen counts CLP and ISK in hundredths and CVE and IDR in whole
+units, unlike ISO 4217 (docs.adyen.com/development-resources/currency-codes): amounts are
+converted. ``CHARGEBACK`` means the funds were debited, so it counts as a lost dispute until a
+``CHARGEBACK_REVERSED`` (later in time) wins it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.errors import ProcessingError
+from chalicelib.payments import fields, model, money
+from chalicelib.payments.model import PaymentEvent
+
+from chalicelib.providers.adyen.signature import ITEM_KEY
+
+if TYPE_CHECKING:
+    from chalicelib.store import WebhookRecord
+
+
+# eventCode -> (kind, status when success is "true", status when "false"); None: not mapped.
+EVENT_MAPPING: dict[str, tuple[str, str | None, str | None]] = {
+    "AUTHORISATION": (model.PAYMENT, model.AUTHORIZED, model.FAILED),
+    "CAPTURE": (model.PAYMENT, model.SUCCEEDED, model.FAILED),
+    "CAPTURE_FAILED": (model.PAYMENT, model.FAILED, None),
+    "CANCELLATION": (model.PAYMENT, model.CANCELED, model.AUTHORIZED),  # a failed cancellation leaves the authorisation
+    "REFUND": (model.REFUND, model.REFUND_SUCCEEDED, model.REFUND_FAILED),
+    "CANCEL_OR_REFUND": (model.REFUND, model.REFUND_SUCCEEDED, model.REFUND_FAILED),
+    "REFUND_FAILED": (model.REFUND, model.REFUND_FAILED, None),
+    "REFUNDED_REVERSED": (model.REFUND, model.REFUND_FAILED, None),
+    "NOTIFICATION_OF_CHARGEBACK": (model.DISPUTE, model.DISPUTE_OPEN, None),
+    "CHARGEBACK": (model.DISPUTE, model.DISPUTE_LOST, None),
+    "CHARGEBACK_REVERSED": (model.DISPUTE, model.DISPUTE_WON, None),
+    "SECOND_CHARGEBACK": (model.DISPUTE, model.DISPUTE_LOST, None),
+    "PREARBITRATION_WON": (model.DISPUTE, model.DISPUTE_WON, None),
+    "PREARBITRATION_LOST": (model.DISPUTE, model.DISPUTE_LOST, None),
+}
+# Adyen's decimals where they differ from ISO 4217.
+ADYEN_UNIT_EXPONENTS: dict[str, int] = {"CLP": 2, "CVE": 0, "IDR": 0, "ISK": 2}
+
+
+def adyen_amount(item: Mapping[str, Any]) -> tuple[int, str] | None:
+    """The item's signed ``amount`` as (ISO minor units, currency), None when absent."""
+    amount = item.get("amount")
+    if amount is None:
+        return None
+    if not isinstance(amount, dict):
+        raise ProcessingError("amount is not an object")
+    code = money.currency_code(amount.get("currency"), "amount.currency")
+    value = money.minor_units_from_integer(
+        amount.get("value"), code, "amount.value", ADYEN_UNIT_EXPONENTS.get(code)
+    )
+    return value, code
+
+
+def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
+    """A stored Adyen notification item as a PaymentEvent, or None outside the mapping."""
+    mapping = EVENT_MAPPING.get(webhook.event_type)
+    if mapping is None:
+        return None
+    item = fields.obj(fields.load_object(webhook.payload), ITEM_KEY)
+    success = item.get("success")
+    if success not in ("true", "false"):
+        raise ProcessingError("success is not \"true\" or \"false\"")
+    kind, if_success, if_failure = mapping
+    status = if_success if success == "true" else if_failure
+    if status is None:
+        return None  # e.g. a REFUND_FAILED that did not succeed: Adyen documents no such thing
+    psp_reference = fields.text(item, "pspReference")
+    if webhook.event_type == "AUTHORISATION":
+        payment_id = psp_reference
+    else:
+        payment_id = fields.text(item, "originalReference")
+    stated = adyen_amount(item)
+    amount, currency = stated if stated is not None else (None, None)
+    event_date = item.get("eventDate")
+    occurred_at = fields.rfc3339_time(event_date, "eventDate") if event_date else webhook.received_at
+    details: dict[str, Any] = {"currency": currency}
+    if kind == model.PAYMENT and status in (model.AUTHORIZED, model.SUCCEEDED) and webhook.event_type != "CANCELLATION":
+        details["amount"] = amount
+    elif kind == model.REFUND:
+        if amount is None:
+            raise ProcessingError("the refund has no amount")
+        details.update(refund_id=psp_reference, refund_amount=amount)
+    elif kind == model.DISPUTE:
+        details["dispute_id"] = psp_reference
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=payment_id,
+        kind=kind,
+        status=status,
+        occurred_at=occurred_at,
+        **details,
+    )

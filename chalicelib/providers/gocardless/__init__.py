@@ -1,0 +1,79 @@
+"""GoCardless: the provider as the receiver and the processor see it.
+
+The signature scheme is in :mod:`.signature`; the mapping to PaymentEvents in
+:mod:`.normalize`, imported only when an event is processed. GoCardless counts any 2xx as
+delivered (it expects 204 or 200), so the gateway's JSON answer serves; a delivery of several
+events also lists every webhook id in ``X-Webhook-Ids``.
+
+Options: none. Secrets are the webhook endpoint secrets from GoCardless's dashboard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from chalicelib.encoding import compact_json
+from chalicelib.errors import InvalidSignature
+from chalicelib.providers._helpers import (
+    any_digest_matches,
+    decode_text,
+    derived,
+    hmac_sha256_after,
+    parse_json_object,
+    require_header,
+    required_string,
+)
+from chalicelib.providers.contract import Acknowledgement, InboundEvent, SourceConfig
+from chalicelib.providers.gocardless.signature import (
+    SIGNATURE_HEADER,
+    delivery_events,
+    event_type,
+    signing_keys,
+)
+
+if TYPE_CHECKING:
+    from chalicelib.payments.model import PaymentEvent
+    from chalicelib.store import WebhookRecord
+
+
+class GoCardlessProvider:
+    """GoCardless webhook endpoints (several events per delivery)."""
+
+    name: str = "gocardless"
+    signature_headers: tuple[str, ...] = (SIGNATURE_HEADER,)
+    acknowledgement: Acknowledgement | None = None
+    options: Mapping[str, str] = MappingProxyType({})
+
+    def verify(
+        self, raw: bytes, headers: Mapping[str, str], source: SourceConfig, now: float
+    ) -> list[InboundEvent]:
+        """Verify the raw body, then return one event per entry of ``events``, in order.
+
+        ``now`` is unused: nothing in the scheme carries a time. Each event's payload is its
+        own object re-serialised (the signature covers the whole delivery, so a stored event is
+        not re-verifiable on its own; it was verified as part of the delivery).
+        """
+        keys = derived(source, signing_keys)
+        received = require_header(headers, SIGNATURE_HEADER)
+        expected = [hmac_sha256_after(key, raw).hex() for key in keys]
+        # Compared as hex text, as sent (as the official library does); a non-ASCII value can
+        # never match (and compare_digest refuses non-ASCII text).
+        if not received.isascii() or not any_digest_matches(expected, (received,)):
+            raise InvalidSignature()
+
+        events = delivery_events(parse_json_object(decode_text(raw)))
+        return [
+            InboundEvent(required_string(event, "id"), event_type(event), compact_json(event))
+            for event in events
+        ]
+
+    def normalize(self, webhook: WebhookRecord) -> PaymentEvent | None:
+        # Imported on first use: the receiver never normalizes, so its cold start skips it.
+        from chalicelib.providers.gocardless.normalize import normalize
+
+        return normalize(webhook)
+
+
+PROVIDER = GoCardlessProvider()

@@ -1,0 +1,100 @@
+"""Normalizing GoCardless events (step 6): ``payments``, ``refunds`` and ``mandates`` actions.
+
+GoCardless events carry **no amounts and no currency**: the amount lives on the resource, which
+only the API returns (``GET /payments/PM...``). The PaymentEvents made here therefore state a
+status and never an amount, so a GoCardless payment record has a status and no amount until
+something else states one. Refund events, without an amount, cannot name a refund (a refund id
+needs its amount in a PaymentEvent): they are recorded in the payment's history and published,
+and leave the refunded amount unchanged.
+
+- ``payments.<action>`` is keyed by ``links.payment``: created, customer_approval_granted,
+  submitted and resubmission_requested are pending; confirmed (collected) and paid_out succeeded;
+  failed, customer_approval_denied and late_failure_settled failed; cancelled canceled.
+  charged_back and chargeback_settled are a lost dispute (the funds were debited),
+  chargeback_cancelled a won one, keyed by the payment too. Other actions are ignored.
+  A late failure after ``confirmed`` does not undo ``succeeded`` in the state machine (a final
+  phase is never beaten): its history line shows it.
+- ``refunds.<action>`` is keyed by ``links.payment`` when the event names it, else by
+  ``links.refund``: created is pending, paid and refund_settled succeeded, failed and
+  funds_returned failed. Refund events may link only the refund; those land on a record of
+  their own until the refund is fetched to learn its payment (not done here).
+- ``mandates.<action>`` is keyed by ``links.mandate``: a mandate is the customer's authority to
+  collect, so its record follows it in the payment vocabulary: created, submitted,
+  customer_approval_granted and resubmission_requested are pending, active is authorized,
+  failed failed, cancelled and expired canceled. Other actions (transferred, replaced,
+  reinstated, ...) are ignored.
+
+The event time is ``created_at``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.errors import ProcessingError
+from chalicelib.payments import fields, model
+from chalicelib.payments.model import PaymentEvent
+
+if TYPE_CHECKING:
+    from chalicelib.store import WebhookRecord
+
+# event type -> (kind, status)
+EVENT_MAPPING: dict[str, tuple[str, str]] = {
+    "payments.created": (model.PAYMENT, model.PENDING),
+    "payments.customer_approval_granted": (model.PAYMENT, model.PENDING),
+    "payments.submitted": (model.PAYMENT, model.PENDING),
+    "payments.resubmission_requested": (model.PAYMENT, model.PENDING),
+    "payments.confirmed": (model.PAYMENT, model.SUCCEEDED),
+    "payments.paid_out": (model.PAYMENT, model.SUCCEEDED),
+    "payments.failed": (model.PAYMENT, model.FAILED),
+    "payments.customer_approval_denied": (model.PAYMENT, model.FAILED),
+    "payments.late_failure_settled": (model.PAYMENT, model.FAILED),
+    "payments.cancelled": (model.PAYMENT, model.CANCELED),
+    "payments.charged_back": (model.DISPUTE, model.DISPUTE_LOST),
+    "payments.chargeback_settled": (model.DISPUTE, model.DISPUTE_LOST),
+    "payments.chargeback_cancelled": (model.DISPUTE, model.DISPUTE_WON),
+    "refunds.created": (model.REFUND, model.REFUND_PENDING),
+    "refunds.paid": (model.REFUND, model.REFUND_SUCCEEDED),
+    "refunds.refund_settled": (model.REFUND, model.REFUND_SUCCEEDED),
+    "refunds.failed": (model.REFUND, model.REFUND_FAILED),
+    "refunds.funds_returned": (model.REFUND, model.REFUND_FAILED),
+    "mandates.created": (model.PAYMENT, model.PENDING),
+    "mandates.submitted": (model.PAYMENT, model.PENDING),
+    "mandates.customer_approval_granted": (model.PAYMENT, model.PENDING),
+    "mandates.resubmission_requested": (model.PAYMENT, model.PENDING),
+    "mandates.active": (model.PAYMENT, model.AUTHORIZED),
+    "mandates.failed": (model.PAYMENT, model.FAILED),
+    "mandates.cancelled": (model.PAYMENT, model.CANCELED),
+    "mandates.expired": (model.PAYMENT, model.CANCELED),
+}
+# resource type -> the links that may name what the event is keyed by, in order of preference
+KEY_LINKS: dict[str, tuple[str, ...]] = {
+    "payments": ("payment",),
+    "refunds": ("payment", "refund"),
+    "mandates": ("mandate",),
+}
+
+
+def _keyed_by(event: dict[str, Any], resource_type: str) -> str:
+    for link in KEY_LINKS[resource_type]:
+        named = fields.optional_text(event, "links", link)
+        if named is not None:
+            return named
+    raise ProcessingError(f"the event names no {' or '.join(KEY_LINKS[resource_type])}")
+
+
+def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
+    """A stored GoCardless event as a PaymentEvent (with no amount), or None outside the mapping."""
+    mapping = EVENT_MAPPING.get(webhook.event_type)
+    if mapping is None:
+        return None
+    kind, status = mapping
+    event = fields.load_object(webhook.payload)
+    resource_type = webhook.event_type.split(".", 1)[0]
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=_keyed_by(event, resource_type),
+        kind=kind,
+        status=status,
+        occurred_at=fields.rfc3339_time(event.get("created_at"), "created_at"),
+    )

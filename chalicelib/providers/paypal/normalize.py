@@ -1,0 +1,183 @@
+"""Normalizing (step 6): a payment is keyed by its order id
+(``supplementary_data.related_ids.order_id``) when the resource names one, else by its
+authorization id, else by its capture id. A refund names only its capture (the ``up`` link) and a
+dispute only its transaction (``disputed_transactions[].seller_transaction_id``, the capture id),
+so capture events declare their capture id as a related key of the order: the payment store
+links it, and refunds and disputes keyed by the capture land on the order's record. Amounts are
+decimal strings (``"10.00"``) converted with the currency's ISO 4217 exponent. The event time is
+the resource's ``update_time``, else its ``create_time``, else the event's ``create_time``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.errors import ProcessingError
+from chalicelib.payments import fields, model, money
+from chalicelib.payments.model import PaymentEvent, payment_key
+
+if TYPE_CHECKING:
+    from chalicelib.store import WebhookRecord
+
+
+CAPTURE_STATUSES: dict[str, str] = {
+    "PAYMENT.CAPTURE.PENDING": model.PENDING,
+    "PAYMENT.CAPTURE.COMPLETED": model.SUCCEEDED,
+    "PAYMENT.CAPTURE.DENIED": model.FAILED,
+    "PAYMENT.CAPTURE.DECLINED": model.FAILED,
+}
+AUTHORIZATION_STATUSES: dict[str, str] = {
+    "PAYMENT.AUTHORIZATION.CREATED": model.AUTHORIZED,
+    "PAYMENT.AUTHORIZATION.VOIDED": model.CANCELED,
+}
+REFUND_EVENT_TYPES = frozenset({"PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED"})
+DISPUTE_EVENT_PREFIX = "CUSTOMER.DISPUTE."
+REFUND_STATUSES: dict[str, str] = {
+    "PENDING": model.REFUND_PENDING,
+    "COMPLETED": model.REFUND_SUCCEEDED,
+    "FAILED": model.REFUND_FAILED,
+    "CANCELLED": model.REFUND_FAILED,
+}
+# dispute_outcome.outcome_code of a resolved dispute: did the merchant keep the money?
+DISPUTE_OUTCOMES: dict[str, str] = {
+    "RESOLVED_BUYER_FAVOUR": model.DISPUTE_LOST,
+    "ACCEPTED": model.DISPUTE_LOST,
+    "RESOLVED_SELLER_FAVOUR": model.DISPUTE_WON,
+    "RESOLVED_WITH_PAYOUT": model.DISPUTE_WON,  # PayPal paid the buyer from its own funds
+    "CANCELED_BY_BUYER": model.DISPUTE_WON,
+    "DENIED": model.DISPUTE_WON,
+    "NONE": model.DISPUTE_WON,  # closed without a decision against the merchant
+}
+
+
+def paypal_amount(obj: Mapping[str, Any], name: str) -> tuple[int, str] | None:
+    """A PayPal ``Money`` (``{"currency_code": "USD", "value": "10.00"}``) as (minor units, code)."""
+    value = obj.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ProcessingError(f"resource.{name} is not a Money object")
+    code = money.currency_code(value.get("currency_code"), f"resource.{name}.currency_code")
+    return money.minor_units_from_decimal(value.get("value"), code, f"resource.{name}.value"), code
+
+
+def _time(document: Mapping[str, Any], resource: Mapping[str, Any]) -> str:
+    candidates = ((resource, "update_time"), (resource, "create_time"), (document, "create_time"))
+    for source, name in candidates:
+        if source.get(name):
+            return fields.rfc3339_time(source.get(name), name)
+    raise ProcessingError("the event has no time")
+
+
+def _linked_id(resource: Mapping[str, Any], rel: str, collection: str) -> str | None:
+    """The id at the end of the ``rel`` link when it points into ``/<collection>/``."""
+    links = resource.get("links")
+    if not isinstance(links, list):
+        return None
+    for link in links:
+        href = link.get("href") if isinstance(link, dict) else None
+        if isinstance(link, dict) and link.get("rel") == rel and isinstance(href, str):
+            _, found, rest = href.partition(f"/{collection}/")
+            candidate = rest.split("/", 1)[0].split("?", 1)[0]
+            if found and candidate:
+                return candidate
+    return None
+
+
+def _payment_identity(resource: Mapping[str, Any], own_id: str) -> tuple[str, tuple[str, ...]]:
+    """(payment id, related payment keys) of a capture or an authorization."""
+    related_ids = fields.dig(resource, "supplementary_data", "related_ids")
+    order_id = fields.optional_text(related_ids, "order_id")
+    authorization_id = fields.optional_text(related_ids, "authorization_id")
+    payment_id = order_id or authorization_id or own_id
+    others = {own_id, authorization_id} - {payment_id, None}
+    return payment_id, tuple(sorted(payment_key("paypal", other) for other in others if other))
+
+
+def _payment_event(webhook: WebhookRecord, document: Mapping[str, Any], status: str) -> PaymentEvent:
+    resource = fields.obj(document, "resource")
+    payment_id, related = _payment_identity(resource, fields.text(resource, "id"))
+    stated = paypal_amount(resource, "amount")
+    if stated is None:
+        raise ProcessingError("the resource has no amount")
+    amount, currency = stated
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=payment_id,
+        related_payment_keys=related,
+        kind=model.PAYMENT,
+        status=status,
+        occurred_at=_time(document, resource),
+        amount=amount,
+        currency=currency,
+    )
+
+
+def _refund_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> PaymentEvent:
+    resource = fields.obj(document, "resource")
+    capture_id = _linked_id(resource, "up", "captures")
+    if capture_id is None:
+        raise ProcessingError("the refund has no up link to its capture")
+    stated = paypal_amount(resource, "amount")
+    if stated is None:
+        raise ProcessingError("the refund has no amount")
+    amount, currency = stated
+    breakdown = fields.dig(resource, "seller_payable_breakdown")
+    total = paypal_amount(breakdown, "total_refunded_amount") if isinstance(breakdown, dict) else None
+    if total is not None and total[1] != currency:
+        total = None  # a total in another currency cannot be compared with the payment's amount
+    status = resource.get("status")
+    if not isinstance(status, str) or status not in REFUND_STATUSES:
+        raise ProcessingError("the refund has an unknown status")
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=capture_id,
+        kind=model.REFUND,
+        status=REFUND_STATUSES[status],
+        occurred_at=_time(document, resource),
+        currency=currency,
+        refund_id=fields.text(resource, "id"),
+        refund_amount=amount,
+        refunded_total=total[0] if total is not None else None,
+    )
+
+
+def _dispute_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> PaymentEvent:
+    resource = fields.obj(document, "resource")
+    transactions = resource.get("disputed_transactions")
+    transaction_id = None
+    if isinstance(transactions, list) and transactions:
+        transaction_id = fields.optional_text(transactions[0], "seller_transaction_id")
+    if transaction_id is None:
+        raise ProcessingError("the dispute names no seller_transaction_id")
+    if webhook.event_type == "CUSTOMER.DISPUTE.RESOLVED" or resource.get("status") == "RESOLVED":
+        outcome = fields.optional_text(resource, "dispute_outcome", "outcome_code") or "NONE"
+        if outcome not in DISPUTE_OUTCOMES:
+            raise ProcessingError("the dispute has an unknown outcome")
+        status = DISPUTE_OUTCOMES[outcome]
+    else:
+        status = model.DISPUTE_OPEN
+    stated = paypal_amount(resource, "dispute_amount")
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=transaction_id,
+        kind=model.DISPUTE,
+        status=status,
+        occurred_at=_time(document, resource),
+        currency=stated[1] if stated is not None else None,
+        dispute_id=fields.text(resource, "dispute_id"),
+    )
+
+
+def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
+    """A stored PayPal event as a PaymentEvent, or None outside the mapping (see the README)."""
+    event_type = webhook.event_type
+    status = CAPTURE_STATUSES.get(event_type) or AUTHORIZATION_STATUSES.get(event_type)
+    if status is not None:
+        return _payment_event(webhook, fields.load_object(webhook.payload), status)
+    if event_type in REFUND_EVENT_TYPES:
+        return _refund_event(webhook, fields.load_object(webhook.payload))
+    if event_type.startswith(DISPUTE_EVENT_PREFIX):
+        return _dispute_event(webhook, fields.load_object(webhook.payload))
+    return None

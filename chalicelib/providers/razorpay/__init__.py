@@ -1,0 +1,69 @@
+"""Razorpay: the provider as the receiver and the processor see it.
+
+The signature scheme is in :mod:`.signature`; the mapping to PaymentEvents in
+:mod:`.normalize`, imported only when an event is processed. Razorpay counts any 2xx as
+delivered: the gateway's JSON answer serves.
+
+Options: none. Secrets are the webhook secrets set in Razorpay's dashboard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from chalicelib.errors import InvalidSignature
+from chalicelib.providers._helpers import (
+    any_digest_matches,
+    decode_text,
+    derived,
+    hmac_sha256_after,
+    parse_json_object,
+    require_header,
+    required_string,
+)
+from chalicelib.providers.contract import Acknowledgement, InboundEvent, SourceConfig
+from chalicelib.providers.razorpay.signature import EVENT_ID_HEADER, SIGNATURE_HEADER, signing_keys
+
+if TYPE_CHECKING:
+    from chalicelib.payments.model import PaymentEvent
+    from chalicelib.store import WebhookRecord
+
+
+class RazorpayProvider:
+    """Razorpay webhooks (one event per delivery, its id in a header)."""
+
+    name: str = "razorpay"
+    signature_headers: tuple[str, ...] = (SIGNATURE_HEADER,)
+    acknowledgement: Acknowledgement | None = None
+    options: Mapping[str, str] = MappingProxyType({})
+
+    def verify(
+        self, raw: bytes, headers: Mapping[str, str], source: SourceConfig, now: float
+    ) -> list[InboundEvent]:
+        """Verify the raw body, then read the event id (header) and the ``event`` type (body).
+
+        ``now`` is unused: nothing in the scheme carries a time (see :mod:`.signature`).
+        """
+        keys = derived(source, signing_keys)
+        received = require_header(headers, SIGNATURE_HEADER)
+        event_id = require_header(headers, EVENT_ID_HEADER)
+        expected = [hmac_sha256_after(key, raw).hex() for key in keys]
+        # Compared as hex text, as sent (as the official library does); a non-ASCII value can
+        # never match (and compare_digest refuses non-ASCII text).
+        if not received.isascii() or not any_digest_matches(expected, (received,)):
+            raise InvalidSignature()
+
+        text = decode_text(raw)
+        document = parse_json_object(text)
+        return [InboundEvent(event_id, required_string(document, "event"), text)]
+
+    def normalize(self, webhook: WebhookRecord) -> PaymentEvent | None:
+        # Imported on first use: the receiver never normalizes, so its cold start skips it.
+        from chalicelib.providers.razorpay.normalize import normalize
+
+        return normalize(webhook)
+
+
+PROVIDER = RazorpayProvider()

@@ -1,0 +1,85 @@
+"""Normalizing Razorpay events (step 6): payments, refunds and disputes.
+
+Payments are keyed by Razorpay's payment id (``pay_...``): refunds name it as ``payment_id`` and
+disputes as ``payment_id`` too. Amounts are integers in the currency's smallest unit (paise for
+INR), which is ISO 4217's minor unit. The event time is the event's ``created_at`` (unix seconds).
+
+- ``payment.authorized`` authorized, ``payment.captured`` succeeded, ``payment.failed`` failed,
+  each with ``payload.payment.entity.amount``;
+- ``refund.created`` pending, ``refund.processed`` succeeded, ``refund.failed`` failed, with
+  ``payload.refund.entity`` (``id``, ``amount``, ``payment_id``);
+- ``payment.dispute.created``, ``.under_review``, ``.action_required`` open, ``.won`` won and
+  ``.lost`` lost, with ``payload.dispute.entity``; ``payment.dispute.closed`` is ignored (its
+  outcome comes as ``.won`` or ``.lost``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.payments import fields, model, money
+from chalicelib.payments.model import PaymentEvent
+
+if TYPE_CHECKING:
+    from chalicelib.store import WebhookRecord
+
+PAYMENT_STATUSES: dict[str, str] = {
+    "payment.authorized": model.AUTHORIZED,
+    "payment.captured": model.SUCCEEDED,
+    "payment.failed": model.FAILED,
+}
+REFUND_STATUSES: dict[str, str] = {
+    "refund.created": model.REFUND_PENDING,
+    "refund.processed": model.REFUND_SUCCEEDED,
+    "refund.failed": model.REFUND_FAILED,
+}
+DISPUTE_STATUSES: dict[str, str] = {
+    "payment.dispute.created": model.DISPUTE_OPEN,
+    "payment.dispute.under_review": model.DISPUTE_OPEN,
+    "payment.dispute.action_required": model.DISPUTE_OPEN,
+    "payment.dispute.won": model.DISPUTE_WON,
+    "payment.dispute.lost": model.DISPUTE_LOST,
+}
+
+
+def _entity(document: Mapping[str, Any], name: str) -> dict[str, Any]:
+    return fields.obj(document, "payload", name, "entity")
+
+
+def _amount(entity: Mapping[str, Any], name: str) -> tuple[int, str]:
+    """The entity's ``amount`` (smallest currency unit) and ``currency``."""
+    currency = money.currency_code(entity.get("currency"), f"payload.{name}.entity.currency")
+    amount = money.minor_units_from_integer(entity.get("amount"), currency, f"payload.{name}.entity.amount")
+    return amount, currency
+
+
+def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
+    """A stored Razorpay event as a PaymentEvent, or None outside the mapping."""
+    event_type = webhook.event_type
+    if not (event_type in PAYMENT_STATUSES or event_type in REFUND_STATUSES or event_type in DISPUTE_STATUSES):
+        return None
+    document = fields.load_object(webhook.payload)
+    at = fields.unix_time(document.get("created_at"), "created_at")
+    if event_type in PAYMENT_STATUSES:
+        payment = _entity(document, "payment")
+        amount, currency = _amount(payment, "payment")
+        return PaymentEvent.from_webhook(
+            webhook, provider_payment_id=fields.text(payment, "id"), kind=model.PAYMENT,
+            status=PAYMENT_STATUSES[event_type], occurred_at=at, amount=amount, currency=currency,
+        )
+    if event_type in REFUND_STATUSES:
+        refund = _entity(document, "refund")
+        amount, currency = _amount(refund, "refund")
+        return PaymentEvent.from_webhook(
+            webhook, provider_payment_id=fields.text(refund, "payment_id"), kind=model.REFUND,
+            status=REFUND_STATUSES[event_type], occurred_at=at, currency=currency,
+            refund_id=fields.text(refund, "id"), refund_amount=amount,
+        )
+    dispute = _entity(document, "dispute")
+    return PaymentEvent.from_webhook(
+        webhook, provider_payment_id=fields.text(dispute, "payment_id"), kind=model.DISPUTE,
+        status=DISPUTE_STATUSES[event_type], occurred_at=at,
+        currency=money.currency_code(dispute.get("currency"), "payload.dispute.entity.currency"),
+        dispute_id=fields.text(dispute, "id"),
+    )

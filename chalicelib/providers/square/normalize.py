@@ -1,0 +1,149 @@
+"""Normalizing (step 6): payments are keyed by Square's payment id, refunds by their
+``payment_id`` and disputes by ``disputed_payment.payment_id``. ``payment.*`` events map by the
+payment's ``status``; the payment amount is ``total_money`` (tip included: what refunds are
+measured against) and ``refunded_money`` is Square's running total of refunds. Square amounts
+are ISO 4217 minor units. The event time is the object's ``updated_at`` (milliseconds), else the
+event's ``created_at``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.errors import ProcessingError
+from chalicelib.payments import fields, model, money
+from chalicelib.payments.model import PaymentEvent
+
+if TYPE_CHECKING:
+    from chalicelib.store import WebhookRecord
+
+
+PAYMENT_EVENT_TYPES = frozenset({"payment.created", "payment.updated"})
+REFUND_EVENT_TYPES = frozenset({"refund.created", "refund.updated"})
+DISPUTE_EVENT_PREFIX = "dispute."
+PAYMENT_STATUSES: dict[str, str] = {
+    "PENDING": model.PENDING,
+    "APPROVED": model.AUTHORIZED,
+    "COMPLETED": model.SUCCEEDED,
+    "CANCELED": model.CANCELED,
+    "FAILED": model.FAILED,
+}
+REFUND_STATUSES: dict[str, str] = {
+    "PENDING": model.REFUND_PENDING,
+    "COMPLETED": model.REFUND_SUCCEEDED,
+    "REJECTED": model.REFUND_FAILED,
+    "FAILED": model.REFUND_FAILED,
+}
+DISPUTE_STATES: dict[str, str] = {
+    "INQUIRY_EVIDENCE_REQUIRED": model.DISPUTE_OPEN,
+    "INQUIRY_PROCESSING": model.DISPUTE_OPEN,
+    "EVIDENCE_REQUIRED": model.DISPUTE_OPEN,
+    "PROCESSING": model.DISPUTE_OPEN,
+    "INQUIRY_CLOSED": model.DISPUTE_WON,  # closed without becoming a chargeback: the money stays
+    "WON": model.DISPUTE_WON,
+    "LOST": model.DISPUTE_LOST,
+    "ACCEPTED": model.DISPUTE_LOST,  # the seller accepted the dispute: the money goes back
+}
+
+
+def _money(obj: Mapping[str, Any], name: str, currency: str | None = None) -> tuple[int, str] | None:
+    """A Square ``Money`` field (``{"amount": 100, "currency": "USD"}``) as (minor units, code)."""
+    value = obj.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ProcessingError(f"{name} is not a Money object")
+    code = money.currency_code(value.get("currency"), f"{name}.currency")
+    if currency is not None and code != currency:
+        raise ProcessingError(f"{name} is in another currency than the payment")
+    return money.minor_units_from_integer(value.get("amount"), code, f"{name}.amount"), code
+
+
+def _state(value: object, table: Mapping[str, str], what: str) -> str:
+    if not isinstance(value, str) or value not in table:
+        raise ProcessingError(f"the {what} has an unknown status")
+    return table[value]
+
+
+def _time(document: Mapping[str, Any], obj: Mapping[str, Any]) -> str:
+    if obj.get("updated_at"):
+        return fields.rfc3339_time(obj.get("updated_at"), "updated_at")
+    return fields.rfc3339_time(document.get("created_at"), "created_at")
+
+
+def _payment_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> PaymentEvent:
+    payment = fields.obj(document, "data", "object", "payment")
+    stated = _money(payment, "total_money") or _money(payment, "amount_money")
+    if stated is None:
+        raise ProcessingError("the payment has no amount_money")
+    amount, currency = stated
+    refunded = _money(payment, "refunded_money", currency)
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=fields.text(payment, "id"),
+        kind=model.PAYMENT,
+        status=_state(payment.get("status"), PAYMENT_STATUSES, "payment"),
+        occurred_at=_time(document, payment),
+        amount=amount,
+        currency=currency,
+        refunded_total=refunded[0] if refunded is not None else None,
+    )
+
+
+def _refund_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> PaymentEvent:
+    refund = fields.obj(document, "data", "object", "refund")
+    stated = _money(refund, "amount_money")
+    if stated is None:
+        raise ProcessingError("the refund has no amount_money")
+    amount, currency = stated
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=fields.text(refund, "payment_id"),
+        kind=model.REFUND,
+        status=_state(refund.get("status"), REFUND_STATUSES, "refund"),
+        occurred_at=_time(document, refund),
+        currency=currency,
+        refund_id=fields.text(refund, "id"),
+        refund_amount=amount,
+    )
+
+
+def _disputed_payment_id(dispute: Mapping[str, Any]) -> str:
+    """``disputed_payment.payment_id`` (current API), else the older ``disputed_payments[0]``."""
+    payment_id = fields.optional_text(dispute, "disputed_payment", "payment_id")
+    if payment_id is None:
+        listed = dispute.get("disputed_payments")
+        if isinstance(listed, list) and listed:
+            payment_id = fields.optional_text(listed[0], "payment_id")
+    if payment_id is None:
+        raise ProcessingError("the dispute names no disputed payment")
+    return payment_id
+
+
+def _dispute_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> PaymentEvent | None:
+    dispute = fields.dig(document, "data", "object", "dispute")
+    if not isinstance(dispute, dict):
+        return None  # evidence events carry no dispute: nothing about the payment's money
+    stated = _money(dispute, "amount_money")
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=_disputed_payment_id(dispute),
+        kind=model.DISPUTE,
+        status=_state(dispute.get("state"), DISPUTE_STATES, "dispute"),
+        occurred_at=_time(document, dispute),
+        currency=stated[1] if stated is not None else None,
+        dispute_id=fields.optional_text(dispute, "id") or fields.text(dispute, "dispute_id"),
+    )
+
+
+def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
+    """A stored Square event as a PaymentEvent, or None outside the mapping (see the README)."""
+    event_type = webhook.event_type
+    if event_type in PAYMENT_EVENT_TYPES:
+        return _payment_event(webhook, fields.load_object(webhook.payload))
+    if event_type in REFUND_EVENT_TYPES:
+        return _refund_event(webhook, fields.load_object(webhook.payload))
+    if event_type.startswith(DISPUTE_EVENT_PREFIX):
+        return _dispute_event(webhook, fields.load_object(webhook.payload))
+    return None

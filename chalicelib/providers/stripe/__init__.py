@@ -1,0 +1,80 @@
+"""Stripe: the provider as the receiver and the processor see it.
+
+The signature scheme is in :mod:`.signature`; the mapping to PaymentEvents in
+:mod:`.normalize`, imported only when an event is processed.
+
+Options: none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from chalicelib.errors import InvalidSignature
+from chalicelib.providers._helpers import (
+    any_digest_matches,
+    check_timestamp,
+    decode_text,
+    derived,
+    hmac_sha256_after,
+    parse_json_object,
+    require_header,
+    required_string,
+)
+from chalicelib.providers.contract import Acknowledgement, InboundEvent, SourceConfig
+from chalicelib.providers.stripe.signature import (
+    SIGNATURE_HEADER,
+    parse_signature_header,
+    signed_bytes,
+    signing_keys,
+)
+
+if TYPE_CHECKING:
+    from chalicelib.payments.model import PaymentEvent
+    from chalicelib.store import WebhookRecord
+
+
+class StripeProvider:
+    """Stripe webhook endpoints (snapshot events)."""
+
+    name: str = "stripe"
+    signature_headers: tuple[str, ...] = (SIGNATURE_HEADER,)
+    acknowledgement: Acknowledgement | None = None
+    options: Mapping[str, str] = MappingProxyType({})
+
+    def verify(
+        self, raw: bytes, headers: Mapping[str, str], source: SourceConfig, now: float
+    ) -> list[InboundEvent]:
+        """Verify the raw body, then the timestamp, then read the event's ``id`` and ``type``.
+
+        The timestamp is checked only once a signature matched, so :class:`SignatureExpired`
+        always means "authentic but too old or too new" and never hides a forgery.
+        """
+        keys = derived(source, signing_keys)
+        timestamp, received = parse_signature_header(require_header(headers, SIGNATURE_HEADER))
+        signed = signed_bytes(timestamp, raw)
+        expected = [hmac_sha256_after(key, signed).hex() for key in keys]
+        # Compared as hex text, as sent; a non-ASCII value can never match (and compare_digest
+        # refuses non-ASCII text).
+        candidates = [value for value in received if value.isascii()]
+        if not any_digest_matches(expected, candidates):
+            raise InvalidSignature()
+        check_timestamp(timestamp, now, source.tolerance_seconds)
+
+        text = decode_text(raw)
+        document = parse_json_object(text)
+        return [
+            # Positional: a named tuple built from keywords costs 0.25 µs more (timeit).
+            InboundEvent(required_string(document, "id"), required_string(document, "type"), text)
+        ]
+
+    def normalize(self, webhook: WebhookRecord) -> PaymentEvent | None:
+        # Imported on first use: the receiver never normalizes, so its cold start skips it.
+        from chalicelib.providers.stripe.normalize import normalize
+
+        return normalize(webhook)
+
+
+PROVIDER = StripeProvider()

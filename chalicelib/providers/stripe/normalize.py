@@ -1,0 +1,193 @@
+"""Normalizing (step 6): payments are keyed by PaymentIntent id; charge, refund and dispute events
+attach to the PaymentIntent they name (a legacy charge without one is keyed by its charge id).
+Stripe amounts are integers in Stripe's smallest unit, which is ISO 4217's except ISK (Stripe
+keeps two decimals) and MGA (Stripe counts whole ariary); see ``docs.stripe.com/currencies``.
+``created`` (unix seconds) is the event time, so ties within a second are broken by the state
+machine's fixed order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.errors import ProcessingError
+from chalicelib.payments import fields, model, money
+from chalicelib.payments.model import PaymentEvent
+
+if TYPE_CHECKING:
+    from chalicelib.store import WebhookRecord
+
+
+PAYMENT_INTENT_STATUSES: dict[str, str] = {
+    "payment_intent.created": model.PENDING,
+    "payment_intent.processing": model.PENDING,
+    "payment_intent.partially_funded": model.PENDING,
+    "payment_intent.requires_action": model.REQUIRES_ACTION,
+    "payment_intent.amount_capturable_updated": model.AUTHORIZED,
+    "payment_intent.succeeded": model.SUCCEEDED,
+    "payment_intent.payment_failed": model.FAILED,
+    "payment_intent.canceled": model.CANCELED,
+}
+CHARGE_REFUNDED = "charge.refunded"
+REFUND_EVENT_TYPES = frozenset(
+    {"charge.refund.updated", "refund.created", "refund.updated", "refund.failed"}
+)
+DISPUTE_EVENT_PREFIX = "charge.dispute."
+REFUND_STATUSES: dict[str, str] = {
+    "pending": model.REFUND_PENDING,
+    "requires_action": model.REFUND_PENDING,
+    "succeeded": model.REFUND_SUCCEEDED,
+    "failed": model.REFUND_FAILED,
+    "canceled": model.REFUND_FAILED,
+}
+DISPUTE_STATUSES: dict[str, str] = {
+    "warning_needs_response": model.DISPUTE_OPEN,
+    "warning_under_review": model.DISPUTE_OPEN,
+    "needs_response": model.DISPUTE_OPEN,
+    "under_review": model.DISPUTE_OPEN,
+    "won": model.DISPUTE_WON,
+    "warning_closed": model.DISPUTE_WON,  # an inquiry closed without a chargeback: the money stays
+    "lost": model.DISPUTE_LOST,
+}
+# Stripe's unit differs from ISO 4217 for these currencies (docs.stripe.com/currencies).
+STRIPE_UNIT_EXPONENTS: dict[str, int] = {"ISK": 2, "MGA": 0}
+
+
+def stripe_amount(value: object, currency: str, field: str) -> int:
+    """A Stripe integer amount as ISO 4217 minor units."""
+    return money.minor_units_from_integer(value, currency, field, STRIPE_UNIT_EXPONENTS.get(currency))
+
+
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _stripe_object(document: Mapping[str, Any], expected: str) -> dict[str, Any]:
+    obj = fields.obj(document, "data", "object")
+    if obj.get("object") != expected:
+        raise ProcessingError(f"data.object is not a {expected}")
+    return obj
+
+
+def _payment_id(obj: Mapping[str, Any]) -> str:
+    """The PaymentIntent an object belongs to, else its charge (legacy charges have no intent)."""
+    payment_id = fields.id_or_expanded(obj, "payment_intent") or fields.id_or_expanded(obj, "charge")
+    if payment_id is None:
+        raise ProcessingError("data.object names no payment_intent or charge")
+    return payment_id
+
+
+def _payment_intent_event(webhook: WebhookRecord, document: Mapping[str, Any], at: str) -> PaymentEvent:
+    intent = _stripe_object(document, "payment_intent")
+    status = PAYMENT_INTENT_STATUSES[webhook.event_type]
+    currency = money.currency_code(intent.get("currency"), "data.object.currency")
+    field = "amount"
+    if status == model.SUCCEEDED and _positive_int(intent.get("amount_received")):
+        field = "amount_received"  # what was captured (a partial capture is less than amount)
+    elif status == model.AUTHORIZED and _positive_int(intent.get("amount_capturable")):
+        field = "amount_capturable"
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=fields.text(intent, "id"),
+        kind=model.PAYMENT,
+        status=status,
+        occurred_at=at,
+        amount=stripe_amount(intent.get(field), currency, f"data.object.{field}"),
+        currency=currency,
+    )
+
+
+def _charge_refunded_event(
+    webhook: WebhookRecord, document: Mapping[str, Any], at: str
+) -> PaymentEvent:
+    """``charge.refunded``: the charge's running total, and its newest refund when listed.
+
+    Since API version 2022-11-15 the charge no longer embeds ``refunds``; the running total
+    ``amount_refunded`` is then what this event contributes (refund ids come with
+    ``charge.refund.updated`` / ``refund.*``).
+    """
+    charge = _stripe_object(document, "charge")
+    currency = money.currency_code(charge.get("currency"), "data.object.currency")
+    field = "amount_captured" if _positive_int(charge.get("amount_captured")) else "amount"
+    refunds = fields.dig(charge, "refunds", "data")
+    newest = None
+    if isinstance(refunds, list) and refunds:
+        listed = [refund for refund in refunds if isinstance(refund, dict)]
+        if listed:
+            newest = max(listed, key=lambda r: (r.get("created") or 0, str(r.get("id"))))
+    refund_fields: dict[str, Any] = {"status": model.REFUND_SUCCEEDED}
+    if newest is not None:
+        refund_fields = {
+            "status": _refund_status(newest.get("status")),
+            "refund_id": fields.text(newest, "id"),
+            "refund_amount": stripe_amount(newest.get("amount"), currency, "refunds.data.amount"),
+        }
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=(
+            fields.id_or_expanded(charge, "payment_intent") or fields.text(charge, "id")
+        ),
+        kind=model.REFUND,
+        occurred_at=at,
+        amount=stripe_amount(charge.get(field), currency, f"data.object.{field}"),
+        currency=currency,
+        refunded_total=stripe_amount(
+            charge.get("amount_refunded"), currency, "data.object.amount_refunded"
+        ),
+        **refund_fields,
+    )
+
+
+def _refund_status(value: object) -> str:
+    if not isinstance(value, str) or value not in REFUND_STATUSES:
+        raise ProcessingError("the refund has an unknown status")
+    return REFUND_STATUSES[value]
+
+
+def _refund_event(webhook: WebhookRecord, document: Mapping[str, Any], at: str) -> PaymentEvent:
+    refund = _stripe_object(document, "refund")
+    currency = money.currency_code(refund.get("currency"), "data.object.currency")
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=_payment_id(refund),
+        kind=model.REFUND,
+        status=_refund_status(refund.get("status")),
+        occurred_at=at,
+        currency=currency,
+        refund_id=fields.text(refund, "id"),
+        refund_amount=stripe_amount(refund.get("amount"), currency, "data.object.amount"),
+    )
+
+
+def _dispute_event(webhook: WebhookRecord, document: Mapping[str, Any], at: str) -> PaymentEvent:
+    dispute = _stripe_object(document, "dispute")
+    status = dispute.get("status")
+    if not isinstance(status, str) or status not in DISPUTE_STATUSES:
+        raise ProcessingError("the dispute has an unknown status")
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=_payment_id(dispute),
+        kind=model.DISPUTE,
+        status=DISPUTE_STATUSES[status],
+        occurred_at=at,
+        currency=money.currency_code(dispute.get("currency"), "data.object.currency"),
+        dispute_id=fields.text(dispute, "id"),
+    )
+
+
+def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
+    """A stored Stripe event as a PaymentEvent, or None outside the mapping (see the README)."""
+    event_type = webhook.event_type
+    if event_type in PAYMENT_INTENT_STATUSES:
+        build = _payment_intent_event
+    elif event_type == CHARGE_REFUNDED:
+        build = _charge_refunded_event
+    elif event_type in REFUND_EVENT_TYPES:
+        build = _refund_event
+    elif event_type.startswith(DISPUTE_EVENT_PREFIX):
+        build = _dispute_event
+    else:
+        return None
+    document = fields.load_object(webhook.payload)
+    return build(webhook, document, fields.unix_time(document.get("created"), "created"))
