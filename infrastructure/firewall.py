@@ -73,7 +73,8 @@ SIGNATURE_HEADERS = (
 or counts; a signature in a log is a valid signature for that payload that anyone who reads the
 logs can replay within the provider's tolerance window, so WAF writes these as ``REDACTED``.
 Header names are case-insensitive to WAF. Adyen signs inside the body, which WAF never logs.
-Adding a provider: add its signature header here (``tests/infrastructure/test_waf.py`` lists them)."""
+Adding a provider: add its signature header here (a test in ``tests/infrastructure/test_waf.py``
+checks every registered provider's ``signature_headers`` against this list)."""
 
 
 def integer_greater_than_pattern(limit: int) -> str:

@@ -179,3 +179,14 @@ def test_blocked_and_counted_requests_are_logged(stage: Synthesized) -> None:
     keep = properties["LoggingFilter"]["Filters"][0]
     assert properties["LoggingFilter"]["DefaultBehavior"] == "DROP" and keep["Behavior"] == "KEEP"
     assert {c["ActionCondition"]["Action"] for c in keep["Conditions"]} == {"BLOCK", "COUNT"}
+
+
+def test_every_registered_providers_signature_header_is_redacted_from_waf_logs() -> None:
+    # A provider added to the registry without its header here would put valid signatures in logs.
+    from chalicelib.providers import PROVIDER_NAMES, get_provider
+    from infrastructure.firewall import SIGNATURE_HEADERS
+
+    redacted = {header.lower() for header in SIGNATURE_HEADERS}
+    for name in PROVIDER_NAMES:
+        missing = {h.lower() for h in get_provider(name).signature_headers} - redacted
+        assert not missing, f"{name}: {sorted(missing)} not in infrastructure.firewall.SIGNATURE_HEADERS"
