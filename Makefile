@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install test run e2e clean
+.PHONY: install test lint unit run e2e clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,12 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 
 install: $(INSTALLED)
 
+# Lint first (pyproject.toml says what is checked), then every test tier.
+lint: install
+	@$(BIN)/ruff check .
+
 # pytest's exit code 5 means "no tests ran": that is a failure here, never a pass.
-test: install
+test: install lint
 	@$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
@@ -24,6 +28,12 @@ test: install
 # The whole pipeline on this machine (embedded AWS emulator, no account): see "Running it locally".
 run: install
 	@$(BIN)/python -m devstack
+
+# The fast tiers only (no local stack, no synthesis): a quick check while working.
+unit: install lint
+	@$(BIN)/python -m pytest tests/unit tests/functional; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make unit: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$status
 
 # Only the end-to-end tests (they start their own local stack on free ports; make test runs them too).
 e2e: install

@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
 from ops.samples import BuiltEvent
 from providers_tooling import tooling

@@ -18,10 +18,9 @@ from chalicelib.errors import (
 )
 from chalicelib.providers import get_provider
 from chalicelib.providers.paypal import PayPalProvider
-from chalicelib.providers.paypal.chain import DEFAULT_STORE, CertificateStore
+from chalicelib.providers.paypal.chain import DEFAULT_STORE
 from tests.unit.providers.paypal_pki import (
     PROD_SUBJECT,
-    FakeFetcher,
     RealDelivery,
 )
 
