@@ -38,8 +38,6 @@ SWEEP_SHARDS = 32
 against DynamoDB's 1,000 write units a second per partition: 32 shards take 16,000 new webhooks a
 second, above API Gateway's default account rate (10,000 requests a second), so the index is not
 the ceiling (docs/PERFORMANCE.md). The sweeper queries each shard: 32 small queries a run."""
-LEGACY_SWEEP_KEY = "received"
-"""The one sweep key value records had before the index was sharded; still swept, never written."""
 
 RECEIVED = "received"
 PROCESSED = "processed"
@@ -68,8 +66,9 @@ def sweep_shard(webhook_id: str) -> str:
 
 
 def sweep_shards() -> tuple[str, ...]:
-    """Every sweep key value a record can carry, the legacy one included."""
-    return (*(f"received-{shard}" for shard in range(SWEEP_SHARDS)), LEGACY_SWEEP_KEY)
+    """Every sweep key value a record can carry. (Records written before the index was sharded and
+    keyed by ``sweepAt`` are in no shard: the index itself was replaced, with its old key schema.)"""
+    return tuple(f"received-{shard}" for shard in range(SWEEP_SHARDS))
 
 
 @dataclass

@@ -20,7 +20,6 @@ from chalicelib.providers._helpers import derived, hmac_sha256, hmac_sha256_afte
 from chalicelib.providers.contract import SourceConfig
 from chalicelib.queue import message_body
 from chalicelib.store import (
-    LEGACY_SWEEP_KEY,
     RECEIVED,
     SWEEP_SHARDS,
     WebhookRecord,
@@ -97,7 +96,7 @@ def test_a_received_item_reads_back_as_the_record_it_was_built_from() -> None:
 def test_sweep_shards_spread_webhook_ids_and_every_shard_is_queried() -> None:
     ids = [webhook_id_for("stripe", f"evt_{n}") for n in range(2000)]
     counts = Counter(sweep_shard(webhook_id) for webhook_id in ids)
-    assert set(counts) == set(sweep_shards()) - {LEGACY_SWEEP_KEY}
+    assert set(counts) == set(sweep_shards())
     assert max(counts.values()) < 2 * len(ids) / SWEEP_SHARDS  # no shard takes twice its share
     assert sweep_shard(ids[0]) == sweep_shard(ids[0])
 
