@@ -55,6 +55,10 @@ class InboundEvent(NamedTuple):
     event_type: str
     payload: str
     """The event's JSON text, exactly as received (one item's JSON for Adyen), for replay."""
+    transmission_id: str = ""
+    """The provider's id of the signed transmission, set only where the signature does not bind
+    the body with a cryptographic hash (PayPal signs a CRC32 of it): ingest then admits one body
+    per transmission id. Empty for every provider whose MAC covers the body itself."""
 
 
 @dataclass(frozen=True)
