@@ -29,17 +29,13 @@ from typing import Any
 
 from bench.report import Row, budget_row
 from devstack import callcount
+from providers_tooling import all_tooling
 
 FIGURE = "3 ingest"
-SOURCES = ("stripe", "square", "paypal", "adyen", "standard")
-# Events that carry a payment, one per provider and round (the first of each life cycle is enough).
-NEW_EVENT_SAMPLES = {
-    "stripe": ("payment_intent.succeeded", "charge.refunded", "payment_intent.created"),
-    "square": ("payment.updated", "refund.created", "payment.created"),
-    "paypal": ("PAYMENT.CAPTURE.COMPLETED", "PAYMENT.CAPTURE.REFUNDED", "PAYMENT.AUTHORIZATION.CREATED"),
-    "adyen": ("AUTHORISATION", "CAPTURE", "REFUND"),
-    "standard": ("payment.succeeded", "refund.succeeded", "payment.failed"),
-}
+# Events that carry a payment, one per provider and round, from each provider's tooling (the
+# local stack serves every registered provider under a source of the same name).
+NEW_EVENT_SAMPLES = {t.name: t.new_payment_samples for t in all_tooling() if t.new_payment_samples}
+SOURCES = tuple(NEW_EVENT_SAMPLES)
 SETTLE_SECONDS = 60.0
 
 
@@ -109,7 +105,7 @@ def _item_sizes(target: Any) -> dict[str, Any]:
 def measure(rounds: int) -> dict[str, Any]:
     """Start a counting local stack, send, read the counts; every figure of the run."""
     from ops import samples
-    from ops.delivery import SigningMaterial, post, sign
+    from ops.delivery import post, sign
     from tests.e2e.stack import StackProcess
 
     saved = dict(os.environ)
@@ -123,9 +119,8 @@ def measure(rounds: int) -> dict[str, Any]:
             from ops.stage import local_target
 
             target = local_target()
-            configured = target.sources()
             materials = {
-                source: SigningMaterial.from_source(configured[source], str(configured[source].get("provider", source)), target.paypal)
+                source: target.signing_material(source)
                 for source in SOURCES
             }
             url = stack.url

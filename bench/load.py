@@ -24,10 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.timing import percentile
+from chalicelib.providers import PROVIDER_NAMES
 
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "RELIABILITY.md"
 BEGIN, END = "<!-- load:begin -->", "<!-- load:end -->"
-SOURCES = ("stripe", "square", "paypal", "adyen", "standard")
+# Every registered provider, each under the local stack's source of the same name.
+SOURCES = PROVIDER_NAMES
 DUPLICATE_SHARE = 0.10
 MAX_IN_FLIGHT = 16
 
@@ -65,13 +67,7 @@ class LoadResult:
 
 
 def _materials(target: Any) -> dict[str, Any]:
-    from ops.delivery import SigningMaterial
-
-    configured = target.sources()
-    return {
-        source: SigningMaterial.from_source(configured[source], str(configured[source].get("provider", source)), target.paypal)
-        for source in SOURCES
-    }
+    return {source: target.signing_material(source) for source in SOURCES}
 
 
 def run_load(app_url: str, target: Any, rate: float, seconds: float, settle_timeout: float = 120.0, seed: int = 5) -> LoadResult:

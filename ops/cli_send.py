@@ -17,12 +17,8 @@ from ops.stage import OpsError, StageTarget, resolve
 
 def signing_material(target: StageTarget, source: str) -> tuple[str, deliveries.SigningMaterial]:
     """The provider of ``source`` in the target stage and what signing for it takes."""
-    configured = target.sources()
-    entry = configured.get(source)
-    if not isinstance(entry, dict):
-        raise OpsError(f"unknown source {source!r}; sources of stage {target.stage}: {', '.join(sorted(configured))}")
-    provider = str(entry.get("provider", source))
-    return provider, deliveries.SigningMaterial.from_source(entry, provider, target.paypal)
+    material = target.signing_material(source)
+    return material.provider, material
 
 
 @click.command()

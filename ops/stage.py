@@ -21,6 +21,7 @@ from chalicelib.queue import ProcessingQueue
 from chalicelib.settings import Settings
 from chalicelib.store import WebhookStore
 from devstack.state import CREDENTIALS, REGION, REPOSITORY, Paths, read_stack
+from providers_tooling.contract import SigningMaterial
 
 LOCAL = "local"
 CONFIG_FILE = REPOSITORY / ".chalice" / "config.json"
@@ -42,8 +43,8 @@ class StageTarget:
     dlq_url: str | None = None
     app_url: str | None = None
     """Where webhooks are POSTed, when known (the local stack); other stages need ``--url``."""
-    paypal: dict[str, Any] | None = None
-    """The local stack's PayPal signing key and certificate URL."""
+    local_material: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Signing material only the local stack holds, by provider (PayPal: its key and certificate URL)."""
     _clients: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -81,6 +82,15 @@ class StageTarget:
                 raise OpsError(f"the processing queue {self.queue_name} has no dead-letter queue") from None
             self.dlq_url = sqs.get_queue_url(QueueName=target.rsplit(":", 1)[-1])["QueueUrl"]
         return self.dlq_url
+
+    def signing_material(self, source: str) -> SigningMaterial:
+        """What signing for ``source`` (a configured source name) takes in this stage."""
+        configured = self.sources()
+        entry = configured.get(source)
+        if not isinstance(entry, dict):
+            raise OpsError(f"unknown source {source!r}; sources of stage {self.stage}: {', '.join(sorted(configured))}")
+        provider = str(entry.get("provider", source))
+        return SigningMaterial.from_source(entry, provider, self.local_material.get(provider))
 
     def sources(self) -> dict[str, Any]:
         """The stage's ``sources`` object, from its Secrets Manager secret."""
@@ -126,12 +136,14 @@ def local_target() -> StageTarget:
     stack = read_stack()
     resources = stack["resources"]
     paypal = stack.get("paypal") or {}
-    material = None
+    local_material: dict[str, dict[str, Any]] = {}
     if paypal.get("signingKeyFile") and paypal.get("certUrl"):
         try:
-            material = {"key_pem": Path(paypal["signingKeyFile"]).read_bytes(), "cert_url": paypal["certUrl"]}
+            local_material["paypal"] = {
+                "key_pem": Path(paypal["signingKeyFile"]).read_bytes(), "cert_url": paypal["certUrl"]
+            }
         except OSError:
-            material = None
+            pass
     return StageTarget(
         stage=LOCAL,
         session=_local_session(),
@@ -142,7 +154,7 @@ def local_target() -> StageTarget:
         queue_url=resources["queue_url"],
         dlq_url=resources["dlq_url"],
         app_url=stack["appUrl"],
-        paypal=material,
+        local_material=local_material,
     )
 
 

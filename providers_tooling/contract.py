@@ -93,6 +93,9 @@ class ProviderTooling:
     """Shapes of this provider's secrets and signatures that must never appear in a log line."""
     lifecycle: tuple[str, ...] = ()
     """One payment's life in sample names, in order (``ops lifecycle``); empty: not offered."""
+    new_payment_samples: tuple[str, ...] = ()
+    """Samples whose delivery each starts a new payment (``make bench`` sends them in turn to
+    count the AWS calls of a new webhook); empty: the bench leaves the provider out."""
     local_source: Callable[[str, LocalStack], dict[str, Any]] = field(
         default=lambda secret, stack: {"secrets": [secret]}
     )

@@ -60,4 +60,5 @@ TOOLING = ProviderTooling(
     test_source={"secrets": [TEST_KEY]},
     leak_patterns=(re.compile(r"hmacSignature"),),  # an Adyen item (its signature travels inside)
     lifecycle=("AUTHORISATION", "CAPTURE", "REFUND", "CHARGEBACK"),
+    new_payment_samples=("AUTHORISATION", "CAPTURE", "REFUND"),
 )

@@ -43,4 +43,5 @@ TOOLING = ProviderTooling(
     # No amounts in GoCardless events: the life cycle shows statuses (and a lost chargeback).
     lifecycle=("payments.created", "payments.submitted", "payments.confirmed", "payments.paid_out",
                "payments.charged_back"),
+    new_payment_samples=("payments.confirmed", "refunds.paid", "payments.created"),
 )

@@ -44,4 +44,5 @@ TOOLING = ProviderTooling(
     leak_patterns=(),  # hex signatures have no shape of their own; the test secret is checked by value
     lifecycle=("payment.authorized", "payment.captured", "refund.created", "refund.processed",
                "payment.dispute.created", "payment.dispute.won"),
+    new_payment_samples=("payment.captured", "refund.processed", "payment.authorized"),
 )

@@ -55,4 +55,5 @@ TOOLING = ProviderTooling(
     lifecycle=("payment.created", "payment.updated", "refund.created", "refund.updated",
                "dispute.created", "dispute.state.updated"),
     local_source=local_source,
+    new_payment_samples=("payment.updated", "refund.created", "payment.created"),
 )

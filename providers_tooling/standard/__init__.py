@@ -56,4 +56,5 @@ TOOLING = ProviderTooling(
         re.compile(r"v1,[A-Za-z0-9+/]{43}="),  # a Standard Webhooks signature
     ),
     lifecycle=("payment.succeeded", "refund.succeeded", "dispute.created"),
+    new_payment_samples=("payment.succeeded", "refund.succeeded", "payment.failed"),
 )

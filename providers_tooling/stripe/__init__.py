@@ -48,4 +48,5 @@ TOOLING = ProviderTooling(
     ),
     lifecycle=("payment_intent.created", "payment_intent.processing", "payment_intent.succeeded",
                "charge.refunded", "charge.dispute.created", "charge.dispute.closed"),
+    new_payment_samples=("payment_intent.succeeded", "charge.refunded", "payment_intent.created"),
 )
