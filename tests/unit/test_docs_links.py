@@ -230,7 +230,15 @@ def test_every_relative_link_and_anchor_resolves(document: Path) -> None:
     assert broken_links(document, ROOT) == []
 
 
+def test_the_readme_contents_match_its_headings() -> None:
+    assert contents_problems(README.read_text(encoding="utf-8")) == []
+
+
 def test_every_doc_is_reachable_from_the_readme() -> None:
     unreachable = {path.resolve() for path in documents(ROOT)} - reachable_from_readme(ROOT)
     assert sorted(str(path.relative_to(ROOT)) for path in unreachable) == []
 
+
+def test_the_readme_fits_in_one_read() -> None:
+    lines = len(README.read_text(encoding="utf-8").splitlines())
+    assert lines <= 250, f"README.md has {lines} lines: move the reference part to docs/"
