@@ -14,7 +14,8 @@ For each webhook of a batch, in this order (the order is what keeps the invarian
 
 1. normalize it to a :class:`~chalicelib.payments.model.PaymentEvent` (or find it outside the
    mapping: it becomes ``ignored``);
-2. apply the event to its payment record (idempotent per event id);
+2. apply the event to its payment record, the one of the webhook's *source* (keyed
+   ``source:payment id``, so a source never changes another's payment); idempotent per event id;
 3. publish the event to the payment-events topic (one ``PublishBatch`` for the batch's first
    deliveries; see :func:`process_batch`);
 4. mark the webhook ``processed``.
@@ -123,6 +124,7 @@ def apply_event(
     log.info(
         "payment event applied" if applied.changed else "payment event already applied",
         webhookId=webhook.webhook_id,
+        source=webhook.source,
         eventId=applied.event.event_id,
         paymentKey=applied.record.key,
         kind=event.kind,

@@ -7,24 +7,28 @@ from typing import Any
 
 import click
 
+from chalicelib.ingest import SOURCE_NAME
 from chalicelib.store import STATUSES
-from ops import records, samples
+from ops import records
 from ops.cli import common_options
 from ops.output import emit, payment_text, progress_bar, record_text
 from ops.stage import OpsError, resolve
 
 
 @click.command()
-@click.argument("payment_key", metavar="PROVIDER:PAYMENT_ID")
+@click.argument("payment_key", metavar="SOURCE:PAYMENT_ID")
 @common_options
 def payment(payment_key: str, stage: str, as_json: bool) -> int:
-    """Show one payment's state and history, e.g. `stripe:pi_3MtwBwLkdIwHu7ix28a3tqPa`.
+    """Show one payment's state and history, e.g. `stripe-eu:pi_3MtwBwLkdIwHu7ix28a3tqPa`.
 
-    For PayPal use the order id (or a capture id: it leads to its order's payment).
+    Payments are keyed by the source that received them (the name in /webhook/SOURCE): two
+    sources of one provider keep two payments even when the ids are equal. A provider's default
+    source has the provider's name (`stripe:pi_...`). For PayPal use the order id (or a capture
+    id: it leads to its order's payment, of the same source).
     """
-    provider, _, payment_id = payment_key.partition(":")
-    if provider not in samples.CATALOG or not payment_id:
-        raise OpsError(f"expected PROVIDER:PAYMENT_ID with a provider of {', '.join(samples.providers())}, "
+    source, _, payment_id = payment_key.partition(":")
+    if not SOURCE_NAME.fullmatch(source) or not payment_id:
+        raise OpsError(f"expected SOURCE:PAYMENT_ID (the source as in /webhook/SOURCE, e.g. stripe or stripe-eu), "
                        f"not {payment_key!r}")
     view = resolve(stage).payments().get(payment_key)
     if view is None:

@@ -152,7 +152,7 @@ def lifecycle(source: str, payment_id: str | None, order: str, seed: int | None,
     final = wait_until_final(target.store(), webhook_ids, WAIT_SECONDS)
     if not all(record is not None and record.is_final for record in final):
         raise OpsError("not every event was processed in time; is `make run` running?")
-    key = f"{provider}:{payment_id}"
+    key = f"{source}:{payment_id}"  # payments are keyed by the source that received them
     view = target.payments().get(key)
     document = {"paymentKey": key, "order": order, "sent": sent, "payment": view}
     lines = [f"sent {len(sent)} events of {key} ({order}): " + ", ".join(item["sample"] for item in sent)]

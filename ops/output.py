@@ -33,6 +33,9 @@ def progress_bar(total: int | None, label: str, hidden: bool) -> Iterator[Callab
 
 def payment_text(view: dict[str, Any]) -> str:
     lines = [f"payment {view['paymentKey']}: {view['status']}"]
+    if view.get("source"):  # the payment is the source's own: say which provider's id it is
+        lines.append(f"  source   {view['source']} ({view.get('provider')} payment {view.get('providerPaymentId')})"
+                     + (", written before payments were keyed by source" if view.get("legacyRecord") else ""))
     if view.get("amountDisplay"):
         lines.append(f"  amount   {view['amountDisplay']} {view['currency']}"
                      + (f", refunded {view['refundedDisplay']}" if view.get("refundedAmount") else ""))

@@ -69,16 +69,25 @@ def event_id_for(webhook_id: str) -> str:
     return "pe_" + base64.b32encode(digest).decode().lower()[:26]
 
 
-def payment_key(provider: str, provider_payment_id: str) -> str:
-    """``provider:payment id``: the identity of a payment record (``stripe:pi_...``)."""
-    return f"{provider}:{provider_payment_id}"
+def payment_key(scope: str, provider_payment_id: str) -> str:
+    """``scope:payment id``. The identity of a payment record is scoped by *source*
+    (``stripe-eu:pi_...``, :meth:`PaymentEvent.payment_key`): a source's signer can then only
+    reach its own payments, never those of another source of the same provider (two Stripe
+    accounts, a test-mode endpoint, two Standard Webhooks senders whose ids collide). Scoped by
+    *provider* (``stripe:pi_...``) it is the v1 ``paymentKey`` a PaymentEvent publishes and the
+    key of records written before payments were keyed by source (see docs/PAYMENTS.md).
+
+    The default source of a provider has the provider's name, so its record keys did not change.
+    """
+    return f"{scope}:{provider_payment_id}"
 
 
 def split_payment_key(key: str) -> tuple[str, str]:
-    provider, sep, payment_id = key.partition(":")
-    if not sep or not provider or not payment_id:
-        raise ValueError("a payment key is PROVIDER:PAYMENT_ID")
-    return provider, payment_id
+    """(scope, payment id) of a key. Source and provider names have no ``:``; payment ids may."""
+    scope, sep, payment_id = key.partition(":")
+    if not sep or not scope or not payment_id:
+        raise ValueError("a payment key is SOURCE:PAYMENT_ID")
+    return scope, payment_id
 
 
 def _require_id(value: object, what: str) -> str:
@@ -105,7 +114,9 @@ class PaymentEvent:
     provider's own running total of refunds when it reports one (Stripe ``amount_refunded``,
     Square ``refunded_money``). All amounts are ISO 4217 minor units of ``currency``.
     ``related_payment_keys`` are other keys of the same payment (a PayPal capture id when the
-    payment is keyed by its order), so that events naming only those land on this payment.
+    payment is keyed by its order), so that events naming only those land on this payment. They
+    are provider-scoped (``paypal:CAPTURE``, what the normalizers build and v1 publishes); the
+    store links them within the event's source (:attr:`related_record_keys`).
     """
 
     event_id: str
@@ -150,10 +161,26 @@ class PaymentEvent:
                 raise ProcessingError("the event has a refund id without a refund amount")
         if self.dispute_id is not None:
             _require_id(self.dispute_id, "dispute id")
+        for related in self.related_payment_keys:
+            # A related key of another provider would be linked into this source's payments
+            # under a name that is not this provider's: refuse it rather than guess.
+            if split_payment_key(related)[0] != self.provider:
+                raise ProcessingError("the event names a related payment of another provider")
 
     @property
     def payment_key(self) -> str:
+        """The identity of the payment record: ``source:payment id``."""
+        return payment_key(self.source, self.provider_payment_id)
+
+    @property
+    def provider_payment_key(self) -> str:
+        """``provider:payment id``: schema v1's ``paymentKey``, unique per provider account only."""
         return payment_key(self.provider, self.provider_payment_id)
+
+    @property
+    def related_record_keys(self) -> tuple[str, ...]:
+        """:attr:`related_payment_keys` as record keys of this event's source."""
+        return tuple(payment_key(self.source, split_payment_key(key)[1]) for key in self.related_payment_keys)
 
     @classmethod
     def from_webhook(cls, webhook: WebhookRecord, **fields: Any) -> PaymentEvent:
@@ -170,14 +197,18 @@ class PaymentEvent:
         )
 
     def keyed_as(self, key: str) -> PaymentEvent:
-        """This event attached to the payment ``key`` (an alias resolved by the payment store).
+        """This event attached to the payment record ``key`` (an alias resolved by the payment
+        store, always within the event's source).
 
         The key the provider named is kept in ``related_payment_keys``.
         """
         if key == self.payment_key:
             return self
-        _, payment_id = split_payment_key(key)
-        related = tuple(sorted({*self.related_payment_keys, self.payment_key} - {key}))
+        source, payment_id = split_payment_key(key)
+        if source != self.source:
+            raise ProcessingError("the event was resolved to a payment of another source")
+        target = payment_key(self.provider, payment_id)
+        related = tuple(sorted({*self.related_payment_keys, self.provider_payment_key} - {target}))
         return replace(self, provider_payment_id=payment_id, related_payment_keys=related)
 
     def to_json(self) -> dict[str, Any]:
@@ -190,7 +221,8 @@ class PaymentEvent:
             "provider": self.provider,
             "providerEventId": self.provider_event_id,
             "providerEventType": self.provider_event_type,
-            "paymentKey": self.payment_key,
+            "paymentKey": self.provider_payment_key,
+            "sourcePaymentKey": self.payment_key,
             "providerPaymentId": self.provider_payment_id,
             "relatedPaymentKeys": list(self.related_payment_keys),
             "kind": self.kind,
@@ -207,6 +239,7 @@ class PaymentEvent:
 
     @classmethod
     def from_json(cls, document: Mapping[str, Any]) -> PaymentEvent:
+        """The event of a published document (``sourcePaymentKey`` is derived, so not read)."""
         return cls(
             event_id=document["eventId"],
             webhook_id=document["webhookId"],

@@ -2,14 +2,15 @@
 
 The message body is the event's schema-v1 JSON with sorted keys: the same event always yields
 the same bytes, so a re-publication after a retry or a replay is an exact duplicate, and
-consumers dedupe on ``eventId``. Message attributes ``provider``, ``kind``, ``status`` and
-``schemaVersion`` let subscribers filter without parsing the body.
+consumers dedupe on ``eventId``. Message attributes ``source``, ``provider``, ``kind``,
+``status`` and ``schemaVersion`` let subscribers filter without parsing the body.
 
 ``PublishBatch`` sends up to ten events per call (a whole SQS batch of the processor). Its
 answer is per entry, so one failed entry fails only its own webhook, which stays ``received``
 and is retried. On a FIFO topic (an ARN ending in ``.fifo``) each payment is its own message
 group, so one payment's events are delivered in publication order, and the event id doubles as
-the deduplication id.
+the deduplication id. The group is the source-scoped payment key: two sources' payments that share
+an id are two payments.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def message_body(event: PaymentEvent) -> str:
 
 def message_attributes(event: PaymentEvent) -> dict[str, dict[str, str]]:
     values = {
+        "source": event.source,
         "provider": event.provider,
         "kind": event.kind,
         "status": event.status,

@@ -1,10 +1,15 @@
 """A payment record: the folded state of one payment, its bounded history, and its DynamoDB item.
 
 Payment records share the webhook table (one table, one stream, one backup story). Their key is
-``payment#<provider>:<payment id>`` and ``itemType`` is ``payment``, so nothing that reads
+``payment#<source>:<payment id>`` and ``itemType`` is ``payment``, so nothing that reads
 webhook records (the sweeper's index, ``WebhookStore.get``, the audit) mistakes one for a
 webhook. An *alias* item (``itemType`` ``payment-alias``) stands under another key of the same
-payment and names the record's key in ``aliasOf``.
+payment (of the same source) and names the record's key in ``aliasOf``.
+
+Keyed by source, one source's signer cannot touch another source's payment with the same id.
+Records written before that were keyed ``payment#<provider>:<payment id>`` and have no
+``source`` attribute (:attr:`PaymentRecord.legacy`): the default source of a provider bears the
+provider's name, so for it the two keys are the same item; see docs/PAYMENTS.md for the others.
 
 The item repeats the derived fields (status, amounts) at the top level for people and for the
 audit stream; ``state`` (the facts) and ``history`` are JSON text, read and written whole: the
@@ -17,6 +22,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
+from chalicelib.errors import ProcessingError
 from chalicelib.payments import money
 from chalicelib.payments.keys import ALIAS_ITEM_TYPE, KEY_PREFIX, PAYMENT_ITEM_TYPE, item_key
 from chalicelib.payments.model import PaymentEvent, split_payment_key
@@ -31,7 +37,7 @@ HISTORY_LIMIT = 20
 
 
 def item_type(item: dict[str, Any]) -> str:
-    return item.get("itemType", {}).get("S", "")
+    return str(item.get("itemType", {}).get("S", ""))
 
 
 def alias_target(item: dict[str, Any]) -> str | None:
@@ -42,10 +48,14 @@ def alias_target(item: dict[str, Any]) -> str | None:
 
 
 def alias_item(alias_key: str, target_key: str, now: str) -> dict[str, Any]:
+    source, _ = split_payment_key(alias_key)
+    if split_payment_key(target_key)[0] != source:
+        raise ValueError("an alias links two keys of one source")
     return {
         "pk": {"S": item_key(alias_key)},
         "itemType": {"S": ALIAS_ITEM_TYPE},
         "paymentKey": {"S": alias_key},
+        "source": {"S": source},
         "aliasOf": {"S": target_key},
         "createdAt": {"S": now},
     }
@@ -58,17 +68,29 @@ def _compact(document: Any) -> str:
 @dataclass(frozen=True)
 class PaymentRecord:
     key: str
+    """``source:payment id``; the source is also stored on its own (``source``)."""
+    provider: str
     state: PaymentState
     history: tuple[dict[str, Any], ...] = ()
     version: int = 0
     """0 for a record not stored yet; each stored write increments it."""
     created_at: str = ""
     updated_at: str = ""
+    legacy: bool = False
+    """Read from an item written before records were keyed by source (it has no ``source``)."""
 
     @classmethod
-    def new(cls, key: str) -> PaymentRecord:
+    def new(cls, key: str, provider: str) -> PaymentRecord:
         split_payment_key(key)
-        return cls(key=key, state=PaymentState())
+        return cls(key=key, provider=provider, state=PaymentState())
+
+    @property
+    def source(self) -> str:
+        return split_payment_key(self.key)[0]
+
+    @property
+    def payment_id(self) -> str:
+        return split_payment_key(self.key)[1]
 
     @property
     def status(self) -> str:
@@ -84,6 +106,7 @@ class PaymentRecord:
             version=self.version + 1,
             created_at=self.created_at or now,
             updated_at=now,
+            legacy=False,  # the write stamps the source
         )
 
     def apply(self, event: PaymentEvent, now: str) -> PaymentRecord | None:
@@ -92,6 +115,10 @@ class PaymentRecord:
         A fact that loses to what is known (a late ``processing`` after ``succeeded``) is still
         recorded in the history, with ``changed`` false.
         """
+        if event.source != self.source or event.provider != self.provider:
+            # The store only ever resolves an event to its own source's records; a source whose
+            # provider was changed in its configuration must not fold one provider into another.
+            raise ProcessingError("the payment record belongs to another source or provider")
         if self.state.has_applied(event.event_id):
             return None
         state = self.state.apply(event)
@@ -113,6 +140,8 @@ class PaymentRecord:
 
     def absorb(self, other: PaymentRecord, now: str) -> PaymentRecord | None:
         """The record with ``other``'s facts and history joined in; None if it adds nothing."""
+        if other.provider != self.provider:
+            raise ProcessingError("payment records of two providers cannot be joined")
         state = self.state.merge(other.state)
         if state.facts() == self.state.facts():
             return None
@@ -124,13 +153,13 @@ class PaymentRecord:
     # -- DynamoDB --------------------------------------------------------------------------------
 
     def to_item(self) -> dict[str, Any]:
-        provider, payment_id = split_payment_key(self.key)
         item: dict[str, Any] = {
             "pk": {"S": item_key(self.key)},
             "itemType": {"S": PAYMENT_ITEM_TYPE},
             "paymentKey": {"S": self.key},
-            "provider": {"S": provider},
-            "providerPaymentId": {"S": payment_id},
+            "source": {"S": self.source},
+            "provider": {"S": self.provider},
+            "providerPaymentId": {"S": self.payment_id},
             "status": {"S": self.state.status},
             "refundedAmount": {"N": str(self.state.refunded_amount)},
             "version": {"N": str(self.version)},
@@ -148,15 +177,19 @@ class PaymentRecord:
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> PaymentRecord:
         def text(name: str) -> str:
-            return item.get(name, {}).get("S", "")
+            return str(item.get(name, {}).get("S", ""))
 
+        key = text("paymentKey")
         return cls(
-            key=text("paymentKey"),
+            key=key,
+            # Every record has stored its provider; a legacy one's key is provider-scoped anyway.
+            provider=text("provider") or split_payment_key(key)[0],
             state=PaymentState.from_json(json.loads(text("state") or "{}")),
             history=tuple(json.loads(text("history") or "[]")),
             version=int(item.get("version", {}).get("N", "0")),
             created_at=text("createdAt"),
             updated_at=text("updatedAt"),
+            legacy="source" not in item,
         )
 
     # -- the operator's view ---------------------------------------------------------------------
@@ -164,7 +197,6 @@ class PaymentRecord:
     def view(self) -> dict[str, Any]:
         """A JSON-able view for ``ops payment`` (amounts in minor units and as decimal text)."""
         state = self.state
-        provider, payment_id = split_payment_key(self.key)
 
         def display(amount: int | None) -> str | None:
             if amount is None or state.currency is None:
@@ -173,8 +205,10 @@ class PaymentRecord:
 
         return {
             "paymentKey": self.key,
-            "provider": provider,
-            "providerPaymentId": payment_id,
+            "source": self.source,
+            "provider": self.provider,
+            "providerPaymentId": self.payment_id,
+            "legacyRecord": self.legacy,
             "status": state.status,
             "amount": state.amount,
             "currency": state.currency,

@@ -199,7 +199,9 @@ class PaymentState:
             refunds = _join_maps(refunds, {event.refund_id: fact}, refund_key)
         elif event.kind == DISPUTE:
             fact = Fact(event.status, at, event_id, kind=DISPUTE)
-            disputes = _join_maps(disputes, {event.dispute_id or event.payment_key: fact}, dispute_key)
+            # Named by the provider-scoped key, as before records were keyed by source: a record
+            # moved to its source's key keeps the same facts.
+            disputes = _join_maps(disputes, {event.dispute_id or event.provider_payment_key: fact}, dispute_key)
         amount_fact = self.amount_fact
         if event.amount is not None:
             stated = Fact(event.status, at, event_id, event.amount, event.kind)
@@ -215,7 +217,7 @@ class PaymentState:
             refunds=refunds,
             reported_refunded=reported,
             disputes=disputes,
-            aliases=tuple(sorted(set(self.aliases) | set(event.related_payment_keys))),
+            aliases=tuple(sorted(set(self.aliases) | set(event.related_record_keys))),
             applied=(*self.applied, event_id)[-MAX_APPLIED:],
         )
 

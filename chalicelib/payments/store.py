@@ -14,6 +14,12 @@ second call for a whole SQS batch with :meth:`PaymentStore.prefetch`: one consis
 ``BatchGetItem`` for the batch's payments this container has not seen (a failed conditional
 write is billed as a write; a consistent read of the same item costs a fifth of that or less).
 
+Keys are ``<source>:<payment id>`` (:meth:`PaymentEvent.payment_key`): an event only ever reads
+and writes records of the source that received it, aliases included, so one source's signer
+cannot change another source's payment that has the same id. Records written before that were
+keyed by provider; the default source (named like its provider) has the same keys, and no other
+source ever reads them: nothing stored says which source wrote one (docs/PAYMENTS.md).
+
 Aliases (PayPal): a payment keyed by its order id is also reachable under its capture id,
 because a refund or a dispute names only the capture. Events that carry such related keys link
 them *before* they are applied (so a crash in between is repaired by the retry). If an event
@@ -93,11 +99,11 @@ class PaymentStore:
     def apply(self, event: PaymentEvent, now: float) -> Applied:
         """Fold ``event`` into its payment record: idempotent per event id, safe to run twice."""
         at = iso_timestamp(now)
-        for related in event.related_payment_keys:
+        for related in event.related_record_keys:
             if related != event.payment_key and not self._known_alias(event.payment_key, related):
-                self._link(related, event.payment_key, at)
+                self._link(related, event.payment_key, event.provider, at)
         record, changed = self._update(
-            event.payment_key, lambda current: current.apply(event.keyed_as(current.key), at)
+            event.payment_key, event.provider, lambda current: current.apply(event.keyed_as(current.key), at)
         )
         return Applied(record=record, event=event.keyed_as(record.key), changed=changed)
 
@@ -146,11 +152,12 @@ class PaymentStore:
     # -- the optimistic loop -----------------------------------------------------------------------
 
     def _update(
-        self, key: str, change: Callable[[PaymentRecord], PaymentRecord | None]
+        self, key: str, provider: str, change: Callable[[PaymentRecord], PaymentRecord | None]
     ) -> tuple[PaymentRecord, bool]:
         """Read-modify-write of the record at ``key`` (following aliases) under a version check.
 
-        ``change`` returns the new record, or None when there is nothing to write.
+        ``change`` returns the new record, or None when there is nothing to write; ``provider``
+        is the provider of a record created here.
         """
         hops = 0
         for attempt in range(MAX_ATTEMPTS):
@@ -165,7 +172,7 @@ class PaymentStore:
             if known and item_type(known) != PAYMENT_ITEM_TYPE:
                 raise ProcessingError("the payment key is taken by another kind of item")
             current = PaymentRecord.from_item(known) if known else None
-            base = current or PaymentRecord.new(key)
+            base = current or PaymentRecord.new(key, provider)
             updated = change(base)
             if updated is None:
                 return base, False
@@ -185,7 +192,7 @@ class PaymentStore:
             return False
         return alias in PaymentRecord.from_item(known).state.aliases
 
-    def _link(self, alias_key: str, target_key: str, at: str) -> None:
+    def _link(self, alias_key: str, target_key: str, provider: str, at: str) -> None:
         """Make ``alias_key`` point at ``target_key``, folding any record stored there first."""
         item = alias_item(alias_key, target_key, at)
         orphan: PaymentRecord | None = None
@@ -210,8 +217,11 @@ class PaymentStore:
             if item_type(stored) != PAYMENT_ITEM_TYPE:
                 raise ProcessingError("the payment key is taken by another kind of item")
             orphan = PaymentRecord.from_item(stored)
-            absorbed = orphan
-            self._update(target_key, lambda current: current.absorb(absorbed, at))
+
+            def fold_in(current: PaymentRecord, absorbed: PaymentRecord = orphan) -> PaymentRecord | None:
+                return current.absorb(absorbed, at)
+
+            self._update(target_key, provider, fold_in)
         raise PaymentContention()
 
     # -- DynamoDB ------------------------------------------------------------------------------------
@@ -246,7 +256,8 @@ class PaymentStore:
         response = self._db.get_item(
             TableName=self._table, Key={"pk": {"S": item_key(key)}}, ConsistentRead=True
         )
-        return response.get("Item")
+        item = response.get("Item")
+        return item if isinstance(item, dict) else None
 
     # -- the container's cache of last-seen items ----------------------------------------------------
 

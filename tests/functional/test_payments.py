@@ -133,7 +133,8 @@ def test_processing_a_payment_webhook_updates_the_payment_and_publishes_exactly_
     assert message["body"]["eventId"] == event_id_for(webhook_id)
     assert (message["body"]["paymentKey"], message["body"]["kind"], message["body"]["status"]) == (
         PAYMENT_KEY, "payment", "succeeded")
-    assert message["attributes"] == {"provider": "stripe", "kind": "payment", "status": "succeeded", "schemaVersion": "1"}
+    assert message["attributes"] == {"source": "stripe", "provider": "stripe", "kind": "payment", "status": "succeeded",
+                                     "schemaVersion": "1"}
     # AND the webhook is processed
     assert webhook_item(stack, webhook_id)["status"]["S"] == "processed"
 

@@ -25,13 +25,15 @@ def make(
     refunded_total: int | None = None,
     dispute_id: str | None = None,
     payment_id: str = "pi_1",
+    source: str = "stripe",
+    provider: str = "stripe",
 ) -> PaymentEvent:
     webhook_id = f"wh_{name}"
     return PaymentEvent(
         event_id=event_id_for(webhook_id),
         webhook_id=webhook_id,
-        source="stripe",
-        provider="stripe",
+        source=source,
+        provider=provider,
         provider_event_id=f"evt_{name}",
         provider_event_type=f"test.{kind}.{status}",
         provider_payment_id=payment_id,

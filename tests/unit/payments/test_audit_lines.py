@@ -22,7 +22,7 @@ def stream_record(name: str, old: dict | None, new: dict | None, ttl: bool = Fal
     return record
 
 
-paid = PaymentRecord.new("stripe:pi_1").apply(payment("paid", "succeeded", 1), NOW)
+paid = PaymentRecord.new("stripe:pi_1", "stripe").apply(payment("paid", "succeeded", 1), NOW)
 refunded = paid.apply(refund("r", "refund_succeeded", 2, "re_1", 2000), NOW)  # type: ignore[union-attr]
 late = paid.apply(payment("late", "pending", 3), NOW)  # type: ignore[union-attr]
 

@@ -61,11 +61,47 @@ def test_an_event_that_makes_no_sense_is_a_processing_error(changes: dict[str, o
 
 
 def test_keyed_as_moves_the_event_to_its_record_and_remembers_the_named_key() -> None:
-    # GIVEN a refund that named a PayPal capture, WHEN resolved to its order's record
-    refund = dataclasses.replace(event(), provider="paypal", provider_payment_id="CAPTURE1")
-    moved = refund.keyed_as("paypal:ORDER1")
-    # THEN it carries the order's key and keeps the capture's among its related keys
-    assert moved.payment_key == "paypal:ORDER1"
+    # GIVEN a refund that named a PayPal capture, received by a second PayPal source
+    refund = dataclasses.replace(event(), source="paypal-b", provider="paypal", provider_payment_id="CAPTURE1")
+    # WHEN resolved to its order's record (of the same source)
+    moved = refund.keyed_as("paypal-b:ORDER1")
+    # THEN it carries the order's key and keeps the capture's (provider-scoped, as v1 publishes it)
+    assert moved.payment_key == "paypal-b:ORDER1" and moved.provider_payment_key == "paypal:ORDER1"
     assert moved.related_payment_keys == ("paypal:CAPTURE1",)
+    assert moved.related_record_keys == ("paypal-b:CAPTURE1",)
     assert moved.event_id == refund.event_id
     assert refund.keyed_as(refund.payment_key) is refund
+
+
+def test_an_event_is_never_resolved_to_another_sources_record() -> None:
+    refund = dataclasses.replace(event(), source="paypal-b", provider="paypal", provider_payment_id="CAPTURE1")
+    with pytest.raises(ProcessingError, match="another source"):
+        refund.keyed_as("paypal:ORDER1")
+
+
+def test_the_record_key_is_the_source_and_the_published_payment_key_stays_the_providers() -> None:
+    # GIVEN the same PaymentIntent id received by the default source and by a second Stripe source
+    default = event()
+    second = PaymentEvent.from_webhook(payloads.record("stripe", "payment_intent.succeeded", {}, source="stripe-eu"),
+                                       **{f: getattr(default, f) for f in ("provider_payment_id", "kind", "status",
+                                                                           "occurred_at", "amount", "currency")})
+    # THEN they are two payments, and v1's paymentKey (provider-scoped) is unchanged for both
+    assert (default.payment_key, second.payment_key) == ("stripe:pi_1", "stripe-eu:pi_1")
+    published = second.to_json()
+    assert (published["source"], published["paymentKey"], published["sourcePaymentKey"]) == (
+        "stripe-eu", "stripe:pi_1", "stripe-eu:pi_1")
+    assert_valid(published)
+    assert default.to_json()["sourcePaymentKey"] == default.to_json()["paymentKey"] == "stripe:pi_1"
+
+
+def test_a_schema_1_document_without_the_source_payment_key_is_still_valid() -> None:
+    # Events published before sourcePaymentKey was added (the field is optional: schema "1" stays)
+    document = event().to_json()
+    del document["sourcePaymentKey"]
+    assert_valid(document)
+    assert PaymentEvent.from_json(document) == event()
+
+
+def test_a_related_key_of_another_provider_is_refused() -> None:
+    with pytest.raises(ProcessingError, match="another provider"):
+        event(related_payment_keys=("paypal:CAPTURE1",))

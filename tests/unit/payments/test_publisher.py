@@ -37,7 +37,7 @@ def test_events_are_published_in_batches_of_ten_with_filter_attributes() -> None
     entry = sns.calls[0]["PublishBatchRequestEntries"][0]
     assert json.loads(entry["Message"])["eventId"] == events[0].event_id
     assert {k: v["StringValue"] for k, v in entry["MessageAttributes"].items()} == {
-        "provider": "stripe", "kind": "payment", "status": "succeeded", "schemaVersion": "1"}
+        "source": "stripe", "provider": "stripe", "kind": "payment", "status": "succeeded", "schemaVersion": "1"}
     assert "MessageGroupId" not in entry
 
 
@@ -62,6 +62,14 @@ def test_a_fifo_topic_groups_by_payment_and_dedupes_by_event_id() -> None:
     PaymentEventPublisher(sns, TOPIC + ".fifo").publish([event])
     entry = sns.calls[0]["PublishBatchRequestEntries"][0]
     assert (entry["MessageGroupId"], entry["MessageDeduplicationId"]) == ("stripe:pi_1", event.event_id)
+
+
+def test_on_a_fifo_topic_two_sources_payments_with_one_id_are_two_groups() -> None:
+    sns = FakeSns()
+    PaymentEventPublisher(sns, TOPIC + ".fifo").publish(
+        [payment("x", "succeeded", 1), payment("y", "succeeded", 1, source="stripe-eu")])
+    groups = [entry["MessageGroupId"] for entry in sns.calls[0]["PublishBatchRequestEntries"]]
+    assert groups == ["stripe:pi_1", "stripe-eu:pi_1"]
 
 
 def test_nothing_to_publish_makes_no_call_and_a_missing_topic_is_an_error() -> None:

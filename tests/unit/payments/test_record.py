@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
+
+from chalicelib.errors import ProcessingError
 from chalicelib.payments.record import HISTORY_LIMIT, PaymentRecord, alias_item, alias_target, item_key
 from tests.unit.payments.events import payment, refund
 
 NOW = "2024-02-15T12:30:00.000Z"
+PAYPAL: dict[str, str] = {"source": "paypal", "provider": "paypal"}
 
 
 def test_applying_records_history_and_bumps_the_version() -> None:
-    record = PaymentRecord.new("stripe:pi_1").apply(payment("paid", "succeeded", 1), NOW)
+    record = PaymentRecord.new("stripe:pi_1", "stripe").apply(payment("paid", "succeeded", 1), NOW)
     assert record is not None
     assert (record.version, record.status, record.created_at, record.updated_at) == (1, "succeeded", NOW, NOW)
     [entry] = record.history
@@ -18,19 +22,19 @@ def test_applying_records_history_and_bumps_the_version() -> None:
 
 def test_a_replay_is_not_applied_again() -> None:
     event = payment("paid", "succeeded", 1)
-    record = PaymentRecord.new("stripe:pi_1").apply(event, NOW)
+    record = PaymentRecord.new("stripe:pi_1", "stripe").apply(event, NOW)
     assert record is not None and record.apply(event, NOW) is None
 
 
 def test_a_late_event_that_changes_nothing_is_in_the_history_marked_unchanged() -> None:
-    record = PaymentRecord.new("stripe:pi_1").apply(payment("paid", "succeeded", 10), NOW)
+    record = PaymentRecord.new("stripe:pi_1", "stripe").apply(payment("paid", "succeeded", 10), NOW)
     late = record.apply(payment("processing", "pending", 20), NOW)  # type: ignore[union-attr]
     assert late is not None and late.status == "succeeded" and late.version == 2
     assert late.history[-1]["changed"] is False and late.history[-1]["status"] == "pending"
 
 
 def test_history_is_bounded_to_the_most_recent_entries() -> None:
-    record = PaymentRecord.new("stripe:pi_1").apply(payment("paid", "succeeded", 1, amount=10**6), NOW)
+    record = PaymentRecord.new("stripe:pi_1", "stripe").apply(payment("paid", "succeeded", 1, amount=10**6), NOW)
     for number in range(HISTORY_LIMIT + 5):
         record = record.apply(refund(f"r{number}", "refund_succeeded", 10 + number, f"re_{number}", 1), NOW)  # type: ignore[union-attr]
     assert len(record.history) == HISTORY_LIMIT  # type: ignore[union-attr]
@@ -39,7 +43,7 @@ def test_history_is_bounded_to_the_most_recent_entries() -> None:
 
 
 def test_the_item_round_trips_and_carries_the_derived_fields() -> None:
-    record = PaymentRecord.new("stripe:pi_1").apply(payment("paid", "succeeded", 1), NOW)
+    record = PaymentRecord.new("stripe:pi_1", "stripe").apply(payment("paid", "succeeded", 1), NOW)
     record = record.apply(refund("r1", "refund_succeeded", 2, "re_1", 500), NOW)  # type: ignore[union-attr]
     item = record.to_item()  # type: ignore[union-attr]
     assert item["pk"] == {"S": "payment#stripe:pi_1"} and item["itemType"] == {"S": "payment"}
@@ -49,8 +53,9 @@ def test_the_item_round_trips_and_carries_the_derived_fields() -> None:
 
 
 def test_absorbing_another_record_joins_facts_and_history_once() -> None:
-    order = PaymentRecord.new("paypal:ORDER").apply(payment("paid", "succeeded", 1), NOW)
-    orphan = PaymentRecord.new("paypal:CAPTURE").apply(refund("r1", "refund_succeeded", 5, "re_1", 2000), "2024-02-15T12:00:10.000Z")
+    order = PaymentRecord.new("paypal:ORDER", "paypal").apply(payment("paid", "succeeded", 1, **PAYPAL), NOW)
+    orphan = PaymentRecord.new("paypal:CAPTURE", "paypal").apply(
+        refund("r1", "refund_succeeded", 5, "re_1", 2000, **PAYPAL), "2024-02-15T12:00:10.000Z")
     merged = order.absorb(orphan, NOW)  # type: ignore[union-attr]
     assert merged is not None and merged.status == "refunded"
     assert [e["eventId"] for e in merged.history] == [orphan.history[0]["eventId"], order.history[0]["eventId"]]  # type: ignore[union-attr]
@@ -58,7 +63,7 @@ def test_absorbing_another_record_joins_facts_and_history_once() -> None:
 
 
 def test_the_view_is_json_able_with_decimal_amounts_for_people() -> None:
-    record = PaymentRecord.new("stripe:pi_1").apply(payment("paid", "succeeded", 1), NOW)
+    record = PaymentRecord.new("stripe:pi_1", "stripe").apply(payment("paid", "succeeded", 1), NOW)
     view = record.view()  # type: ignore[union-attr]
     assert view["paymentKey"] == "stripe:pi_1" and view["status"] == "succeeded"
     assert (view["amount"], view["amountDisplay"], view["refundedDisplay"]) == (2000, "20.00", "0.00")
@@ -69,4 +74,41 @@ def test_alias_items_point_at_their_record() -> None:
     item = alias_item("paypal:CAPTURE", "paypal:ORDER", NOW)
     assert item["pk"]["S"] == item_key("paypal:CAPTURE") == "payment#paypal:CAPTURE"
     assert alias_target(item) == "paypal:ORDER"
-    assert alias_target(PaymentRecord.new("paypal:ORDER").apply(payment("p", "succeeded", 1), NOW).to_item()) is None  # type: ignore[union-attr]
+    order = PaymentRecord.new("paypal:ORDER", "paypal").apply(payment("p", "succeeded", 1, **PAYPAL), NOW)
+    assert alias_target(order.to_item()) is None  # type: ignore[union-attr]
+
+
+def test_the_item_carries_its_source_and_provider_and_a_legacy_item_is_recognised() -> None:
+    paid = payment("paid", "succeeded", 1, source="stripe-eu")
+    record = PaymentRecord.new("stripe-eu:pi_1", "stripe").apply(paid, NOW)
+    item = record.to_item()  # type: ignore[union-attr]
+    assert item["pk"] == {"S": "payment#stripe-eu:pi_1"}
+    assert (item["source"], item["provider"], item["providerPaymentId"]) == (
+        {"S": "stripe-eu"}, {"S": "stripe"}, {"S": "pi_1"})
+    assert PaymentRecord.from_item(item) == record and not record.legacy  # type: ignore[union-attr]
+    view = record.view()  # type: ignore[union-attr]
+    assert (view["paymentKey"], view["source"], view["provider"], view["legacyRecord"]) == (
+        "stripe-eu:pi_1", "stripe-eu", "stripe", False)
+    # GIVEN an item written before records were keyed by source (no "source" attribute)
+    old = {k: v for k, v in PaymentRecord.new("stripe:pi_1", "stripe").apply(payment("p", "succeeded", 1), NOW)
+           .to_item().items() if k != "source"}  # type: ignore[union-attr]
+    legacy = PaymentRecord.from_item(old)
+    assert legacy.legacy and legacy.source == "stripe" and legacy.provider == "stripe"
+    # WHEN its default source writes it again THEN the write stamps the source
+    again = legacy.apply(payment("q", "succeeded", 2), NOW)
+    assert again is not None and not again.legacy and again.to_item()["source"] == {"S": "stripe"}
+
+
+def test_a_record_refuses_an_event_of_another_source_or_provider() -> None:
+    record = PaymentRecord.new("stripe:pi_1", "stripe").apply(payment("paid", "succeeded", 1), NOW)
+    assert record is not None
+    with pytest.raises(ProcessingError, match="another source or provider"):
+        record.apply(refund("r1", "refund_succeeded", 5, "re_1", 2000, source="stripe-eu"), NOW)
+    with pytest.raises(ProcessingError, match="another source or provider"):
+        record.apply(refund("r2", "refund_succeeded", 5, "re_2", 2000, provider="standard"), NOW)
+
+
+def test_an_alias_never_links_two_sources() -> None:
+    with pytest.raises(ValueError, match="one source"):
+        alias_item("paypal-b:CAPTURE", "paypal:ORDER", NOW)
+    assert alias_item("paypal-b:CAPTURE", "paypal-b:ORDER", NOW)["source"] == {"S": "paypal-b"}
