@@ -52,6 +52,7 @@ from chalicelib.payments.record import (
 from chalicelib.store import iso_timestamp
 
 MAX_ATTEMPTS = 8
+CONTENTION_BACKOFF_CAP_SECONDS = 0.5
 MAX_ALIAS_HOPS = 2
 CACHE_SIZE = 256
 BATCH_GET_LIMIT = 100  # DynamoDB's limit of keys per BatchGetItem
@@ -182,8 +183,8 @@ class PaymentStore:
                 self._remember(key, item)
                 return updated, True
             self._remember(key, stored)
-            if attempt >= 2:  # real contention, not just a stale guess: spread the retries
-                time.sleep(random.uniform(0, 0.01 * attempt))
+            if attempt >= 2:  # real contention, not just a stale guess: full-jitter exponential backoff
+                time.sleep(random.uniform(0, min(CONTENTION_BACKOFF_CAP_SECONDS, 0.01 * 2**attempt)))
         raise PaymentContention()
 
     def _known_alias(self, key: str, alias: str) -> bool:
