@@ -14,6 +14,7 @@ WRONG_SUBJECT = "The signing certificate is not a PayPal message-verification ce
 
 # A dependency failure (DependencyUnavailable, 503: PayPal retries)
 UNAVAILABLE = "The signing certificate could not be fetched right now; retry later."
+FETCH_BUDGET_SPENT = "Too many signing certificates were fetched recently; retry later."
 
 # Configuration errors (the option's name, never its value)
 NO_WEBHOOK_ID = "PayPal source {source!r} has no webhook id."
