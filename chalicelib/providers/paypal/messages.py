@@ -11,6 +11,7 @@ REFUSED_URL = "The certificate URL is not allowed."
 UNTRUSTED = "The signing certificate is not trusted."
 NOT_CURRENT = "The signing certificate is not valid at this time."
 WRONG_SUBJECT = "The signing certificate is not a PayPal message-verification certificate."
+INVALID_TIME = "The transmission time is not an RFC 3339 date-time."
 
 # A dependency failure (DependencyUnavailable, 503: PayPal retries)
 UNAVAILABLE = "The signing certificate could not be fetched right now; retry later."

@@ -20,6 +20,7 @@ import re
 from datetime import datetime
 
 from chalicelib.errors import InvalidSignature, SignatureExpired
+from chalicelib.providers.paypal import messages
 
 DEFAULT_TOLERANCE_SECONDS = 4 * 24 * 3600
 """PayPal's retry horizon (3 days) plus a day of slack; also the largest value a source may set."""
@@ -33,7 +34,6 @@ _RFC3339 = re.compile(
     r"(?P<zone>Z|[+-]\d{2}:\d{2})",
     re.ASCII,  # \d is [0-9] only: "２０２６" is not a year
 )
-INVALID_TIME = "The transmission time is not an RFC 3339 date-time."
 
 
 def parse_transmission_time(value: str) -> float:
@@ -41,12 +41,12 @@ def parse_transmission_time(value: str) -> float:
     RFC 3339 date-time with a zone (no time could ever be inside the window)."""
     match = _RFC3339.fullmatch(value)
     if match is None:
-        raise InvalidSignature(INVALID_TIME)
+        raise InvalidSignature(messages.INVALID_TIME)
     zone = "+00:00" if match["zone"] == "Z" else match["zone"]
     try:
         seconds = datetime.fromisoformat(match["seconds"] + zone).timestamp()
     except ValueError:  # month 13, day 32, hour 25, offset +99:00...
-        raise InvalidSignature(INVALID_TIME) from None
+        raise InvalidSignature(messages.INVALID_TIME) from None
     return seconds + (int(match["fraction"]) / 10 ** len(match["fraction"]) if match["fraction"] else 0.0)
 
 
