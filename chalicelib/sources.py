@@ -35,6 +35,11 @@ from chalicelib.providers.contract import SourceConfig
 # Secrets Manager outage must not turn into rejected (and retried) webhooks.
 STALE_GRACE_TTLS = 10
 _RESERVED_KEYS = {"provider", "secrets", "toleranceSeconds"}
+# toleranceSeconds per provider: (default, largest allowed). PayPal's signed time must admit its
+# retries (25 over 3 days, not documented as re-signed): chalicelib/providers/paypal/window.py.
+# Literals here, not imported, so parsing a source never imports a provider package.
+_TOLERANCE_SECONDS: dict[str, tuple[int, int]] = {"paypal": (4 * 86400, 4 * 86400)}
+_DEFAULT_TOLERANCE_SECONDS = (300, 3600)
 
 
 def parse_source(name: str, entry: Any, stage: str = "") -> SourceConfig:
@@ -54,9 +59,10 @@ def parse_source(name: str, entry: Any, stage: str = "") -> SourceConfig:
         or not all(isinstance(s, str) and s for s in secrets)
     ):
         raise ConfigurationError(f"source {name!r}: 'secrets' must be a non-empty list of strings")
-    tolerance = entry.get("toleranceSeconds", 300)
-    if not isinstance(tolerance, int) or isinstance(tolerance, bool) or not 0 < tolerance <= 3600:
-        raise ConfigurationError(f"source {name!r}: 'toleranceSeconds' must be 1..3600")
+    default_tolerance, max_tolerance = _TOLERANCE_SECONDS.get(provider, _DEFAULT_TOLERANCE_SECONDS)
+    tolerance = entry.get("toleranceSeconds", default_tolerance)
+    if not isinstance(tolerance, int) or isinstance(tolerance, bool) or not 0 < tolerance <= max_tolerance:
+        raise ConfigurationError(f"source {name!r}: 'toleranceSeconds' must be 1..{max_tolerance}")
     options = {k: v for k, v in entry.items() if k not in _RESERVED_KEYS}
     return SourceConfig(
         name=name,

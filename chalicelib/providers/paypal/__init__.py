@@ -3,7 +3,8 @@
 The modules of this package, in the order a delivery meets them: :mod:`.signature` (what PayPal
 signs and the RSA check), :mod:`.policy` (which certificate URLs may be fetched at all),
 :mod:`.fetch` (fetching one), :mod:`.chain` (validating and caching it), :mod:`.normalize` (the
-mapping to PaymentEvents, imported only when an event is processed). Every text a refusal or a
+mapping to PaymentEvents, imported only when an event is processed), with :mod:`.window` bounding
+the transmission time (``toleranceSeconds``, 4 days by default for PayPal sources). Every text a refusal or a
 configuration error may show is in :mod:`.messages`. ``cryptography`` is only imported (by
 ``chain`` and ``signature``) when a delivery is verified.
 
@@ -47,6 +48,7 @@ from chalicelib.providers.paypal.signature import (
     signed_message,
     verify_rsa_sha256,
 )
+from chalicelib.providers.paypal.window import check_transmission_time, parse_transmission_time
 
 if TYPE_CHECKING:
     from chalicelib.payments.model import PaymentEvent
@@ -82,7 +84,9 @@ class PayPalProvider:
         signature_b64 = require_header(headers, TRANSMISSION_SIG)
         cert_url = require_header(headers, CERT_URL)
         auth_algo = require_header(headers, AUTH_ALGO)
-        # No check of transmission_time against source.tolerance_seconds: see the module doc.
+        # Parsed before any fetch (a time that cannot be read is never in the window); checked
+        # only once the signature matched, so SignatureExpired means "authentic but stale".
+        transmitted_at = parse_transmission_time(transmission_time)
 
         if auth_algo != SUPPORTED_AUTH_ALGO:
             raise InvalidSignature()
@@ -100,6 +104,9 @@ class PayPalProvider:
             matched |= verify_rsa_sha256(certificate.public_key, signature, message)
         if not matched:
             raise InvalidSignature()
+        # The CRC32 in the signed message does not bind the body: a captured transmission must
+        # expire, and ingest admits one body per transmission id (InboundEvent.transmission_id).
+        check_transmission_time(transmitted_at, now, source.tolerance_seconds)
 
         try:
             payload = raw.decode("utf-8")
@@ -111,6 +118,7 @@ class PayPalProvider:
                 event_id=required_string(document, "id"),
                 event_type=required_string(document, "event_type"),
                 payload=payload,
+                transmission_id=transmission_id,
             )
         ]
 

@@ -21,7 +21,13 @@ fetches it. Here:
 4. :class:`CertificateStore` caches validated certificates in memory, keyed by URL *and* policy
    (a certificate accepted for one source's policy is not reused for a stricter one), bounded
    (the oldest entry goes first), and re-checks the chain's validity window on every hit: an
-   entry expires with its chain.
+   entry expires with its chain. Because the URL comes from the sender, the store also limits
+   what unsigned requests can make it do: a failed fetch or validation is remembered for
+   ``FAILURE_TTL_SECONDS`` (the same URL answers the same error without fetching again), and at
+   most ``MAX_FETCHES_PER_MINUTE`` fetches are made per container in any 60 s; past that a cache
+   miss answers :class:`~chalicelib.errors.DependencyUnavailable` (503: PayPal retries later)
+   without fetching. Cached certificates are served regardless of the budget, so a flood of
+   made-up certificate ids does not stop deliveries signed with PayPal's current certificate.
 
 Every refusal is :class:`~chalicelib.errors.InvalidSignature` (401) with a message that is safe to
 show; an expired or not-yet-valid certificate is a refusal too, not ``SignatureExpired`` (which
@@ -35,12 +41,13 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.errors import ConfigurationError, InvalidSignature
+from chalicelib.errors import ConfigurationError, DependencyUnavailable, InvalidSignature, WebhookError
 from chalicelib.providers.paypal import messages
 from chalicelib.providers.paypal.fetch import Fetcher, UrllibCertFetcher
 from chalicelib.providers.paypal.policy import CertPolicy, check_cert_url
@@ -50,6 +57,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 CACHE_MAX_ENTRIES = 64
+FAILURE_TTL_SECONDS = 60.0
+"""How long a failed fetch or validation is answered from memory (a bad URL flood fetches once)."""
+FAILURE_MAX_ENTRIES = 256
+MAX_FETCHES_PER_MINUTE = 10
+"""Fetches per container per 60 s; PayPal rotates its certificate rarely, so a few suffice."""
+_BUDGET_WINDOW_SECONDS = 60.0
 MIN_RSA_KEY_BITS = 2048
 # Configured PEM texts (trust roots, intermediates) are few per process: a small bound suffices.
 _PARSE_CACHE_MAX = 8
@@ -228,13 +241,30 @@ def validate_certificate_document(
 
 class CertificateStore:
     """Checks, fetches, validates and caches PayPal certificates; inject a fake ``fetcher``
-    in tests so they never touch the network."""
+    in tests so they never touch the network.
 
-    def __init__(self, fetcher: Fetcher | None = None, max_entries: int = CACHE_MAX_ENTRIES):
+    ``now`` (the receiver's clock, as for the validity dates) also drives the failure cache and
+    the fetch budget, so both are deterministic in tests.
+    """
+
+    def __init__(
+        self,
+        fetcher: Fetcher | None = None,
+        max_entries: int = CACHE_MAX_ENTRIES,
+        failure_ttl_seconds: float = FAILURE_TTL_SECONDS,
+        max_fetches_per_minute: int = MAX_FETCHES_PER_MINUTE,
+        max_failures: int = FAILURE_MAX_ENTRIES,
+    ) -> None:
         self.fetcher: Fetcher = fetcher if fetcher is not None else UrllibCertFetcher()
         self.max_entries = max_entries
+        self.failure_ttl_seconds = failure_ttl_seconds
+        self.max_fetches_per_minute = max_fetches_per_minute
+        self.max_failures = max_failures
         # Insertion-ordered: when full, the oldest entry goes. An entry expires with its chain.
         self._cache: dict[tuple[str, CertPolicy], ValidatedCertificate] = {}
+        # (url, policy) -> (until when, the error to raise again); insertion-ordered and bounded.
+        self._failures: dict[tuple[str, CertPolicy], tuple[float, WebhookError]] = {}
+        self._fetched_at: deque[float] = deque()  # times of the fetches of the last 60 s
         self._lock = threading.Lock()
 
     def certificate(self, url: str, policy: CertPolicy, now: float) -> ValidatedCertificate:
@@ -247,7 +277,14 @@ class CertificateStore:
                 if cached.current(now):
                     return cached
                 del self._cache[key]  # expired since (or clock before it): validate afresh
-        validated = validate_certificate_document(self.fetcher(url), policy, now)
+            self._raise_remembered_failure(key, now)
+            self._spend_fetch(now)  # raises DependencyUnavailable when the budget is spent
+        try:
+            validated = validate_certificate_document(self.fetcher(url), policy, now)
+        except (InvalidSignature, DependencyUnavailable) as exc:
+            with self._lock:
+                self._remember_failure(key, now, exc)
+            raise
         with self._lock:
             self._cache.pop(key, None)
             self._cache[key] = validated
@@ -255,9 +292,36 @@ class CertificateStore:
                 del self._cache[next(iter(self._cache))]
         return validated
 
+    def _raise_remembered_failure(self, key: tuple[str, CertPolicy], now: float) -> None:
+        remembered = self._failures.get(key)
+        if remembered is None:
+            return
+        until, error = remembered
+        if now < until:
+            # A new instance of the same class and message: never re-raise a shared object
+            # (its traceback would grow with every delivery).
+            raise type(error)(error.message)
+        del self._failures[key]
+
+    def _remember_failure(self, key: tuple[str, CertPolicy], now: float, error: WebhookError) -> None:
+        self._failures.pop(key, None)
+        self._failures[key] = (now + self.failure_ttl_seconds, error)
+        while len(self._failures) > self.max_failures:
+            del self._failures[next(iter(self._failures))]
+
+    def _spend_fetch(self, now: float) -> None:
+        """Take one fetch from the per-minute budget, or refuse (503) when none is left."""
+        while self._fetched_at and self._fetched_at[0] <= now - _BUDGET_WINDOW_SECONDS:
+            self._fetched_at.popleft()
+        if len(self._fetched_at) >= self.max_fetches_per_minute:
+            raise DependencyUnavailable(messages.FETCH_BUDGET_SPENT)
+        self._fetched_at.append(now)
+
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._failures.clear()
+            self._fetched_at.clear()
 
 
 DEFAULT_STORE = CertificateStore()

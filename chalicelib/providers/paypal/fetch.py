@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import time
+import typing
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -34,7 +35,15 @@ Fetcher = Callable[[str], bytes]
 class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
     """Never follow a redirect: the 3xx reaches the error handler and becomes a refusal."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: typing.IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         return None
 
 

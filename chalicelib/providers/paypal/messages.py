@@ -11,9 +11,11 @@ REFUSED_URL = "The certificate URL is not allowed."
 UNTRUSTED = "The signing certificate is not trusted."
 NOT_CURRENT = "The signing certificate is not valid at this time."
 WRONG_SUBJECT = "The signing certificate is not a PayPal message-verification certificate."
+INVALID_TIME = "The transmission time is not an RFC 3339 date-time."
 
 # A dependency failure (DependencyUnavailable, 503: PayPal retries)
 UNAVAILABLE = "The signing certificate could not be fetched right now; retry later."
+FETCH_BUDGET_SPENT = "Too many signing certificates were fetched recently; retry later."
 
 # Configuration errors (the option's name, never its value)
 NO_WEBHOOK_ID = "PayPal source {source!r} has no webhook id."

@@ -5,11 +5,16 @@ PayPal signs a webhook with the private key of a certificate whose URL arrives *
 whatever it serves lets anyone sign webhooks. Three modules guard against both, in order:
 :mod:`.policy`, :mod:`.fetch` and :mod:`.chain`.
 
-1. :func:`check_cert_url` refuses, before any network access, every URL that is not
-   ``https://<allow-listed host>/...``: other schemes, userinfo (``https://api.paypal.com@evil/``),
-   any explicit port, IP literals, hosts that merely *end* with an allowed name, characters outside
-   RFC 3986 (backslashes, spaces, controls, non-ASCII: no parser differentials). The one exception
-   is a local development stack (see ``allowLoopbackCertHost`` below).
+1. :func:`check_cert_url` refuses, before any network access, every URL that is not exactly
+   ``https://<allow-listed host>/v1/notifications/certs/CERT-<id>`` (the only path PayPal serves
+   its certificates at; ``<id>`` is letters, digits and single hyphens): other schemes, userinfo
+   (``https://api.paypal.com@evil/``), any explicit port, IP literals, hosts that merely *end* with
+   an allowed name, any other path, a query or a fragment (even an empty ``?`` or ``#``), characters
+   outside RFC 3986 (backslashes, spaces, controls, non-ASCII: no parser differentials). Pinning the
+   path means a sender cannot make us fetch arbitrary resources of an allowed host, nor mint
+   endless distinct URLs for the same certificate (each would be a cache miss). The one exception
+   is a local development stack (see ``allowLoopbackCertHost`` below), whose scheme and port are
+   free but whose path is pinned the same way.
 
 Options read from ``SourceConfig.options`` (see :func:`policy_from_options`):
 
@@ -57,6 +62,9 @@ LOCAL_STAGE = "local"
 # non-ASCII, which different URL parsers read differently.
 _URL_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
 _HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+# PayPal's certificate path, e.g. /v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77. No dots
+# (no "..", no extensions), no percent-escapes, no ";" parameters, no empty or repeated hyphens.
+CERT_PATH = re.compile(r"/v1/notifications/certs/CERT-[A-Za-z0-9]{1,64}(?:-[A-Za-z0-9]{1,64}){0,7}")
 
 
 
@@ -159,7 +167,11 @@ def _is_dns_name(host: str) -> bool:
 
 
 def check_cert_url(url: object, policy: CertPolicy) -> str:
-    """The URL to fetch, or :class:`InvalidSignature` when it must not be fetched at all."""
+    """The URL to fetch, or :class:`InvalidSignature` when it must not be fetched at all.
+
+    The URL returned is canonical (scheme and host lower-case): it is also the cache key, and
+    ``HTTPS://API.PayPal.com/...`` must not be a fresh fetch of the same certificate.
+    """
     if not isinstance(url, str) or not 0 < len(url) <= MAX_CERT_URL_LENGTH:
         raise InvalidSignature(messages.REFUSED_URL)
     if not _URL_CHARS.fullmatch(url):
@@ -171,6 +183,10 @@ def check_cert_url(url: object, policy: CertPolicy) -> str:
     except ValueError:
         raise InvalidSignature(messages.REFUSED_URL) from None
     scheme = parts.scheme.lower()
+    # The path is pinned for every host, loopback included; "?" and "#" are refused even when
+    # urlsplit would see an empty query or fragment.
+    if "?" in url or "#" in url or not CERT_PATH.fullmatch(parts.path):
+        raise InvalidSignature(messages.REFUSED_URL)
     if "@" in parts.netloc or parts.username is not None or parts.password is not None:
         raise InvalidSignature(messages.REFUSED_URL)
     if not host or host not in policy.hosts:  # exact match: "api.paypal.com.evil" is not listed
@@ -183,10 +199,10 @@ def check_cert_url(url: object, policy: CertPolicy) -> str:
             raise InvalidSignature(messages.REFUSED_URL)
         if scheme not in ("https", "http"):
             raise InvalidSignature(messages.REFUSED_URL)
-        return url
+        return f"{scheme}://{parts.netloc.lower()}{parts.path}"
 
     if scheme != "https" or port is not None or not _is_dns_name(host):
         raise InvalidSignature(messages.REFUSED_URL)
     if parts.netloc.lower() != host:  # nothing but the bare host name (no ":", no brackets)
         raise InvalidSignature(messages.REFUSED_URL)
-    return url
+    return f"https://{host}{parts.path}"

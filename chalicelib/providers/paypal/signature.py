@@ -15,10 +15,13 @@ subject). A certificate that cannot be fetched right now raises
 :class:`~chalicelib.errors.DependencyUnavailable` (503, PayPal retries); every other failure is
 :class:`~chalicelib.errors.InvalidSignature` (an expired certificate included).
 
-No tolerance is enforced on ``paypal-transmission-time``: PayPal documents none, does not say
-whether a retry is re-signed with a fresh time (it retries up to 25 times over 3 days), and its
-only published signed delivery (the 2017 fixture) would otherwise be unverifiable. Replays are
-handled by deduplicating on the event ``id``; the certificate's validity dates are checked.
+The body is bound to the signature only through its CRC32, which is not a cryptographic hash:
+another body with the same CRC32 verifies under the genuine headers (tests/attacks/crc32_forge.py
+builds one). So a verified signature is not enough on its own: :mod:`.window` refuses transmission
+times outside the source's ``toleranceSeconds`` (4 days by default, to admit PayPal's 25 retries
+over 3 days, which PayPal does not document as re-signed), and each event carries its
+``paypal-transmission-id`` (``InboundEvent.transmission_id``) so that ingest admits one body per
+transmission.
 """
 
 from __future__ import annotations

@@ -17,23 +17,24 @@ from chalicelib.errors import (
     DependencyUnavailable,
     InvalidSignature,
 )
-from chalicelib.providers.paypal import fetch as paypal_fetch
 from chalicelib.providers.contract import SourceConfig
 from chalicelib.providers.paypal import PayPalProvider
+from chalicelib.providers.paypal import fetch as paypal_fetch
 from chalicelib.providers.paypal.chain import CertificateStore
 from chalicelib.providers.paypal.fetch import UrllibCertFetcher
+from tests.unit.providers.paypal.helpers import (
+    BODY,
+    NOW,
+    WEBHOOK_ID,
+    ca_source,
+    chain_document,
+)
 from tests.unit.providers.paypal_pki import (
     Issued,
     sign_delivery,
 )
 
-from tests.unit.providers.paypal.helpers import (
-    NOW,
-    WEBHOOK_ID,
-    BODY,
-    ca_source,
-    chain_document,
-)
+CERT_PATH = "/v1/notifications/certs/"
 
 
 class _CertServer(http.server.ThreadingHTTPServer):
@@ -52,16 +53,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         self.server.requested.append(self.path)
-        if self.path == "/cert":
+        if self.path == CERT_PATH + "CERT-ok":
             self._send(200, self.server.document)
-        elif self.path == "/redirect":
+        elif self.path == CERT_PATH + "CERT-redirect":
             self.send_response(302)
-            self.send_header("Location", "/cert")
+            self.send_header("Location", CERT_PATH + "CERT-ok")
             self.send_header("Content-Length", "0")
             self.end_headers()
-        elif self.path == "/big":
+        elif self.path == CERT_PATH + "CERT-big":
             self._send(200, b"A" * (paypal_fetch.MAX_CERT_DOCUMENT_BYTES + 1))
-        elif self.path == "/big-chunked":
+        elif self.path == CERT_PATH + "CERT-big-chunked":
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
@@ -69,7 +70,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             for _ in range(20):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
             self.wfile.write(b"0\r\n\r\n")
-        elif self.path == "/error":
+        elif self.path == CERT_PATH + "CERT-error":
             self._send(500, b"oops")
         else:
             self._send(404, b"not found")
@@ -106,8 +107,9 @@ def dead_env_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def local_url(server: _CertServer, path: str) -> str:
-    return f"http://127.0.0.1:{server.server_address[1]}{path}"
+def local_url(server: _CertServer, cert_id: str) -> str:
+    # The path is pinned to PayPal's (policy.CERT_PATH) on loopback hosts too.
+    return f"http://127.0.0.1:{server.server_address[1]}{CERT_PATH}{cert_id}"
 
 
 def local_source(pki: dict[str, Issued]) -> SourceConfig:
@@ -121,7 +123,7 @@ def test_real_fetcher_fetches_a_local_certificate_ignoring_env_proxies(
     # GIVEN the local stage, the loopback allowance, a local server serving the test chain, and
     # HTTP(S)_PROXY pointing at a dead proxy
     provider = PayPalProvider(CertificateStore())  # the real urllib fetcher
-    url = local_url(cert_server, "/cert")
+    url = local_url(cert_server, "CERT-ok")
     headers = sign_delivery(pki["leaf"].key, BODY, WEBHOOK_ID, url)
 
     # WHEN the delivery is verified twice
@@ -130,7 +132,7 @@ def test_real_fetcher_fetches_a_local_certificate_ignoring_env_proxies(
 
     # THEN it verifies, the server was asked directly (no proxy) and only once (cache)
     assert len(events) == 1
-    assert cert_server.requested == ["/cert"]
+    assert cert_server.requested == [CERT_PATH + "CERT-ok"]
 
 
 @pytest.mark.usefixtures("dead_env_proxies")
@@ -139,23 +141,23 @@ def test_real_fetcher_does_not_follow_redirects(
 ) -> None:
     # GIVEN a cert URL that answers 302 to the genuine certificate
     provider = PayPalProvider(CertificateStore())
-    url = local_url(cert_server, "/redirect")
+    url = local_url(cert_server, "CERT-redirect")
     headers = sign_delivery(pki["leaf"].key, BODY, WEBHOOK_ID, url)
 
     # WHEN / THEN the redirect is a refusal, and its target was never requested
     with pytest.raises(InvalidSignature):
         provider.verify(BODY, headers, local_source(pki), NOW)
-    assert cert_server.requested == ["/redirect"]
+    assert cert_server.requested == [CERT_PATH + "CERT-redirect"]
 
 
 @pytest.mark.usefixtures("dead_env_proxies")
 @pytest.mark.parametrize(
     ("path", "error"),
     [
-        ("/big", InvalidSignature),
-        ("/big-chunked", InvalidSignature),
-        ("/missing", InvalidSignature),
-        ("/error", DependencyUnavailable),
+        ("CERT-big", InvalidSignature),
+        ("CERT-big-chunked", InvalidSignature),
+        ("CERT-missing", InvalidSignature),
+        ("CERT-error", DependencyUnavailable),
     ],
 )
 def test_real_fetcher_refusals_and_failures(
@@ -177,7 +179,7 @@ def test_real_fetcher_connection_failure_is_dependency_unavailable(pki: dict[str
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/cert"
+    url = f"http://127.0.0.1:{port}{CERT_PATH}CERT-ok"
     provider = PayPalProvider(CertificateStore(fetcher=UrllibCertFetcher(timeout_seconds=2)))
     headers = sign_delivery(pki["leaf"].key, BODY, WEBHOOK_ID, url)
 

@@ -20,6 +20,20 @@ from chalicelib.errors import (
 from chalicelib.providers.contract import SourceConfig
 from chalicelib.providers.paypal import PayPalProvider
 from chalicelib.providers.paypal.chain import CertificateStore
+from tests.unit.providers.paypal.helpers import (
+    BODY,
+    CERT_URL,
+    DAY,
+    NOW,
+    NOW_DT,
+    OTHER_WEBHOOK_ID,
+    WEBHOOK_ID,
+    ca_source,
+    chain_document,
+    provider_serving,
+    serving_genuine,
+    source,
+)
 from tests.unit.providers.paypal_pki import (
     PROD_SUBJECT,
     SANDBOX_SUBJECT,
@@ -29,21 +43,6 @@ from tests.unit.providers.paypal_pki import (
     make_leaf,
     new_key,
     sign_delivery,
-)
-
-from tests.unit.providers.paypal.helpers import (
-    NOW_DT,
-    NOW,
-    DAY,
-    CERT_URL,
-    WEBHOOK_ID,
-    OTHER_WEBHOOK_ID,
-    BODY,
-    source,
-    ca_source,
-    chain_document,
-    provider_serving,
-    serving_genuine,
 )
 
 
@@ -61,25 +60,6 @@ def test_fresh_delivery_verifies(pki: dict[str, Issued]) -> None:
     ]
     assert events[0].payload == BODY.decode()
     assert fetcher.calls == [CERT_URL]
-
-
-def test_transmission_time_is_not_bounded(pki: dict[str, Issued]) -> None:
-    # GIVEN a delivery whose transmission time is years before `now` (PayPal defines no
-    # tolerance; only the certificate's dates are checked)
-    provider, _ = serving_genuine(pki)
-    headers = sign_delivery(
-        pki["leaf"].key, BODY, WEBHOOK_ID, CERT_URL, transmission_time="2001-01-01T00:00:00Z"
-    )
-
-    # WHEN / THEN it verifies, with a short configured tolerance
-    source_config = SourceConfig(
-        name="paypal-main",
-        provider="paypal",
-        secrets=(WEBHOOK_ID,),
-        tolerance_seconds=1,
-        options={"trustRootsPem": pki["root"].pem},
-    )
-    assert len(provider.verify(BODY, headers, source_config, NOW)) == 1
 
 
 @pytest.mark.parametrize("signed_for", [WEBHOOK_ID, OTHER_WEBHOOK_ID])
