@@ -31,6 +31,14 @@ class MalformedPayload(WebhookError):
     message = "The body is not a well-formed event for this source."
 
 
+class InvalidEventField(MalformedPayload):
+    """A signed field is not in the format its provider documents (e.g. an Adyen reference with a
+    ``:`` moved into it): refused whole, since the signature alone cannot tell where fields end."""
+
+    code = "invalid_event_field"
+    message = "An event field is not in the format its provider documents."
+
+
 class MissingHeader(WebhookError):
     status = 400
     code = "missing_header"
