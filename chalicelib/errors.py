@@ -84,8 +84,22 @@ class DependencyUnavailable(WebhookError):
     retry_after_seconds = 30
 
 
+class SourceMisconfigured(DependencyUnavailable):
+    """The source's configuration is broken (a bad key, a missing option): 503 until it is fixed.
+
+    Answered exactly like any dependency outage (the sender learns nothing about our
+    configuration, and retries), but logged with ``fault: "configuration"`` and the problem, so the
+    configuration-fault alarm names the cause. ``problem`` never holds a secret or a field value.
+    """
+
+    def __init__(self, problem: str) -> None:
+        super().__init__()
+        self.problem = problem
+
+
 class ConfigurationError(Exception):
-    """The sources configuration is invalid. Logged for the operator, answered as a 503."""
+    """The sources configuration is invalid. Logged for the operator, answered as a 503
+    (:class:`SourceMisconfigured`). Messages name the source and the problem, never a value."""
 
 
 class ProcessingError(Exception):
