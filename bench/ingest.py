@@ -43,7 +43,7 @@ def _builders() -> dict[str, Callable[[], tuple[bytes, dict[str, str]]]]:
     return {
         "stripe": lambda: samples.stripe_delivery(samples.stripe_event(event_id=f"evt_{uuid.uuid4().hex}")),
         "square": lambda: samples.square_delivery(event_id=str(uuid.uuid4())),
-        "adyen": lambda: samples.adyen_delivery(samples.adyen_item(f"PSP{uuid.uuid4().int % 10**16:016d}")),
+        "adyen": lambda: samples.adyen_delivery(samples.adyen_item(f"PSP{uuid.uuid4().int % 10**13:013d}")),
         "standard": lambda: samples.standard_delivery(msg_id=f"msg_{uuid.uuid4().hex}"),
     }
 

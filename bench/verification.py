@@ -73,7 +73,7 @@ def standard_case(now: int) -> VerificationCase:
 def adyen_case(now: int) -> VerificationCase:
     from Adyen.util import is_valid_hmac_notification
 
-    body, headers = samples.adyen_delivery(samples.adyen_item("PSPBENCH0001"))
+    body, headers = samples.adyen_delivery(samples.adyen_item("PSPBENCH00000001"))
     source = SourceConfig("adyen", "adyen", (samples.ADYEN_KEY,))
     provider, lowered = get_provider("adyen"), lower(headers)
 

@@ -31,6 +31,14 @@ class MalformedPayload(WebhookError):
     message = "The body is not a well-formed event for this source."
 
 
+class InvalidEventField(MalformedPayload):
+    """A signed field is not in the format its provider documents (e.g. an Adyen reference with a
+    ``:`` moved into it): refused whole, since the signature alone cannot tell where fields end."""
+
+    code = "invalid_event_field"
+    message = "An event field is not in the format its provider documents."
+
+
 class MissingHeader(WebhookError):
     status = 400
     code = "missing_header"
@@ -76,8 +84,22 @@ class DependencyUnavailable(WebhookError):
     retry_after_seconds = 30
 
 
+class SourceMisconfigured(DependencyUnavailable):
+    """The source's configuration is broken (a bad key, a missing option): 503 until it is fixed.
+
+    Answered exactly like any dependency outage (the sender learns nothing about our
+    configuration, and retries), but logged with ``fault: "configuration"`` and the problem, so the
+    configuration-fault alarm names the cause. ``problem`` never holds a secret or a field value.
+    """
+
+    def __init__(self, problem: str) -> None:
+        super().__init__()
+        self.problem = problem
+
+
 class ConfigurationError(Exception):
-    """The sources configuration is invalid. Logged for the operator, answered as a 503."""
+    """The sources configuration is invalid. Logged for the operator, answered as a 503
+    (:class:`SourceMisconfigured`). Messages name the source and the problem, never a value."""
 
 
 class ProcessingError(Exception):

@@ -2,7 +2,9 @@
 
 Every answer is decided here: 200 with the webhookId (or the provider's own acknowledgement body,
 Adyen's ``[accepted]``), a 4xx from :mod:`chalicelib.errors`, 503 with ``Retry-After`` when a
-dependency failed, and a generic 500 for anything unexpected. No answer and no log line carries exception text.
+dependency failed or the source is misconfigured, and a generic 500 for anything unexpected. No
+answer and no log line carries exception text, except a configuration problem's own message
+(written to name the source and the problem, never a value) in the log line.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from chalice import Response
 
 from chalicelib import log
 from chalicelib.encoding import compact_json, json_string
-from chalicelib.errors import DependencyUnavailable, WebhookError
+from chalicelib.errors import ConfigurationError, DependencyUnavailable, SourceMisconfigured, WebhookError
 from chalicelib.ingest import Ack, Delivery, receive
 from chalicelib.providers import get_provider
 from chalicelib.runtime import Services
@@ -56,12 +58,19 @@ def error_response(error: WebhookError) -> Response:
 def handle_webhook(source: str, body: bytes, headers: dict[str, str], services: Services) -> Response:
     delivery = Delivery(source, body or b"", {k.lower(): v for k, v in headers.items()})
     try:
-        ack = receive(delivery, services.ingest, now=time.time())
+        try:
+            ack = receive(delivery, services.ingest, now=time.time())
+        except ConfigurationError as exc:
+            # A provider found the source's keys or options unusable: the operator must fix it,
+            # and the provider must retry meanwhile (a 4xx would make it drop the event).
+            raise SourceMisconfigured(str(exc)) from None
     except WebhookError as error:
         cause = error.__cause__
         fields: dict[str, Any] = {"source": source, "outcome": "rejected", "httpStatus": error.status, "error": error.code}
         if cause is not None:
             fields["errorType"] = log.error_type(cause)
+        if isinstance(error, SourceMisconfigured):
+            fields.update(fault="configuration", problem=error.problem)  # the alarm's metric filter
         (log.error if error.status >= 500 else log.warning)("webhook rejected", **fields)
         return error_response(error)
     except Exception as exc:  # a bug: answer 500 (the provider retries) and say nothing about it

@@ -11,7 +11,8 @@ The secret looks like::
         "standard":    {"secrets": ["whsec_<base64>"]}
     }}
 
-A source's provider defaults to its own name. Every other key is a provider option (documented in
+A source's name is what the URL carries (``/webhook/<name>``, :data:`SOURCE_NAME`): one the URL
+could never reach is a configuration error. A source's provider defaults to its own name. Every other key is a provider option (documented in
 that provider's module). Several secrets are valid at once, which is how rotation works without
 downtime: add the new one, switch the provider over, remove the old one; each step is live within
 the cache TTL.
@@ -20,6 +21,7 @@ the cache TTL.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import log
-from chalicelib.errors import ConfigurationError, DependencyUnavailable
+from chalicelib.errors import ConfigurationError, DependencyUnavailable, SourceMisconfigured
 from chalicelib.providers import known_providers
 from chalicelib.providers.contract import SourceConfig
 
@@ -40,18 +42,25 @@ _RESERVED_KEYS = {"provider", "secrets", "toleranceSeconds"}
 # Literals here, not imported, so parsing a source never imports a provider package.
 _TOLERANCE_SECONDS: dict[str, tuple[int, int]] = {"paypal": (4 * 86400, 4 * 86400)}
 _DEFAULT_TOLERANCE_SECONDS = (300, 3600)
+SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+"""A source name, matched with ``fullmatch`` (``^...$`` with ``match`` admits a trailing newline)."""
 
 
 def parse_source(name: str, entry: Any, stage: str = "") -> SourceConfig:
-    """Validate one source entry; :class:`ConfigurationError` says what is wrong (no values).
+    """Validate one source entry; :class:`ConfigurationError` says what is wrong.
 
-    ``stage`` is the stage the source is served in (see ``SourceConfig.stage``).
+    The messages name the source and the field, never a field's value: a secret pasted into the
+    wrong field must not reach the logs. ``stage`` is the stage the source is served in (see
+    ``SourceConfig.stage``).
     """
+    if not SOURCE_NAME.fullmatch(name):
+        # Not echoed either: a name the URL cannot carry may be anything (a pasted secret).
+        raise ConfigurationError("a source name must be 1-64 of a-z, 0-9, '_' and '-', starting with a letter or digit")
     if not isinstance(entry, Mapping):
         raise ConfigurationError(f"source {name!r}: entry must be an object")
     provider = entry.get("provider", name)
-    if provider not in known_providers():
-        raise ConfigurationError(f"source {name!r}: unknown provider {provider!r}")
+    if not isinstance(provider, str) or provider not in known_providers():
+        raise ConfigurationError(f"source {name!r}: 'provider' is not a registered provider")
     secrets = entry.get("secrets")
     if (
         not isinstance(secrets, list)
@@ -76,25 +85,32 @@ def parse_source(name: str, entry: Any, stage: str = "") -> SourceConfig:
 
 @dataclass(frozen=True)
 class SourceTable:
-    """One parsed configuration: valid sources, and names whose entry is broken."""
+    """One parsed configuration: valid sources, and names whose entry is broken (with the problem)."""
 
     sources: Mapping[str, SourceConfig]
-    broken: frozenset[str]
+    broken: Mapping[str, str]
 
     @classmethod
     def from_document(cls, document: Any, stage: str = "") -> SourceTable:
         if not isinstance(document, Mapping) or not isinstance(document.get("sources"), Mapping):
             raise ConfigurationError("the sources secret must be an object with a 'sources' object")
         sources: dict[str, SourceConfig] = {}
-        broken: set[str] = set()
+        broken: dict[str, str] = {}
         for name, entry in document["sources"].items():
             try:
-                sources[name] = parse_source(name, entry, stage)
+                sources[name] = parse_source(str(name), entry, stage)
             except ConfigurationError as exc:
-                # One broken entry must not take every other source down with it.
-                log.error("source configuration invalid", source=name, problem=str(exc))
-                broken.add(name)
-        return cls(sources=sources, broken=frozenset(broken))
+                # One broken entry must not take every other source down with it. A name the URL
+                # cannot carry is not logged (it could be anything); it cannot be requested anyway.
+                reachable = bool(SOURCE_NAME.fullmatch(str(name)))
+                log.error(
+                    "source configuration invalid",
+                    source=name if reachable else None,
+                    problem=str(exc),
+                    fault="configuration",  # counted by the configuration-fault alarm
+                )
+                broken[name] = str(exc)
+        return cls(sources=sources, broken=broken)
 
 
 class SourceRegistry:
@@ -124,8 +140,9 @@ class SourceRegistry:
         source's entry is broken): the provider retries instead of being told the source is gone.
         """
         table = self._current()
-        if name in table.broken:
-            raise DependencyUnavailable()
+        problem = table.broken.get(name)
+        if problem is not None:
+            raise SourceMisconfigured(problem)
         return table.sources.get(name)
 
     def _current(self) -> SourceTable:

@@ -12,7 +12,8 @@ line and exits 1, rather than letting every worker log its failed polls.
 
 Settings (environment): ``PORT`` (8000), ``MOTO_PORT`` (a free one), ``LOCAL_VISIBILITY_TIMEOUT_SECONDS``
 (5: how soon a failed message is retried), ``LOG_FORMAT`` (``json`` for the raw lines),
-``PAYMENT_WEBHOOKS_LOCAL_DIR`` (``.local``), the source secrets of ``devstack.sources``, and
+``PAYMENT_WEBHOOKS_LOCAL_DIR`` (``.local``), the source secrets of ``devstack.sources``,
+``LOCAL_SOURCES_FILE`` (extra or replacement sources, merged over the defaults: ``devstack.sources``), and
 ``PAYMENT_WEBHOOKS_COUNT_AWS_CALLS=1`` (count the app's AWS calls: ``devstack.callcount``).
 """
 
@@ -237,6 +238,11 @@ class Runner:
         self.cert_server.start()
         notification_url = sources.square_notification_url(os.environ, self.options.port)
         document = sources.sources_document(secrets, notification_url, local_pki)
+        try:
+            extra_sources = sources.local_sources(os.environ)
+        except sources.LocalSourcesError as exc:
+            raise StartupError(str(exc)) from None
+        document = sources.merge_sources(document, extra_sources)
 
         import boto3
 
@@ -282,6 +288,8 @@ class Runner:
         self.say("  sources (POST /webhook/<source>):")
         for secret in secrets:
             self.say(f"    {secret.describe()}")
+        if extra_sources:  # names only: the file may hold real secrets
+            self.say(f"    from ${sources.LOCAL_SOURCES_VARIABLE}: {', '.join(sorted(extra_sources))}")
         self.say(f"    square notification URL: {notification_url}")
         self.say(f"    paypal certificate: {cert_url}")
         self.say("  handlers: " + "; ".join(handlers))

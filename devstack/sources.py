@@ -4,6 +4,12 @@ A developer pointing a provider's test mode at the local stack sets that provide
 ``STRIPE_WEBHOOK_SECRET`` from ``stripe listen``); everything else gets a random local value made
 once and kept in ``.local/secrets.json``, so a restart does not invalidate what a sender holds.
 Values that came from the environment are never written to disk nor printed.
+
+``LOCAL_SOURCES_FILE`` names a JSON document in the sources-secret format (``{"sources": {...}}``,
+see ``chalicelib/sources.py``) whose entries are merged over these defaults: an entry replaces the
+default of the same name whole, any other name is added. Entries are passed on as they are, broken
+ones included, so extra sources (``stripe-eu``) and misconfigured ones can be tried over HTTP.
+Only their names are printed.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from devstack.pki import LocalPki
@@ -38,6 +45,11 @@ class SecretSpec:
 # By default each provider is a source of the same name (chalicelib/sources.py).
 SPECS: tuple[SecretSpec, ...] = tuple(SecretSpec(tooling.name, tooling.local_secret) for tooling in all_tooling())
 SQUARE_URL_VARIABLE = "SQUARE_NOTIFICATION_URL"
+LOCAL_SOURCES_VARIABLE = "LOCAL_SOURCES_FILE"
+
+
+class LocalSourcesError(ValueError):
+    """``LOCAL_SOURCES_FILE`` cannot be used; the message is one line for the user (no values)."""
 SOURCE_WIDTH = max(len(spec.source) for spec in SPECS)  # the banner's column of source names
 
 
@@ -92,3 +104,33 @@ def sources_document(
     stack = LocalStack(pki=pki, square_notification_url=notification_url)
     by_source = {tooling.name: tooling for tooling in all_tooling()}
     return {item.spec.source: by_source[item.spec.source].local_source(item.value, stack) for item in resolved}
+
+
+def local_sources(environ: Mapping[str, str], cwd: Path | None = None) -> dict[str, Any]:
+    """The ``sources`` object of the file ``$LOCAL_SOURCES_FILE`` names ({} when it is unset).
+
+    A relative path is taken from ``cwd`` (the current directory: where ``make run`` was typed).
+    Only the document's shape is checked here; each entry is the app's to accept or refuse.
+    """
+    configured = environ.get(LOCAL_SOURCES_VARIABLE, "").strip()
+    if not configured:
+        return {}
+    path = Path(configured)
+    if not path.is_absolute():
+        path = (cwd or Path.cwd()) / path
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise LocalSourcesError(f"{LOCAL_SOURCES_VARIABLE}: cannot read {path} ({type(exc).__name__})") from None
+    except ValueError:
+        raise LocalSourcesError(f"{LOCAL_SOURCES_VARIABLE}: {path} is not UTF-8 JSON") from None
+    if not isinstance(document, dict) or not isinstance(document.get("sources"), dict):
+        raise LocalSourcesError(
+            f'{LOCAL_SOURCES_VARIABLE}: {path} must be an object with a "sources" object, as the sources secret'
+        )
+    return dict(document["sources"])
+
+
+def merge_sources(defaults: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``extra``'s entries over ``defaults``: one of the same name replaces the default whole."""
+    return {**defaults, **extra}

@@ -7,6 +7,9 @@ Each alarm answers a question on-call must not have to ask:
 - are providers being turned away? (API 5xx: they retry, but a run of them means an outage)
 - is someone forging signatures, or did a secret rotation go wrong? (a spike of 401s, counted by a
   metric filter on the receiver's JSON log lines)
+- is a source misconfigured? (a key or option a provider cannot use, a broken entry in the sources
+  secret: its deliveries get 503 until someone fixes it; counted by a metric filter on the
+  ``"fault": "configuration"`` field of the receiver's lines, which also name the source and problem)
 - is any function crashing or throttled? (Lambda Errors and Throttles, per function)
 
 Every alarm is named ``<prefix>-...``: the key policy and the topic policy let exactly those alarms
@@ -38,6 +41,10 @@ SIGNATURE_FAILURES_PER_PERIOD = 20
 """Providers retry a few deliveries after a rotation mistake; twenty 401s in five minutes is
 either a forged-traffic probe or a secret that no longer matches: both need a human."""
 SIGNATURE_FAILURE_CODES = (InvalidSignature.code, SignatureExpired.code)
+CONFIGURATION_FAULT = "configuration"
+"""The receiver's ``fault`` field on a misconfigured source's lines (chalicelib/receiver.py, sources.py)."""
+CONFIGURATION_FAULTS_PER_PERIOD = 1
+"""One is enough: a misconfigured source turns every delivery away until a human fixes it."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,11 @@ def signature_failure_pattern() -> logs.IFilterPattern:
     return logs.FilterPattern.any(
         *(logs.FilterPattern.string_value("$.error", "=", code) for code in SIGNATURE_FAILURE_CODES)
     )
+
+
+def configuration_fault_pattern() -> logs.IFilterPattern:
+    """Receiver log lines with ``"fault": "configuration"``."""
+    return logs.FilterPattern.string_value("$.fault", "=", CONFIGURATION_FAULT)
 
 
 class Monitoring(Construct):
@@ -133,6 +145,26 @@ class Monitoring(Construct):
             "forged traffic, or a secret that no longer matches.",
             signature_failures,
             SIGNATURE_FAILURES_PER_PERIOD,
+        )
+
+        logs.MetricFilter(
+            self,
+            "ConfigurationFaultsFilter",
+            log_group=receiver_log_group,
+            metric_namespace=names.metrics_namespace,
+            metric_name="ConfigurationFaults",
+            filter_pattern=configuration_fault_pattern(),
+            metric_value="1",
+        )
+        configuration_faults = cloudwatch.Metric(
+            namespace=names.metrics_namespace, metric_name="ConfigurationFaults", statistic="Sum", period=PERIOD
+        )
+        self._alarm(
+            "source-configuration",
+            "A source is misconfigured (its deliveries get 503): the receiver's log lines with "
+            'fault "configuration" name the source and the problem.',
+            configuration_faults,
+            CONFIGURATION_FAULTS_PER_PERIOD,
         )
 
         lambda_metrics: dict[str, list[cloudwatch.IMetric]] = {

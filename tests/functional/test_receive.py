@@ -96,7 +96,7 @@ def test_other_providers_are_accepted(client, stack, deliver, request):
 
 def test_adyen_delivery_makes_one_record_per_item_and_answers_accepted(client, stack):
     body, headers = samples.adyen_delivery(
-        samples.adyen_item("PSP0001"), samples.adyen_item("PSP0001", "CAPTURE", original="PSP0001")
+        samples.adyen_item("PSP0001000000000"), samples.adyen_item("PSP0001000000000", "CAPTURE", original="PSP0001000000000")
     )
     response = post(client, "adyen", body, headers)
 
@@ -108,8 +108,8 @@ def test_adyen_delivery_makes_one_record_per_item_and_answers_accepted(client, s
 
 
 def test_adyen_delivery_with_one_tampered_item_is_rejected_whole(client, stack):
-    body, headers = samples.adyen_delivery(samples.adyen_item("PSP0002"), samples.adyen_item("PSP0003"))
-    tampered = body.replace(b'"PSP0003"', b'"PSP0004"')
+    body, headers = samples.adyen_delivery(samples.adyen_item("PSP0002000000000"), samples.adyen_item("PSP0003000000000"))
+    tampered = body.replace(b'"PSP0003000000000"', b'"PSP0004000000000"')
 
     response = post(client, "adyen", tampered, headers)
 

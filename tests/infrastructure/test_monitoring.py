@@ -79,10 +79,18 @@ def test_receiver_5xx_alarm_watches_this_stages_api(stage: Synthesized) -> None:
     assert dimensions(properties) == {"ApiName": api_name, "Stage": "api"}
 
 
+def metric_filter(stage: Synthesized, metric_name: str) -> dict:
+    [properties] = [
+        f["Properties"]
+        for f in stage.resources("AWS::Logs::MetricFilter").values()
+        if f["Properties"]["MetricTransformations"][0]["MetricName"] == metric_name
+    ]
+    return properties
+
+
 def test_signature_failures_are_counted_from_the_receivers_log_lines(stage: Synthesized) -> None:
     # GIVEN the metric filter and the alarm on its metric
-    _, metric_filter = stage.one("AWS::Logs::MetricFilter")
-    properties = metric_filter["Properties"]
+    properties = metric_filter(stage, "SignatureFailures")
     [transformation] = properties["MetricTransformations"]
     group = properties["LogGroupName"]["Ref"]
     assert stage.json["Resources"][group]["Properties"]["LogGroupName"] == {
@@ -106,6 +114,45 @@ def test_signature_failures_are_counted_from_the_receivers_log_lines(stage: Synt
     terms = set(re.findall(r'\$\.error = "([a-z_]+)"', properties["FilterPattern"]))
     assert terms == logged == {"invalid_signature", "signature_expired"}
     assert " || " in properties["FilterPattern"]
+
+
+def test_configuration_faults_are_counted_from_the_receivers_log_lines(stage: Synthesized, capsys) -> None:
+    # GIVEN the configuration-fault metric filter on the receiver's log group, and its alarm
+    properties = metric_filter(stage, "ConfigurationFaults")
+    [transformation] = properties["MetricTransformations"]
+    group = properties["LogGroupName"]["Ref"]
+    assert stage.json["Resources"][group]["Properties"]["LogGroupName"] == {
+        "Fn::Join": ["", ["/aws/lambda/", {"Ref": "APIHandler"}]]
+    }
+    watched = alarm(stage, "source-configuration")
+    assert (watched["Namespace"], watched["MetricName"]) == (
+        transformation["MetricNamespace"],
+        transformation["MetricName"],
+    )
+    assert watched["Threshold"] == 1 and watched["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    # WHEN the receiver answers a misconfigured source and loads a broken entry, as in production
+    from chalicelib.receiver import handle_webhook
+    from chalicelib.sources import SourceTable
+
+    class Registry:
+        def get(self, name: str):  # type: ignore[no-untyped-def]
+            from chalicelib.providers.contract import SourceConfig
+
+            return SourceConfig(name=name, provider="adyen", secrets=("not hex",))
+
+    class Services:
+        class ingest:  # noqa: N801 (an attribute, like runtime.Services.ingest)
+            sources = Registry()
+            max_body_bytes = 1000
+
+    capsys.readouterr()
+    response = handle_webhook("adyen", b'{"notificationItems": []}', {"Content-Type": "application/json"}, Services)  # type: ignore[arg-type]
+    SourceTable.from_document({"sources": {"stripe": {"provider": "none", "secrets": ["x"]}}})
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    # THEN both lines carry the field the filter matches, and the answer is a 503
+    assert response.status_code == 503
+    assert [line.get("fault") for line in lines] == ["configuration", "configuration"]
+    assert properties["FilterPattern"] == '{ $.fault = "configuration" }'
 
 
 @pytest.mark.parametrize(

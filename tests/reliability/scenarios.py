@@ -94,7 +94,7 @@ def generate_deliveries(count: int, seed: int = 11) -> list[Delivery]:
             source, key = "square", event_id
         elif kind == 2:
             psp = f"PSP{rng.getrandbits(40):013d}"
-            body, headers = samples.adyen_delivery(samples.adyen_item(psp), samples.adyen_item(f"{psp}C", "CAPTURE", original=psp))
+            body, headers = samples.adyen_delivery(samples.adyen_item(psp), samples.adyen_item(f"{psp[:-1]}C", "CAPTURE", original=psp))
             source, key = "adyen", psp
         else:
             msg_id = f"msg_{uuid.UUID(int=rng.getrandbits(128)).hex}"

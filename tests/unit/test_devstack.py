@@ -348,3 +348,86 @@ def test_the_signal_handler_only_sets_a_flag(tmp_path: Any) -> None:
     for _ in range(3):
         runner._on_signal(signal.SIGTERM, None)
     assert runner.signalled
+
+
+# --- LOCAL_SOURCES_FILE: extra and broken sources for the local stack ---------------------------
+
+
+def test_local_sources_file_is_merged_over_the_defaults(tmp_path: Any) -> None:
+    # GIVEN a file in the sources-secret format with a new source, a replaced one and a broken one
+    (tmp_path / "extra.json").write_text(json.dumps({"sources": {
+        "stripe-eu": {"provider": "stripe", "secrets": ["whsec_eu"]},
+        "adyen": {"secrets": ["not-hex"]},
+        "broken": {"provider": "nope"},
+    }}))
+    defaults = {"stripe": {"secrets": ["whsec_default"]}, "adyen": {"secrets": ["AB"]}}
+
+    # WHEN it is read by a relative path and merged
+    extra = sources.local_sources({sources.LOCAL_SOURCES_VARIABLE: "extra.json"}, cwd=tmp_path)
+    merged = sources.merge_sources(defaults, extra)
+
+    # THEN new names are added, a same-named entry replaces the default whole, broken ones pass through
+    assert merged == {
+        "stripe": {"secrets": ["whsec_default"]},
+        "adyen": {"secrets": ["not-hex"]},
+        "stripe-eu": {"provider": "stripe", "secrets": ["whsec_eu"]},
+        "broken": {"provider": "nope"},
+    }
+    assert sources.local_sources({}) == {} and sources.local_sources({sources.LOCAL_SOURCES_VARIABLE: " "}) == {}
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [(None, "cannot read"), ("{not json", "is not UTF-8 JSON"), ('{"stripe": {}}', 'must be an object with a "sources"'),
+     ('{"sources": []}', 'must be an object with a "sources"'), ("[]", 'must be an object with a "sources"')],
+)
+def test_an_unusable_local_sources_file_is_one_clear_line(tmp_path: Any, content: str | None, problem: str) -> None:
+    path = tmp_path / "sources.json"
+    if content is not None:
+        path.write_text(content + ' "whsec_never_printed"')
+        if content != "{not json":
+            path.write_text(content)
+    with pytest.raises(sources.LocalSourcesError) as raised:
+        sources.local_sources({sources.LOCAL_SOURCES_VARIABLE: str(path)})
+    message = str(raised.value)
+    assert problem in message and "\n" not in message and "whsec_never_printed" not in message
+
+
+def test_local_sources_reach_the_app_over_its_route(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the local stage's sources with LOCAL_SOURCES_FILE adding stripe-eu and a broken adyen-bad,
+    # loaded into the emulator as the runner does
+    import boto3
+    from chalice.test import Client
+    from moto import mock_aws
+
+    from app import app
+    from chalicelib import runtime
+    from chalicelib.settings import Settings
+    from devstack.resources import ensure_stack
+    from providers_tooling import stripe
+    from tests import samples
+
+    (tmp_path / "extra.json").write_text(json.dumps({"sources": {
+        "stripe-eu": {"provider": "stripe", "secrets": ["whsec_eu_local"]},
+        "adyen-bad": {"provider": "adyen", "secrets": ["not-hex"]},
+    }}))
+    document = sources.merge_sources(samples.SOURCES, sources.local_sources(
+        {sources.LOCAL_SOURCES_VARIABLE: str(tmp_path / "extra.json")}))
+    monkeypatch.setenv("STAGE", "local")
+    with mock_aws():
+        resources = ensure_stack(boto3.session.Session(), Settings.from_environment(), document)
+        for name, value in resources.environment().items():
+            monkeypatch.setenv(name, value)
+        runtime.reset()
+        try:
+            with Client(app, stage_name="local") as client:
+                body = json.dumps(samples.stripe_event()).encode()
+                # WHEN each is posted to
+                eu = client.http.post("/webhook/stripe-eu", body=body,
+                                      headers=stripe.signed_headers(body, "whsec_eu_local", samples.now()))
+                bad = client.http.post("/webhook/adyen-bad", body=b"{}", headers={"Content-Type": "application/json"})
+        finally:
+            runtime.reset()
+    # THEN the extra source accepts its own signer's event and the broken one answers 503
+    assert eu.status_code == 200
+    assert bad.status_code == 503 and bad.headers["Retry-After"].isdigit()

@@ -108,9 +108,20 @@ def signing_string(item: Mapping[str, Any]) -> str:
     return ":".join([value if type(value) is str else signed_field(value) for value in fields])
 
 
+def signing_bytes(item: Mapping[str, Any]) -> bytes:
+    """The signing string as the bytes the HMAC covers (UTF-8).
+
+    ``surrogatepass``: a lone surrogate (``"\\ud800"`` is valid, ASCII JSON) must not crash the
+    encoder before the signature is checked. Its bytes match no genuine signature, so an unsigned
+    item with one is an invalid signature (401), and a signed one is refused afterwards by
+    :func:`chalicelib.providers.adyen.items.check_item` (400).
+    """
+    return signing_string(item).encode("utf-8", "surrogatepass")
+
+
 def compute_signature(key: bytes, item: Mapping[str, Any]) -> str:
     """Base64 HMAC-SHA256 of the item's signing string, as in ``hmacSignature``."""
-    return base64_text(hmac_sha256(key, signing_string(item).encode("utf-8")))
+    return base64_text(hmac_sha256(key, signing_bytes(item)))
 
 
 def received_signature(item: Mapping[str, Any]) -> str:
@@ -126,7 +137,7 @@ def verify_item(item: Mapping[str, Any], keys: Sequence[KeyedHmac]) -> None:
     """Raise :class:`InvalidSignature` unless one of the keyed HMACs (:func:`keyed_hmacs`)
     signed this item."""
     received = received_signature(item)  # ASCII text, compared as sent
-    message = signing_string(item).encode("utf-8")
+    message = signing_bytes(item)
     expected = [base64_text(hmac_sha256_after(key, message)) for key in keys]
     if not any_digest_matches(expected, [received]):
         raise InvalidSignature()

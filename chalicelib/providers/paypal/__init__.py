@@ -31,8 +31,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from chalicelib.errors import ConfigurationError, InvalidSignature, MalformedPayload
-from chalicelib.providers._helpers import parse_json_object, require_header, required_string
+from chalicelib.errors import ConfigurationError, InvalidSignature
+from chalicelib.providers._helpers import decode_text, parse_json_object, require_header, required_string
 from chalicelib.providers.contract import Acknowledgement, InboundEvent, SourceConfig
 from chalicelib.providers.paypal import messages
 from chalicelib.providers.paypal.chain import DEFAULT_STORE, CertificateStore
@@ -108,11 +108,8 @@ class PayPalProvider:
         # expire, and ingest admits one body per transmission id (InboundEvent.transmission_id).
         check_transmission_time(transmitted_at, now, source.tolerance_seconds)
 
-        try:
-            payload = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise MalformedPayload("The body is not valid UTF-8 JSON.") from None
-        document = parse_json_object(raw)
+        payload = decode_text(raw)  # the one decoding rule (strict UTF-8, no BOM), then one parse
+        document = parse_json_object(payload)
         return [
             InboundEvent(
                 event_id=required_string(document, "id"),

@@ -99,14 +99,14 @@ def test_two_item_delivery_yields_one_event_per_item() -> None:
 def test_each_event_payload_reverifies_on_its_own() -> None:
     """GIVEN a verified two-item delivery
     WHEN each event's payload is wrapped alone in a delivery
-    THEN it is the compact {"NotificationRequestItem": ...} entry, still carrying its
-    hmacSignature, and both our verifier and Adyen's accept it."""
+    THEN it is the {"NotificationRequestItem": ...} entry's text exactly as sent, still carrying
+    its hmacSignature, and both our verifier and Adyen's accept it."""
     signed = sign(SECOND)
     events = PROVIDER.verify(body(delivery(sign(FIRST), signed)), {}, source(), NOW)
 
     payload = events[1].payload
     entry = json.loads(payload)
-    assert payload == json.dumps({"NotificationRequestItem": signed}, separators=(",", ":"))
+    assert payload == json.dumps({"NotificationRequestItem": signed})
     alone = {"live": "false", "notificationItems": [entry]}
     assert PROVIDER.verify(body(alone), {}, source(), NOW)[0].event_id == events[1].event_id
     assert is_valid_hmac_notification(alone, KEY)
@@ -425,3 +425,251 @@ def test_registry_finds_the_provider() -> None:
     """GIVEN the registry WHEN 'adyen' is looked up THEN this module's PROVIDER is returned."""
     assert get_provider("adyen") is PROVIDER
     assert PROVIDER.name == "adyen"
+
+
+# --- hostile senders: boundary shifting, field formats, encodings (issue #12) -------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from chalicelib.errors import InvalidEventField  # noqa: E402
+from chalicelib.providers.adyen.items import check_item, parse_delivery  # noqa: E402
+from chalicelib.providers.adyen.signature import dedupe_key, keyed_hmacs, verify_item  # noqa: E402
+
+# Adyen-signed, from Adyen's test mocks (see test_separator_and_backslash_are_not_escaped): the
+# merchantReference starts with ':', the one free field where Adyen lets a ':' through.
+ADYEN_TEST_KEY = "74F490DD33F7327BAECC88B2947C011FC02D014A473AAA33A8EC93E4DC069174"
+GENUINE_COLON = _adyen_signed("M8NB66SBZSGLNK82", ":slashes are fun", "2EQYm7YJpKO4EtHSPu55SQTyWf8dkW5u2nD1tJFpViA=")
+
+
+def our_sign(item: dict[str, Any], key: str = KEY) -> dict[str, Any]:
+    """Signed with our own signer: unlike Adyen's library it can sign a lone surrogate."""
+    signed = copy.deepcopy(item)
+    signed.setdefault("additionalData", {})["hmacSignature"] = compute_signature(bytes.fromhex(key), item)
+    return signed
+
+
+@pytest.mark.parametrize(
+    "shift",
+    [
+        pytest.param({"merchantAccountCode": "AntoniStroinski:", "merchantReference": "slashes are fun"},
+                     id="colon-into-merchantAccountCode"),
+        pytest.param({"pspReference": "M8NB66SBZSGLNK82:", "originalReference": "AntoniStroinski",
+                      "merchantAccountCode": "", "merchantReference": "slashes are fun"},
+                     id="new-pspReference-and-originalReference"),
+    ],
+)
+def test_a_genuine_item_with_a_shifted_boundary_is_refused(shift: dict[str, str]) -> None:
+    """GIVEN a notification Adyen itself signed, whose merchantReference holds a ':'
+    WHEN an attacker moves that ':' to a neighbouring field's boundary (same signing string, so
+    Adyen's own signature still verifies, but a new dedupe key: a phantom payment)
+    THEN the whole delivery is refused with 400 invalid_event_field, the genuine one still passes."""
+    shifted = dict(GENUINE_COLON, **shift)
+    keys = keyed_hmacs(source(ADYEN_TEST_KEY))
+
+    assert signing_string(shifted) == signing_string(GENUINE_COLON)
+    verify_item(shifted, keys)  # the signature alone cannot tell
+    assert is_valid_hmac_notification(shifted, ADYEN_TEST_KEY)
+    assert shifted.get("pspReference") != GENUINE_COLON["pspReference"] or "merchantAccountCode" in shift
+    with pytest.raises(InvalidEventField) as raised:
+        PROVIDER.verify(body(delivery(sign(FIRST, ADYEN_TEST_KEY), shifted)), {}, source(ADYEN_TEST_KEY), NOW)
+    assert raised.value.status == 400 and raised.value.code == "invalid_event_field"
+    assert PROVIDER.verify(body(delivery(GENUINE_COLON)), {}, source(ADYEN_TEST_KEY), NOW)
+
+
+def test_shifting_into_original_reference_with_our_key_is_refused() -> None:
+    """GIVEN a signed REFUND whose merchantReference is '<a reference>:x'
+    WHEN the reference part is moved into merchantAccountCode's place and the account into
+    originalReference's (a refund of another payment, same signature)
+    THEN it is refused, though its signature verifies."""
+    genuine = our_sign(dict(REFUND, merchantReference="ZC4R4RBFJGXXGN82:x"))
+    shifted = dict(genuine, originalReference="QFQTPCQ8HXSKGK82:AcmeShopECOM", merchantAccountCode="ZC4R4RBFJGXXGN82",
+                   merchantReference="x")
+    assert signing_string(shifted) == signing_string(genuine)
+    assert dedupe_key(shifted) != dedupe_key(genuine)
+
+    with pytest.raises(InvalidEventField):
+        PROVIDER.verify(body(delivery(shifted)), {}, source(), NOW)
+    assert PROVIDER.verify(body(delivery(genuine)), {}, source(), NOW)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"pspReference": "qfqtpcq8hxskgk82"}, "pspReference"),
+        ({"pspReference": "QFQTPCQ8HXSKGK8"}, "pspReference"),
+        ({"pspReference": "QFQTPCQ8HXSKGK822"}, "pspReference"),
+        ({"pspReference": "QFQTPCQ8HXSKGK8\u00c9"}, "pspReference"),
+        ({"pspReference": "QFQTPCQ8HXSKG\ud800K8"}, "pspReference"),
+        ({"originalReference": "SHORT"}, "originalReference"),
+        ({"originalReference": "QFQTPCQ8HXSKGK82:"}, "originalReference"),
+        ({"success": "TRUE"}, "success"),
+        ({"success": ""}, "success"),
+        ({"eventCode": "AUTHORISATION:true"}, "eventCode"),
+        ({"eventCode": "AUTHORISATION\ud800"}, "eventCode"),
+        ({"merchantAccountCode": "Acme:Shop"}, "merchantAccountCode"),
+        ({"merchantAccountCode": "Acme\udfff"}, "merchantAccountCode"),
+        ({"merchantReference": "order-\ud800"}, "merchantReference"),
+        ({"amount": {"currency": "EUR", "value": "10:EUR"}}, "amount.value"),
+        ({"amount": {"currency": "EU:R", "value": 10}}, "amount.currency"),
+        ({"amount": {"currency": "eur", "value": 10}}, "amount.currency"),
+        ({"eventDate": "2026-01-01\ud800"}, "eventDate"),
+    ],
+)
+def test_a_signed_item_outside_adyens_formats_is_refused_whole(change: dict[str, Any], field: str) -> None:
+    """GIVEN a two-item delivery, both signed with the source's key, the second with a field out of
+    Adyen's documented format (or a lone surrogate, valid ASCII JSON that is not text)
+    WHEN it is verified
+    THEN the whole delivery is refused (400 invalid_event_field) and the error names the field."""
+    item = our_sign(dict(SECOND, **change))
+
+    with pytest.raises(InvalidEventField) as raised:
+        PROVIDER.verify(body(delivery(sign(FIRST), item)), {}, source(), NOW)
+    assert field in raised.value.message
+
+
+@pytest.mark.parametrize("original", [None, ""])
+def test_no_original_reference_is_absent_null_or_empty(original: str | None) -> None:
+    """GIVEN an AUTHORISATION with originalReference null or "" (both sign as absent) THEN it passes."""
+    assert PROVIDER.verify(body(delivery(our_sign(dict(FIRST, originalReference=original)))), {}, source(), NOW)
+
+
+@pytest.mark.parametrize("field", ["pspReference", "merchantReference", "eventCode", "success"])
+def test_an_unsigned_lone_surrogate_is_an_invalid_signature_not_a_crash(field: str) -> None:
+    """GIVEN an item with a forged signature and "\\ud800" (valid ASCII JSON) in a signed field
+    WHEN it is verified
+    THEN it is a 401 invalid signature: nothing crashes encoding it before the HMAC check."""
+    item = dict(FIRST, **{field: "X\ud800"}, additionalData={"hmacSignature": "AAAA"})
+    raw = json.dumps(delivery(item)).encode("ascii")
+    assert b"\\ud800" in raw
+
+    with pytest.raises(InvalidSignature):
+        PROVIDER.verify(raw, {}, source(), NOW)
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        pytest.param(lambda text: "\ufeff".encode() + text.encode(), id="utf8-bom"),
+        pytest.param(lambda text: text.encode("utf-16"), id="utf16"),
+        pytest.param(lambda text: text.encode("utf-32-le"), id="utf32"),
+        pytest.param(lambda text: text.replace("order-1042", "order-\ud800").encode("utf-8", "surrogatepass"),
+                     id="encoded-surrogate"),
+    ],
+)
+def test_the_body_is_strict_utf8_without_bom(encode: Any) -> None:
+    """GIVEN a correctly signed delivery sent as UTF-8 with a BOM, UTF-16, UTF-32 or with an
+    encoded surrogate (all of which json.loads on bytes accepts)
+    WHEN it is verified THEN it is malformed: one decoding rule for every provider."""
+    text = json.dumps(delivery(sign(FIRST)))
+
+    with pytest.raises(MalformedPayload):
+        PROVIDER.verify(encode(text), {}, source(), NOW)
+
+
+def test_stored_payload_is_the_item_as_sent_and_never_grows() -> None:
+    """GIVEN a delivery sent as UTF-8 with non-ASCII text in its items ("€" is 3 bytes)
+    WHEN it is verified
+    THEN each payload is its entry's text as sent (a slice of the body), so the payloads
+    together are no larger than the body; the old ASCII-escaped re-serialisation was."""
+    first = our_sign(dict(FIRST, merchantReference="Bestellung-€€€€-Größe", reason="Zahlung ✓"))
+    second = our_sign(dict(SECOND, merchantReference="注文-1043"))
+    raw = json.dumps(delivery(first, second), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    text = raw.decode("utf-8")
+
+    events = PROVIDER.verify(raw, {}, source(), NOW)
+
+    sizes = [len(event.payload.encode("utf-8")) for event in events]
+    assert all(event.payload in text for event in events)
+    assert sum(sizes) <= len(raw)
+    escaped = json.dumps({"NotificationRequestItem": first}, separators=(",", ":"))  # what was stored before
+    assert sizes[0] < len(escaped.encode("utf-8"))
+    assert json.loads(events[0].payload) == {"NotificationRequestItem": first}
+
+
+def test_merchant_account_pin_refuses_other_accounts() -> None:
+    """GIVEN a source pinned to merchant account AcmeShopECOM (option merchantAccountCode)
+    WHEN a delivery signed with its key carries an item for another account (or none)
+    THEN it is refused whole (400); its own account's items pass."""
+    pinned = SourceConfig(name="adyen", provider="adyen", secrets=(KEY,), options={"merchantAccountCode": "AcmeShopECOM"})
+    other = our_sign(dict(SECOND, merchantAccountCode="OtherShopECOM"))
+    missing = our_sign({k: v for k, v in SECOND.items() if k != "merchantAccountCode"})
+
+    assert len(PROVIDER.verify(body(delivery(sign(FIRST), sign(SECOND))), {}, pinned, NOW)) == 2
+    for item in (other, missing):
+        with pytest.raises(InvalidEventField):
+            PROVIDER.verify(body(delivery(sign(FIRST), item)), {}, pinned, NOW)
+    assert "merchantAccountCode" in PROVIDER.options
+
+
+@pytest.mark.parametrize("option", [12, "", "Acme:Shop", ["AcmeShopECOM"]])
+def test_a_bad_merchant_account_pin_is_a_configuration_error(option: object) -> None:
+    source_config = SourceConfig(name="adyen", provider="adyen", secrets=(KEY,), options={"merchantAccountCode": option})
+
+    with pytest.raises(ConfigurationError) as raised:
+        PROVIDER.verify(body(delivery(sign(FIRST))), {}, source_config, NOW)
+    assert str(raised.value) == "source 'adyen': 'merchantAccountCode' must be a merchant account name"  # no value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ' \n{ "live" : "false" , "notificationItems" : [ {"a": 1} , [2] , "x" ] }\r\n',
+        '{"notificationItems": [1], "notificationItems": [{"b": 2}]}',
+        '{"notificationItems": [1], "notificationItems": 5}',
+        '{"notificationItems": []}',
+        "{}",
+        '{"a": {"notificationItems": [1]}, "notificationItems": [{"c": [3]}]}',
+    ],
+)
+def test_parse_delivery_reads_as_json_loads_and_keeps_each_items_text(text: str) -> None:
+    document, entries = parse_delivery(text)
+
+    assert document == json.loads(text)
+    items = document.get("notificationItems")
+    if isinstance(items, list):
+        assert entries is not None and [json.loads(entry) for entry in entries] == items
+        assert all(entry in text for entry in entries)
+    else:
+        assert entries is None
+
+
+@pytest.mark.parametrize(
+    "text", ["", "[]", "{", '{"a" 1}', '{"a": 1,}', '{1: 2}', '{"a": 1} x', '{"notificationItems": [1,]}',
+             '{"notificationItems": [1 2]}', '{"a": 1 "b": 2}', "[" * 100_000],
+)
+def test_parse_delivery_refuses_what_json_loads_refuses(text: str) -> None:
+    with pytest.raises(MalformedPayload):
+        parse_delivery(text)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=12,
+)
+
+
+@given(
+    document=st.dictionaries(st.sampled_from(["live", "notificationItems", "x", ""]), JSON_VALUES, max_size=4),
+    items=st.one_of(st.none(), st.lists(JSON_VALUES, max_size=4)),
+    indent=st.sampled_from([None, 0, 2]),
+    ascii_only=st.booleans(),
+)
+def test_parse_delivery_agrees_with_json_loads(document: dict[str, Any], items: list[Any] | None,
+                                               indent: int | None, ascii_only: bool) -> None:
+    if items is not None:
+        document["notificationItems"] = items
+    text = json.dumps(document, indent=indent, ensure_ascii=ascii_only)
+
+    parsed, entries = parse_delivery(text)
+
+    assert parsed == json.loads(text)
+    if items is not None:
+        assert entries is not None and [json.loads(entry) for entry in entries] == items
+
+
+def test_check_item_accepts_adyens_own_test_notifications() -> None:
+    """The items of Adyen's tests above are in Adyen's formats (so the checks are not too strict)."""
+    for item in (FIRST, SECOND, REFUND, GENUINE_COLON):
+        check_item(item, None)
