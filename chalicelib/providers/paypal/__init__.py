@@ -111,6 +111,7 @@ class PayPalProvider:
                 event_id=required_string(document, "id"),
                 event_type=required_string(document, "event_type"),
                 payload=payload,
+                transmission_id=transmission_id,
             )
         ]
 
