@@ -8,6 +8,8 @@ Each alarm answers a question on-call must not have to ask:
 - is someone forging signatures, or did a secret rotation go wrong? (a spike of 401s, counted by a
   metric filter on the receiver's JSON log lines)
 - is any function crashing or throttled? (Lambda Errors and Throttles, per function)
+- is someone sending conflicting or replayed deliveries, or did an event fail to store for good?
+  (any receiver log line with an ``alert`` field: :data:`chalicelib.ingest.ALERTS`)
 
 Every alarm is named ``<prefix>-...``: the key policy and the topic policy let exactly those alarms
 publish. Each notifies on ALARM and again on OK.
@@ -24,6 +26,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from chalicelib.errors import InvalidSignature, SignatureExpired
+from chalicelib.ingest import ALERTS
 from infrastructure.messaging import Messaging
 from infrastructure.names import API_GATEWAY_STAGE, ChaliceFunction
 from infrastructure.stage_config import StageConfig
@@ -38,6 +41,15 @@ SIGNATURE_FAILURES_PER_PERIOD = 20
 """Providers retry a few deliveries after a rotation mistake; twenty 401s in five minutes is
 either a forged-traffic probe or a secret that no longer matches: both need a human."""
 SIGNATURE_FAILURE_CODES = (InvalidSignature.code, SignatureExpired.code)
+DELIVERY_ALERTS_PER_PERIOD = 1
+"""Each is a delivery a human must look at: a body that differs from the first one under the
+same event or transmission id (a forgery, or a provider that changed an event), or an event
+refused for good because it cannot be stored (the provider stops retrying it)."""
+
+
+def delivery_alert_pattern() -> logs.IFilterPattern:
+    """Receiver log lines with ``"alert": <one of ALERTS>``."""
+    return logs.FilterPattern.any(*(logs.FilterPattern.string_value("$.alert", "=", code) for code in ALERTS))
 
 
 @dataclass(frozen=True)
@@ -133,6 +145,25 @@ class Monitoring(Construct):
             "forged traffic, or a secret that no longer matches.",
             signature_failures,
             SIGNATURE_FAILURES_PER_PERIOD,
+        )
+
+        logs.MetricFilter(
+            self,
+            "DeliveryAlertsFilter",
+            log_group=receiver_log_group,
+            metric_namespace=names.metrics_namespace,
+            metric_name="DeliveryAlerts",
+            filter_pattern=delivery_alert_pattern(),
+            metric_value="1",
+        )
+        self._alarm(
+            "delivery-alerts",
+            "A conflicting or unstorable delivery (receiver log lines with an \"alert\" field: "
+            "the same event or transmission id with another body, or an event too large to store).",
+            cloudwatch.Metric(
+                namespace=names.metrics_namespace, metric_name="DeliveryAlerts", statistic="Sum", period=PERIOD
+            ),
+            DELIVERY_ALERTS_PER_PERIOD,
         )
 
         lambda_metrics: dict[str, list[cloudwatch.IMetric]] = {

@@ -79,10 +79,19 @@ def test_receiver_5xx_alarm_watches_this_stages_api(stage: Synthesized) -> None:
     assert dimensions(properties) == {"ApiName": api_name, "Stage": "api"}
 
 
+def metric_filter(stage: Synthesized, metric_name: str) -> dict:
+    [properties] = [
+        resource["Properties"]
+        for resource in stage.json["Resources"].values()
+        if resource["Type"] == "AWS::Logs::MetricFilter"
+        and resource["Properties"]["MetricTransformations"][0]["MetricName"] == metric_name
+    ]
+    return properties
+
+
 def test_signature_failures_are_counted_from_the_receivers_log_lines(stage: Synthesized) -> None:
     # GIVEN the metric filter and the alarm on its metric
-    _, metric_filter = stage.one("AWS::Logs::MetricFilter")
-    properties = metric_filter["Properties"]
+    properties = metric_filter(stage, "SignatureFailures")
     [transformation] = properties["MetricTransformations"]
     group = properties["LogGroupName"]["Ref"]
     assert stage.json["Resources"][group]["Properties"]["LogGroupName"] == {
@@ -106,6 +115,34 @@ def test_signature_failures_are_counted_from_the_receivers_log_lines(stage: Synt
     terms = set(re.findall(r'\$\.error = "([a-z_]+)"', properties["FilterPattern"]))
     assert terms == logged == {"invalid_signature", "signature_expired"}
     assert " || " in properties["FilterPattern"]
+
+
+def test_delivery_alerts_are_counted_from_the_receivers_alert_lines(stage: Synthesized) -> None:
+    # GIVEN the filter on the receiver's log group and the alarm on its metric
+    properties = metric_filter(stage, "DeliveryAlerts")
+    group = properties["LogGroupName"]["Ref"]
+    assert stage.json["Resources"][group]["Properties"]["LogGroupName"] == {
+        "Fn::Join": ["", ["/aws/lambda/", {"Ref": "APIHandler"}]]
+    }
+    [transformation] = properties["MetricTransformations"]
+    watched = alarm(stage, "delivery-alerts")
+    assert (watched["Namespace"], watched["MetricName"]) == (
+        transformation["MetricNamespace"], transformation["MetricName"],
+    )
+    assert watched["Threshold"] == 1 and watched["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    # WHEN the receiver alerts, through the function it uses in production
+    from chalicelib import ingest
+    from chalicelib.providers.contract import SourceConfig
+
+    source = SourceConfig("stripe", "stripe", ("whsec_x",))
+    lines = io.StringIO()
+    with redirect_stdout(lines):
+        for code in ingest.ALERTS:
+            ingest.alert(code, source, "wh_1")
+    logged = {json.loads(line)["alert"] for line in lines.getvalue().splitlines()}
+    # THEN the filter's terms are exactly the top-level values it writes
+    terms = set(re.findall(r'\$\.alert = "([a-z_]+)"', properties["FilterPattern"]))
+    assert terms == logged == set(ingest.ALERTS)
 
 
 @pytest.mark.parametrize(
