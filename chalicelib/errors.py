@@ -75,6 +75,41 @@ class UnsupportedMediaType(WebhookError):
     message = "Webhooks must be sent as application/json."
 
 
+class ConflictingTransmission(WebhookError):
+    """A transmission id seen before arrived with another body: a forgery under genuine headers
+    (PayPal signs only a CRC32 of the body). Nothing is stored; the receiver alerts."""
+
+    status = 409
+    code = "transmission_conflict"
+    message = "This transmission was already received with a different body."
+
+
+class ConflictingEvent(WebhookError):
+    """An event id seen before arrived with another body from a provider whose signature does not
+    bind the body: refused, never stored, alerted. (Where the MAC binds the body, such a delivery
+    is the provider's own and is answered ``duplicate``.)"""
+
+    status = 409
+    code = "event_conflict"
+    message = "This event was already received with a different body."
+
+
+class EventTooLarge(WebhookError):
+    """The event cannot be stored at all (over DynamoDB's item size): permanent, not retryable."""
+
+    status = 413
+    code = "event_too_large"
+    message = "The event is larger than can be stored."
+
+
+class UnstorableEvent(WebhookError):
+    """Storage refused the event for good (a non-retryable client error): retrying cannot help."""
+
+    status = 422
+    code = "unstorable_event"
+    message = "The event cannot be stored."
+
+
 class DependencyUnavailable(WebhookError):
     """Storage, queue or configuration is unreachable: the provider should retry later."""
 

@@ -4,25 +4,54 @@ Order matters for the invariants. The record is stored before the message is sen
 provider gets a 2xx only when both succeeded: a failure in between answers 503, the provider
 retries, and the retry finds the record still ``received`` and queues it again. Nothing is stored
 before its signature verified.
+
+Hostile senders (docs/RELIABILITY.md): every write is decided before the first one (an event too
+large to store is refused with nothing written). Then, for a provider whose signature does not
+bind the body (``InboundEvent.transmission_id``), the transmission marker admits one body per
+transmission id. Then each event's dedupe marker is written *before* its record, and it records
+when the record expires: a crash between the two leaves a marker whose record is still due, so
+the retry stores the record (nothing lost); a marker whose record has expired means the bytes
+were handled long ago, and they are answered ``duplicate`` without being stored again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from chalicelib import log
 from chalicelib.errors import (
+    ConflictingEvent,
+    ConflictingTransmission,
     DependencyUnavailable,
+    EventTooLarge,
     PayloadTooLarge,
     UnknownSource,
+    UnstorableEvent,
     UnsupportedMediaType,
+    WebhookError,
 )
 from chalicelib.providers import get_provider
-from chalicelib.providers.contract import SourceConfig
+from chalicelib.providers.contract import InboundEvent, SourceConfig
 from chalicelib.queue import ProcessingQueue
 from chalicelib.sources import SOURCE_NAME, SourceRegistry
-from chalicelib.store import RECEIVED, WebhookStore, received_item, webhook_id_for
+from chalicelib.store import (
+    MARKER_RETENTION_DAYS,
+    MAX_ITEM_BYTES,
+    RECEIVED,
+    WebhookStore,
+    body_digest,
+    dedupe_marker_item,
+    is_item_too_large,
+    is_permanent_error,
+    item_size,
+    received_item,
+    transmission_key,
+    transmission_marker_item,
+    webhook_id_for,
+)
 from chalicelib.timestamps import iso_timestamp
 
 SECONDS_PER_DAY = 86_400
@@ -101,6 +130,103 @@ def check_envelope(delivery: Delivery, max_body_bytes: int) -> None:
         raise UnsupportedMediaType()
 
 
+CONFLICTING_DELIVERY = "conflicting_delivery"
+"""The alert of a delivery answered ``duplicate`` whose body differs from the first one's."""
+ALERTS = (
+    CONFLICTING_DELIVERY, ConflictingEvent.code, ConflictingTransmission.code, EventTooLarge.code,
+    UnstorableEvent.code,
+)
+"""Every ``alert`` value the receiver logs; a metric filter counts them (infrastructure/monitoring.py)."""
+
+
+class Stored(NamedTuple):
+    created: bool
+    status: str
+    """The record's status; empty when there is no record to queue (a replay after it expired)."""
+
+
+def alert(code: str, source: SourceConfig, webhook_id: str | None = None, **fields: Any) -> None:
+    """One line a metric filter turns into an alarm: ``{"alert": code, ...}``. Identifiers only."""
+    level = log.error if code in (EventTooLarge.code, UnstorableEvent.code) else log.warning
+    level("delivery alert", alert=code, source=source.name, provider=source.provider, webhookId=webhook_id, **fields)
+
+
+@contextmanager
+def storing(source: SourceConfig, webhook_id: str | None = None) -> Iterator[None]:
+    """Storage errors as answers: permanent ones (the same request fails again however often the
+    provider retries it) are a 4xx that stops the retries, and alerted; the rest a 503."""
+    try:
+        yield
+    except WebhookError:
+        raise
+    except Exception as exc:
+        if is_item_too_large(exc):
+            alert(EventTooLarge.code, source, webhook_id, errorType=log.error_type(exc))
+            raise EventTooLarge() from exc
+        if is_permanent_error(exc):
+            alert(UnstorableEvent.code, source, webhook_id, errorType=log.error_type(exc))
+            raise UnstorableEvent() from exc
+        raise DependencyUnavailable() from exc
+
+
+def claim_transmission(
+    store: WebhookStore, source: SourceConfig, transmission_id: str, body: bytes, event_ids: Sequence[str],
+    marker_expires_at: int,
+) -> None:
+    """Admit one body per transmission id: the same body again is the provider's retry."""
+    digest = body_digest(body)
+    key = transmission_key(source.provider, source.name, transmission_id)
+    with storing(source):
+        claim = store.claim_transmission(transmission_marker_item(key, digest, event_ids, marker_expires_at))
+    if not claim.created and claim.digest != digest:
+        alert(ConflictingTransmission.code, source, transmissionId=transmission_id[:128])
+        raise ConflictingTransmission()
+
+
+def store_event(
+    store: WebhookStore, source: SourceConfig, event: InboundEvent, webhook_id: str, item: dict[str, Any],
+    now: float, marker_expires_at: int,
+) -> Stored:
+    """Dedupe marker, then record (see the module doc for why in this order)."""
+    digest = item["payloadSha256"]["S"]
+    record_expires_at = int(item["expiresAt"]["N"])
+    # Where the signature binds the body (every MAC but PayPal's CRC32), another body under a
+    # known event id is still the provider's own: answered duplicate. Where it does not, refused.
+    body_signed = not event.transmission_id
+    with storing(source, webhook_id):
+        claim = store.claim_event(dedupe_marker_item(webhook_id, digest, record_expires_at, marker_expires_at))
+    if not claim.created:
+        if claim.digest != digest and not body_signed:
+            alert(ConflictingEvent.code, source, webhook_id)
+            raise ConflictingEvent()
+        if claim.record_expires_at and now >= claim.record_expires_at:
+            # Its record is gone (or about to be): these bytes were handled long ago. Not stored again.
+            if claim.digest != digest:
+                alert(CONFLICTING_DELIVERY, source, webhook_id, recordExpired=True)
+            else:
+                log.info("replay after the record expired", source=source.name, webhookId=webhook_id)
+            return Stored(False, "")
+    with storing(source, webhook_id):
+        stored = store.put_new(item)
+    if stored.created:
+        return Stored(True, RECEIVED)
+    if (claim.digest, claim.record_expires_at) != (stored.payload_sha256, stored.expires_at):
+        # The record is older than the marker (stored before markers existed, or by the retry after
+        # a crash between the two writes): the marker must say what the record says.
+        with storing(source, webhook_id):
+            store.replace_marker(
+                dedupe_marker_item(webhook_id, stored.payload_sha256, stored.expires_at, marker_expires_at)
+            )
+    if stored.payload_sha256 != digest:
+        if not body_signed:
+            alert(ConflictingEvent.code, source, webhook_id)
+            raise ConflictingEvent()
+        with storing(source, webhook_id):
+            store.count_conflict(webhook_id)
+        alert(CONFLICTING_DELIVERY, source, webhook_id)
+    return Stored(False, stored.status)
+
+
 def receive(delivery: Delivery, context: IngestContext, now: float) -> Ack:
     source = find_source(delivery.source, context.sources)
     check_envelope(delivery, context.max_body_bytes)
@@ -109,20 +235,31 @@ def receive(delivery: Delivery, context: IngestContext, now: float) -> Ack:
 
     received_at = iso_timestamp(now)
     expires_at = int(now) + context.retention_days * SECONDS_PER_DAY
+    marker_expires_at = int(now) + MARKER_RETENTION_DAYS * SECONDS_PER_DAY
     sweep_at = iso_timestamp(now + context.sweep_after_seconds)
-    webhook_ids: list[str] = []
-    to_queue: list[str] = []
-    all_duplicates = True
+    planned: list[tuple[InboundEvent, str, dict[str, Any]]] = []
     for event in events:
         webhook_id = webhook_id_for(source.name, event.event_id)
         item = received_item(
             webhook_id, source.name, source.provider, event.event_id, event.event_type, event.payload,
             received_at, expires_at, sweep_at,
         )
-        try:
-            stored = context.store.put_new(item)
-        except Exception as exc:
-            raise DependencyUnavailable() from exc
+        if item_size(item) > MAX_ITEM_BYTES:  # refused before anything is written
+            alert(EventTooLarge.code, source, webhook_id)
+            raise EventTooLarge()
+        planned.append((event, webhook_id, item))
+
+    for transmission_id in sorted({event.transmission_id for event in events if event.transmission_id}):
+        claim_transmission(
+            context.store, source, transmission_id, delivery.body,
+            [event.event_id for event in events if event.transmission_id == transmission_id], marker_expires_at,
+        )
+
+    webhook_ids: list[str] = []
+    to_queue: list[str] = []
+    all_duplicates = True
+    for event, webhook_id, item in planned:
+        stored = store_event(context.store, source, event, webhook_id, item, now, marker_expires_at)
         webhook_ids.append(webhook_id)
         all_duplicates &= not stored.created
         # A duplicate still `received` may be one whose first send failed: queue it again.

@@ -15,6 +15,14 @@ records first and a record the sweeper just re-queued goes to the back of the li
 writes its index entry and every finished one removes it: one partition key value for all of them
 would be a single hot partition of the index (about 1,000 writes a second), whose throttling
 throttles the table's own writes. Spread over the shards, the index takes 32 times that.
+
+Next to each record the receiver keeps a small *dedupe marker* (``seen#<webhookId>``: the
+payload's SHA-256 and when the record expires, no payload) that outlives the record by far
+(:data:`MARKER_RETENTION_DAYS`), so captured bytes replayed after the record's TTL removed it are
+recognised; and, for providers whose signature does not bind the body (PayPal signs a CRC32), a
+*transmission marker* (``tx#<provider>#<source>#<transmission id>``) that admits one body per
+transmission id. Both are written by conditional puts that hand back the existing item on a
+duplicate, like the record's (docs/RELIABILITY.md, "Hostile senders").
 """
 
 from __future__ import annotations
@@ -29,6 +37,15 @@ from typing import Any, NamedTuple
 from chalicelib.timestamps import iso_timestamp
 
 ITEM_TYPE = "webhook"
+DEDUPE_ITEM_TYPE = "dedupe"
+TRANSMISSION_ITEM_TYPE = "transmission"
+DEDUPE_KEY_PREFIX = "seen#"
+TRANSMISSION_KEY_PREFIX = "tx#"
+MARKER_RETENTION_DAYS = 400
+"""How long markers are kept: well beyond any provider's retry horizon (Adyen queues retries for
+up to 30 days, the others for 3) and beyond the records' 90 days, for about 200 bytes each."""
+MAX_ITEM_BYTES = 400 * 1024
+"""DynamoDB's item size limit (names and values; moto enforces about 405,000 bytes)."""
 WEBHOOK_ID_PREFIX = "wh_"
 """Every webhook record's key starts with it; the roles that write only webhook records may
 write only keys with it (``dynamodb:LeadingKeys``, infrastructure/permissions.py)."""
@@ -51,13 +68,64 @@ STATUSES = frozenset({RECEIVED}) | FINAL_STATUSES
 # Everything but the payload: what listing needs (payloads can be large and are never listed).
 _SUMMARY_ATTRIBUTES = (
     "pk", "itemType", "source", "provider", "eventId", "eventType", "receivedAt", "status",
-    "attempts", "lastError", "expiresAt", "sweeps", "sweepAt",
+    "attempts", "lastError", "expiresAt", "sweeps", "sweepAt", "payloadSha256", "conflictingDeliveries",
 )
+PERMANENT_ERROR_CODES = frozenset({"ValidationException", "SerializationException"})
+"""DynamoDB errors that the same request gets again however often it is retried."""
 
 
 def webhook_id_for(source: str, event_id: str) -> str:
     """Stable, opaque id of one provider event at one source (128 bits of SHA-256)."""
     return WEBHOOK_ID_PREFIX + hashlib.sha256(f"{source}\n{event_id}".encode()).hexdigest()[:32]
+
+
+def payload_digest(payload: str) -> str:
+    """Hex SHA-256 of a payload's UTF-8 text: what tells two bodies of one event apart."""
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def body_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def dedupe_key(webhook_id: str) -> str:
+    return DEDUPE_KEY_PREFIX + webhook_id
+
+
+def transmission_key(provider: str, source: str, transmission_id: str) -> str:
+    return f"{TRANSMISSION_KEY_PREFIX}{provider}#{source}#{transmission_id}"
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """An upper bound of the size DynamoDB counts for an item of string and number attributes
+    (attribute names plus values in UTF-8; a number counted as its text, which is never less)."""
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode())
+        for text in value.values():
+            size += len(str(text).encode("utf-8", "surrogatepass"))
+    return size
+
+
+def error_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if isinstance(code, str):
+            return code
+    return ""
+
+
+def is_item_too_large(exc: BaseException) -> bool:
+    """DynamoDB refused the item for its size (``ValidationException: Item size has exceeded
+    the maximum allowed size``): permanent, a retry of the same event fails the same way."""
+    return error_code(exc) == "ValidationException" and "size" in str(exc).lower()
+
+
+def is_permanent_error(exc: BaseException) -> bool:
+    """A client error that no retry of the same request can cure (throttling, 5xx and network
+    errors are not: they pass)."""
+    return error_code(exc) in PERMANENT_ERROR_CODES
 
 
 def sweep_shard(webhook_id: str) -> str:
@@ -91,6 +159,10 @@ class WebhookRecord:
     sweep_at: str | None = None
     """When a ``received`` record is next due for the sweeper; None once final. A ``received``
     record built without one is due from its arrival."""
+    payload_sha256: str = ""
+    """Hex SHA-256 of ``payload``; empty on records stored before it was kept."""
+    conflicting_deliveries: int = 0
+    """Later deliveries of the same event id with another body (answered ``duplicate``, alerted)."""
 
     @property
     def is_final(self) -> bool:
@@ -117,12 +189,16 @@ class WebhookRecord:
             item["sweeps"] = {"N": str(self.sweeps)}
         if self.last_error:
             item["lastError"] = {"S": self.last_error}
+        if self.payload_sha256:
+            item["payloadSha256"] = {"S": self.payload_sha256}
+        if self.conflicting_deliveries:
+            item["conflictingDeliveries"] = {"N": str(self.conflicting_deliveries)}
         return item
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> WebhookRecord:
         def text(name: str, default: str = "") -> str:
-            return item.get(name, {}).get("S", default)
+            return str(item.get(name, {}).get("S", default))
 
         def number(name: str) -> int:
             return int(item.get(name, {}).get("N", "0"))
@@ -141,6 +217,8 @@ class WebhookRecord:
             expires_at=number("expiresAt"),
             sweeps=number("sweeps"),
             sweep_at=text("sweepAt") or None,
+            payload_sha256=text("payloadSha256"),
+            conflicting_deliveries=number("conflictingDeliveries"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -158,6 +236,8 @@ class WebhookRecord:
             "expiresAt": self.expires_at,
             "sweeps": self.sweeps,
             "sweepAt": self.sweep_at,
+            "payloadSha256": self.payload_sha256 or None,
+            "conflictingDeliveries": self.conflicting_deliveries,
         }
 
 
@@ -175,8 +255,30 @@ def received_item(
     """The item of a webhook just received, due for the sweeper at ``sweep_at``."""
     return WebhookRecord(
         webhook_id, source, provider, event_id, event_type, payload, received_at, RECEIVED,
-        expires_at=expires_at, sweep_at=sweep_at,
+        expires_at=expires_at, sweep_at=sweep_at, payload_sha256=payload_digest(payload),
     ).to_item()
+
+
+def dedupe_marker_item(webhook_id: str, digest: str, record_expires_at: int, expires_at: int) -> dict[str, Any]:
+    """The long-lived trace of one event: no payload, so it costs one write unit (about 200 bytes)."""
+    return {
+        "pk": {"S": dedupe_key(webhook_id)},
+        "itemType": {"S": DEDUPE_ITEM_TYPE},
+        "payloadSha256": {"S": digest},
+        "recordExpiresAt": {"N": str(record_expires_at)},
+        "expiresAt": {"N": str(expires_at)},
+    }
+
+
+def transmission_marker_item(key: str, digest: str, event_ids: Sequence[str], expires_at: int) -> dict[str, Any]:
+    """The one body a transmission id may carry (its SHA-256) and the events it carried."""
+    return {
+        "pk": {"S": key},
+        "itemType": {"S": TRANSMISSION_ITEM_TYPE},
+        "bodySha256": {"S": digest},
+        "eventIds": {"L": [{"S": event_id} for event_id in event_ids]},
+        "expiresAt": {"N": str(expires_at)},
+    }
 
 
 class StuckRecord(NamedTuple):
@@ -191,6 +293,20 @@ class PutResult(NamedTuple):
     created: bool
     status: str
     """The stored record's status: ``received`` when created, the first delivery's on a duplicate."""
+    payload_sha256: str = ""
+    """The stored record's payload digest (computed from its payload for a record that has none)."""
+    expires_at: int = 0
+    """The stored record's ``expiresAt``."""
+
+
+class Claim(NamedTuple):
+    """The outcome of a marker's conditional put: new, or the one already there."""
+
+    created: bool
+    digest: str
+    """The digest the marker holds (the new one when created)."""
+    record_expires_at: int = 0
+    """Dedupe markers: when the event's record expires (or expired)."""
 
 
 class Loaded(NamedTuple):
@@ -209,6 +325,10 @@ def is_conditional_failure(exc: Exception) -> bool:
     )
 
 
+def _number(item: dict[str, Any], name: str) -> int:
+    return int(item.get(name, {}).get("N", "0"))
+
+
 class WebhookStore:
     def __init__(self, dynamodb: Any, table_name: str) -> None:
         self._db = dynamodb
@@ -217,6 +337,46 @@ class WebhookStore:
     def put_new(self, item: dict[str, Any]) -> PutResult:
         """Store a new record's ``item`` (see :func:`received_item`) unless its key exists; one call
         either way."""
+        existing = self._put_if_absent(item)
+        if existing is None:
+            return PutResult(True, RECEIVED, item.get("payloadSha256", {}).get("S", ""), _number(item, "expiresAt"))
+        digest = existing.get("payloadSha256", {}).get("S") or payload_digest(existing.get("payload", {}).get("S", ""))
+        return PutResult(False, existing.get("status", {}).get("S", ""), digest, _number(existing, "expiresAt"))
+
+    def claim_event(self, marker: dict[str, Any]) -> Claim:
+        """Write a dedupe marker (:func:`dedupe_marker_item`) unless one exists; one call."""
+        existing = self._put_if_absent(marker)
+        found = marker if existing is None else existing
+        return Claim(
+            existing is None, found.get("payloadSha256", {}).get("S", ""), _number(found, "recordExpiresAt")
+        )
+
+    def replace_marker(self, marker: dict[str, Any]) -> None:
+        """Overwrite a dedupe marker: it must agree with a record stored before markers existed."""
+        self._db.put_item(TableName=self._table, Item=marker)
+
+    def claim_transmission(self, marker: dict[str, Any]) -> Claim:
+        """Write a transmission marker (:func:`transmission_marker_item`) unless one exists."""
+        existing = self._put_if_absent(marker)
+        found = marker if existing is None else existing
+        return Claim(existing is None, found.get("bodySha256", {}).get("S", ""))
+
+    def count_conflict(self, webhook_id: str) -> None:
+        """Count one delivery of the record's event id with another body on the record."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": webhook_id}},
+                UpdateExpression="ADD conflictingDeliveries :one",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
+        except Exception as exc:
+            if not is_conditional_failure(exc):  # gone meanwhile (TTL): nothing to count on
+                raise
+
+    def _put_if_absent(self, item: dict[str, Any]) -> dict[str, Any] | None:
+        """Put ``item`` unless its key exists: None when written, else the existing item."""
         try:
             self._db.put_item(
                 TableName=self._table,
@@ -229,12 +389,12 @@ class WebhookStore:
                 raise
             existing = getattr(exc, "response", {}).get("Item")
             if existing is None:  # an emulator that ignores ReturnValuesOnConditionCheckFailure
-                found = self.get(item["pk"]["S"])
-                if found is None:
+                response = self._db.get_item(TableName=self._table, Key={"pk": item["pk"]}, ConsistentRead=True)
+                existing = response.get("Item")
+                if existing is None:
                     raise
-                return PutResult(False, found.status)
-            return PutResult(False, existing.get("status", {}).get("S", ""))
-        return PutResult(True, RECEIVED)
+            return dict(existing)
+        return None
 
     def get(self, webhook_id: str) -> WebhookRecord | None:
         response = self._db.get_item(

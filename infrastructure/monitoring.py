@@ -11,6 +11,8 @@ Each alarm answers a question on-call must not have to ask:
   secret: its deliveries get 503 until someone fixes it; counted by a metric filter on the
   ``"fault": "configuration"`` field of the receiver's lines, which also name the source and problem)
 - is any function crashing or throttled? (Lambda Errors and Throttles, per function)
+- is someone sending conflicting or replayed deliveries, or did an event fail to store for good?
+  (any receiver log line with an ``alert`` field: :data:`chalicelib.ingest.ALERTS`)
 
 Every alarm is named ``<prefix>-...``: the key policy and the topic policy let exactly those alarms
 publish. Each notifies on ALARM and again on OK.
@@ -27,6 +29,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from chalicelib.errors import InvalidSignature, SignatureExpired
+from chalicelib.ingest import ALERTS
 from infrastructure.messaging import Messaging
 from infrastructure.names import API_GATEWAY_STAGE, ChaliceFunction
 from infrastructure.stage_config import StageConfig
@@ -45,6 +48,15 @@ CONFIGURATION_FAULT = "configuration"
 """The receiver's ``fault`` field on a misconfigured source's lines (chalicelib/receiver.py, sources.py)."""
 CONFIGURATION_FAULTS_PER_PERIOD = 1
 """One is enough: a misconfigured source turns every delivery away until a human fixes it."""
+DELIVERY_ALERTS_PER_PERIOD = 1
+"""Each is a delivery a human must look at: a body that differs from the first one under the
+same event or transmission id (a forgery, or a provider that changed an event), or an event
+refused for good because it cannot be stored (the provider stops retrying it)."""
+
+
+def delivery_alert_pattern() -> logs.IFilterPattern:
+    """Receiver log lines with ``"alert": <one of ALERTS>``."""
+    return logs.FilterPattern.any(*(logs.FilterPattern.string_value("$.alert", "=", code) for code in ALERTS))
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,25 @@ class Monitoring(Construct):
             'fault "configuration" name the source and the problem.',
             configuration_faults,
             CONFIGURATION_FAULTS_PER_PERIOD,
+        )
+
+        logs.MetricFilter(
+            self,
+            "DeliveryAlertsFilter",
+            log_group=receiver_log_group,
+            metric_namespace=names.metrics_namespace,
+            metric_name="DeliveryAlerts",
+            filter_pattern=delivery_alert_pattern(),
+            metric_value="1",
+        )
+        self._alarm(
+            "delivery-alerts",
+            "A conflicting or unstorable delivery (receiver log lines with an \"alert\" field: "
+            "the same event or transmission id with another body, or an event too large to store).",
+            cloudwatch.Metric(
+                namespace=names.metrics_namespace, metric_name="DeliveryAlerts", statistic="Sum", period=PERIOD
+            ),
+            DELIVERY_ALERTS_PER_PERIOD,
         )
 
         lambda_metrics: dict[str, list[cloudwatch.IMetric]] = {

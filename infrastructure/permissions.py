@@ -2,8 +2,9 @@
 
 Each function gets its own role with only the actions it calls, on only its resources:
 
-- ``api_handler`` (receiver): read the sources secret, put/get webhook records (writes only on
-  keys ``wh_...``: it cannot overwrite a payment record), queue ids;
+- ``api_handler`` (receiver): read the sources secret, put/get webhook records and count a
+  conflicting delivery on one (writes only on keys ``wh_...``: it cannot overwrite a payment
+  record), put/get the dedupe and transmission markers (keys ``seen#...``, ``tx#...`` only), queue ids;
 - ``process_webhooks``: consume the processing queue, read webhook and payment records (one
   ``BatchGetItem`` per batch, then single reads), update webhook records (keys ``wh_...`` only),
   create and replace payment records (``PutItem`` only on keys ``payment#...``: it cannot
@@ -49,6 +50,7 @@ CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
 SWEEP_INDEX_NAME = "sweep-index"  # chalicelib.store.SWEEP_INDEX
 PAYMENT_KEY_PREFIX = "payment#"  # chalicelib.payments.keys.KEY_PREFIX
 WEBHOOK_KEY_PREFIX = "wh_"  # chalicelib.store.WEBHOOK_ID_PREFIX
+MARKER_KEY_PREFIXES = ("seen#", "tx#")  # chalicelib.store.DEDUPE_KEY_PREFIX, TRANSMISSION_KEY_PREFIX
 
 
 class Target(Enum):
@@ -87,10 +89,10 @@ _TABLE_READ = ("kms:Decrypt", "kms:DescribeKey")
 _TABLE_WRITE = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
 
 
-def _only_keys(prefix: str) -> Mapping[str, Mapping[str, Any]]:
-    """Every key the call touches starts with ``prefix`` (``ForAllValues``: a request for several
-    keys is refused if any one does not)."""
-    return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{prefix}*"]}}
+def _only_keys(*prefixes: str) -> Mapping[str, Mapping[str, Any]]:
+    """Every key the call touches starts with one of ``prefixes`` (``ForAllValues``: a request for
+    several keys is refused if any one does not)."""
+    return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{prefix}*" for prefix in prefixes]}}
 
 
 FUNCTION_GRANTS: Mapping[str, tuple[Grant, ...]] = {
@@ -102,13 +104,23 @@ FUNCTION_GRANTS: Mapping[str, tuple[Grant, ...]] = {
             _READ,
             "secretsmanager",
         ),
+        # UpdateItem: counting a conflicting delivery on the record (ADD conflictingDeliveries).
         Grant(
             "StoreWebhooks",
+            Target.TABLE,
+            ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+            _TABLE_WRITE,
+            "dynamodb",
+            conditions=_only_keys(WEBHOOK_KEY_PREFIX),
+        ),
+        # Key-only markers that outlive the records (replays, one body per transmission id).
+        Grant(
+            "StoreDedupeMarkers",
             Target.TABLE,
             ("dynamodb:GetItem", "dynamodb:PutItem"),
             _TABLE_WRITE,
             "dynamodb",
-            conditions=_only_keys(WEBHOOK_KEY_PREFIX),
+            conditions=_only_keys(*MARKER_KEY_PREFIXES),
         ),
         # GetQueueUrl: only when PROCESSING_QUEUE_URL is unset (the plain-Chalice path).
         Grant(

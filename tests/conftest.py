@@ -77,6 +77,10 @@ class StackFixture:
     def items(self) -> list[dict]:
         return self.dynamodb.scan(TableName=self.resources.table_name)["Items"]
 
+    def webhook_items(self) -> list[dict]:
+        """The webhook records only (not the dedupe and transmission markers stored beside them)."""
+        return [item for item in self.items() if item.get("itemType", {}).get("S") == "webhook"]
+
     def drain(self, queue_url: str | None = None, max_messages: int = 10) -> list[dict]:
         """Receive (and delete) what is on a queue, as Lambda's poller would hand it over."""
         url = queue_url or self.resources.queue_url

@@ -319,7 +319,7 @@ def test_route_a_retry_with_the_first_headers_is_admitted(
     # WHEN it is posted THEN it is stored
     response = post(client, body, headers)
     assert response.status_code == 200, response.body
-    assert len(stack.items()) == 1
+    assert len(stack.webhook_items()) == 1
 
 
 def test_route_a_cert_url_with_a_query_is_refused_without_a_fetch(
@@ -336,11 +336,6 @@ def test_route_a_cert_url_with_a_query_is_refused_without_a_fetch(
     assert stack.items() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="completes when the dedupe branch lands: ingest records the body's SHA-256 per transmission id "
-    "and refuses a second body (issue #12 item 1); then remove this marker",
-)
 def test_route_a_fresh_forgery_after_the_genuine_delivery_is_refused(
     client: Any, stack: Any, paypal_route: FakeFetcher, pki: dict[str, Issued]
 ) -> None:
@@ -354,4 +349,4 @@ def test_route_a_fresh_forgery_after_the_genuine_delivery_is_refused(
 
     # THEN it is refused (4xx, so it is not retried) and only the genuine event is stored
     assert 400 <= response.status_code < 500, response.body
-    assert len(stack.items()) == 1
+    assert len(stack.webhook_items()) == 1

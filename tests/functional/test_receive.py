@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -27,8 +28,16 @@ def test_valid_stripe_event_is_stored_once_and_queued(client, stack):
     assert response.status_code == 200
     answer = json.loads(response.body)
     assert answer["status"] == "accepted" and answer["webhookId"].startswith("wh_")
-    [item] = stack.items()
+    [item] = webhook_items(stack)
     assert item["pk"]["S"] == answer["webhookId"]
+    assert item["payloadSha256"]["S"] == hashlib.sha256(body).hexdigest()
+    # ...next to its dedupe marker: the digest and the record's expiry, no payload, kept 400 days
+    [marker] = [i for i in stack.items() if i["itemType"]["S"] == "dedupe"]
+    assert marker["pk"]["S"] == "seen#" + answer["webhookId"]
+    assert set(marker) == {"pk", "itemType", "payloadSha256", "recordExpiresAt", "expiresAt"}
+    assert marker["payloadSha256"] == item["payloadSha256"]
+    assert marker["recordExpiresAt"] == item["expiresAt"]
+    assert int(marker["expiresAt"]["N"]) - int(item["expiresAt"]["N"]) == (400 - 90) * 86_400
     assert item["status"]["S"] == "received"
     assert item["eventId"]["S"] == event["id"]
     assert item["eventType"]["S"] == "payment_intent.succeeded"
@@ -103,7 +112,7 @@ def test_adyen_delivery_makes_one_record_per_item_and_answers_accepted(client, s
     assert response.status_code == 200
     assert response.body == b"[accepted]"
     assert len(response.headers["X-Webhook-Ids"].split(",")) == 2
-    assert sorted(item["eventType"]["S"] for item in stack.items()) == ["AUTHORISATION", "CAPTURE"]
+    assert sorted(item["eventType"]["S"] for item in webhook_items(stack)) == ["AUTHORISATION", "CAPTURE"]
     assert len(stack.drain()) == 2
 
 

@@ -71,6 +71,7 @@ def test_receiver_reads_the_secret_stores_records_and_queues_ids_only(stage: Syn
         "secretsmanager:GetSecretValue": arns.secret,
         "dynamodb:GetItem": arns.table,
         "dynamodb:PutItem": arns.table,
+        "dynamodb:UpdateItem": arns.table,
         "sqs:GetQueueUrl": arns.queue,
         "sqs:SendMessage": arns.queue,
     }
@@ -106,7 +107,7 @@ def test_processor_can_put_payment_records_but_never_overwrite_a_webhook_record(
 @pytest.mark.parametrize(
     ("role", "writes"),
     [
-        ("ApiHandlerRole", {"dynamodb:GetItem", "dynamodb:PutItem"}),
+        ("ApiHandlerRole", {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}),
         ("ProcessWebhooksRole", {"dynamodb:UpdateItem"}),
         ("SweepStuckWebhooksRole", {"dynamodb:UpdateItem"}),
     ],
@@ -118,11 +119,26 @@ def test_roles_that_write_webhook_records_can_write_only_webhook_keys(
     # must not be able to overwrite a payment record (keys "payment#...").
     from chalicelib.store import WEBHOOK_ID_PREFIX, webhook_id_for
 
-    statements = [s for s in role_statements(stage, role) if actions(s) & writes]
+    statements = [
+        s for s in role_statements(stage, role) if actions(s) & writes and s["Sid"] != "StoreDedupeMarkers"
+    ]
     assert statements and all(actions(s) <= writes for s in statements)
     for statement in statements:
         assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{WEBHOOK_ID_PREFIX}*"]}}
     assert webhook_id_for("stripe", "evt_1").startswith(WEBHOOK_ID_PREFIX)
+
+
+def test_the_receiver_writes_markers_only_under_their_own_key_prefixes(stage: Synthesized) -> None:
+    # The dedupe and transmission markers are the receiver's only writes outside "wh_...": they
+    # must not reach a payment record either, and their prefixes are the ones the store writes.
+    from chalicelib.store import dedupe_key, transmission_key, webhook_id_for
+
+    [statement] = [s for s in role_statements(stage, "ApiHandlerRole") if s["Sid"] == "StoreDedupeMarkers"]
+    assert actions(statement) == {"dynamodb:GetItem", "dynamodb:PutItem"}
+    prefixes = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    assert prefixes == ["seen#*", "tx#*"]
+    keys = (dedupe_key(webhook_id_for("stripe", "evt_1")), transmission_key("paypal", "paypal", "tx-1"))
+    assert [key.split("#", 1)[0] + "#*" for key in keys] == prefixes
 
 
 def test_audit_reads_the_stream_publishes_alerts_and_dead_letters_records_only(stage: Synthesized) -> None:

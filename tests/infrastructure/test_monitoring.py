@@ -155,6 +155,34 @@ def test_configuration_faults_are_counted_from_the_receivers_log_lines(stage: Sy
     assert properties["FilterPattern"] == '{ $.fault = "configuration" }'
 
 
+def test_delivery_alerts_are_counted_from_the_receivers_alert_lines(stage: Synthesized) -> None:
+    # GIVEN the filter on the receiver's log group and the alarm on its metric
+    properties = metric_filter(stage, "DeliveryAlerts")
+    group = properties["LogGroupName"]["Ref"]
+    assert stage.json["Resources"][group]["Properties"]["LogGroupName"] == {
+        "Fn::Join": ["", ["/aws/lambda/", {"Ref": "APIHandler"}]]
+    }
+    [transformation] = properties["MetricTransformations"]
+    watched = alarm(stage, "delivery-alerts")
+    assert (watched["Namespace"], watched["MetricName"]) == (
+        transformation["MetricNamespace"], transformation["MetricName"],
+    )
+    assert watched["Threshold"] == 1 and watched["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    # WHEN the receiver alerts, through the function it uses in production
+    from chalicelib import ingest
+    from chalicelib.providers.contract import SourceConfig
+
+    source = SourceConfig("stripe", "stripe", ("whsec_x",))
+    lines = io.StringIO()
+    with redirect_stdout(lines):
+        for code in ingest.ALERTS:
+            ingest.alert(code, source, "wh_1")
+    logged = {json.loads(line)["alert"] for line in lines.getvalue().splitlines()}
+    # THEN the filter's terms are exactly the top-level values it writes
+    terms = set(re.findall(r'\$\.alert = "([a-z_]+)"', properties["FilterPattern"]))
+    assert terms == logged == set(ingest.ALERTS)
+
+
 @pytest.mark.parametrize(
     "logical_id", ["APIHandler", "ProcessWebhooks", "AuditChanges", "SweepStuckWebhooks"]
 )

@@ -23,6 +23,7 @@ from chalicelib.store import (
     RECEIVED,
     SWEEP_SHARDS,
     WebhookRecord,
+    payload_digest,
     received_item,
     sweep_shard,
     sweep_shards,
@@ -88,7 +89,7 @@ def test_a_received_item_reads_back_as_the_record_it_was_built_from() -> None:
     assert record == WebhookRecord(
         webhook_id="wh_1", source="stripe-eu", provider="stripe", event_id="evt_1", event_type="charge.succeeded",
         payload='{"id":"evt_1"}', received_at="2024-02-15T12:00:00.000Z", status=RECEIVED, expires_at=1_700_000_000,
-        sweep_at="2024-02-15T12:15:00.000Z",
+        sweep_at="2024-02-15T12:15:00.000Z", payload_sha256=payload_digest('{"id":"evt_1"}'),
     )
     assert item["sweepKey"] == {"S": sweep_shard("wh_1")} and record.to_item() == item
 
