@@ -242,7 +242,7 @@ def receive(delivery: Delivery, context: IngestContext, now: float) -> Ack:
         webhook_id = webhook_id_for(source.name, event.event_id)
         item = received_item(
             webhook_id, source.name, source.provider, event.event_id, event.event_type, event.payload,
-            received_at, expires_at, sweep_at,
+            received_at, expires_at, sweep_at, event.content_digest,
         )
         if item_size(item) > MAX_ITEM_BYTES:  # refused before anything is written
             alert(EventTooLarge.code, source, webhook_id)

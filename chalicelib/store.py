@@ -251,11 +251,13 @@ def received_item(
     received_at: str,
     expires_at: int,
     sweep_at: str,
+    content_digest: str = "",
 ) -> dict[str, Any]:
-    """The item of a webhook just received, due for the sweeper at ``sweep_at``."""
+    """The item of a webhook just received, due for the sweeper at ``sweep_at``; its
+    ``payloadSha256`` is the provider's ``content_digest`` when it gives one (see InboundEvent)."""
     return WebhookRecord(
         webhook_id, source, provider, event_id, event_type, payload, received_at, RECEIVED,
-        expires_at=expires_at, sweep_at=sweep_at, payload_sha256=payload_digest(payload),
+        expires_at=expires_at, sweep_at=sweep_at, payload_sha256=content_digest or payload_digest(payload),
     ).to_item()
 
 

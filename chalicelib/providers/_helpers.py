@@ -6,6 +6,7 @@ Private to :mod:`chalicelib.providers` (the contract the core relies on is
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 from binascii import b2a_base64
@@ -119,6 +120,14 @@ def decode_text(raw: bytes) -> str:
     if text.startswith("\ufeff"):
         raise MalformedPayload("The body must not start with a byte order mark.")
     return text
+
+
+def digest_without(document: Mapping[str, Any], volatile: frozenset[str]) -> str:
+    """Hex SHA-256 of ``document`` without its top-level ``volatile`` keys (canonical JSON: sorted
+    keys, compact), so two deliveries that differ only there digest alike."""
+    kept = {key: value for key, value in document.items() if key not in volatile}
+    text = json.dumps(kept, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def parse_json_object(raw: bytes | str) -> dict[str, Any]:

@@ -59,6 +59,10 @@ class InboundEvent(NamedTuple):
     """The provider's id of the signed transmission, set only where the signature does not bind
     the body with a cryptographic hash (PayPal signs a CRC32 of it): ingest then admits one body
     per transmission id. Empty for every provider whose MAC covers the body itself."""
+    content_digest: str = ""
+    """Hex SHA-256 that tells two deliveries of this event apart, set where a provider's genuine
+    retries may differ in a field that says nothing about the event (Stripe's ``pending_webhooks``
+    counts the endpoints still to deliver to). Empty: the SHA-256 of ``payload``."""
 
 
 @dataclass(frozen=True)

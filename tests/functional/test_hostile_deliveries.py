@@ -211,6 +211,25 @@ def test_a_conflicting_stripe_duplicate_is_answered_duplicate_counted_and_alerte
     assert alerts(capsys.readouterr().out) == []
 
 
+def test_a_stripe_retry_that_only_counts_fewer_pending_webhooks_is_not_a_conflict(client, stack, capsys):
+    # GIVEN a Stripe event delivered while two endpoints were still to be served
+    event = {**samples.stripe_event(event_id="evt_pending_1"), "pending_webhooks": 2}
+    body, headers = samples.stripe_delivery(event)
+    first = json.loads(post(client, "stripe", body, headers).body)
+    capsys.readouterr()
+
+    # WHEN Stripe retries it after the other endpoint answered (same event, pending_webhooks 1)
+    retry_body, retry_headers = samples.stripe_delivery({**event, "pending_webhooks": 1})
+    assert retry_body != body
+    response = post(client, "stripe", retry_body, retry_headers)
+
+    # THEN it is a plain duplicate: no conflict counted, nothing alerted
+    assert json.loads(response.body) == {"webhookId": first["webhookId"], "status": "duplicate"}
+    shown = WebhookStore(stack.session.client("dynamodb"), stack.resources.table_name).get(first["webhookId"])
+    assert shown is not None and not shown.to_json().get("conflictingDeliveries")
+    assert alerts(capsys.readouterr().out) == []
+
+
 # --- item 8: replays after the record expired -------------------------------------------------
 
 
