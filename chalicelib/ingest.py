@@ -23,7 +23,14 @@ from chalicelib.providers import get_provider
 from chalicelib.providers.contract import SourceConfig
 from chalicelib.queue import ProcessingQueue
 from chalicelib.sources import SourceRegistry
-from chalicelib.store import RECEIVED, WebhookStore, received_item, webhook_id_for
+from chalicelib.store import (
+    ANSWER_ACCEPTED,
+    RECEIVED,
+    WebhookStore,
+    received_item,
+    safe_headers,
+    webhook_id_for,
+)
 from chalicelib.timestamps import iso_timestamp
 
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -101,6 +108,8 @@ def receive(delivery: Delivery, context: IngestContext, now: float) -> Ack:
     received_at = iso_timestamp(now)
     expires_at = int(now) + context.retention_days * SECONDS_PER_DAY
     sweep_at = iso_timestamp(now + context.sweep_after_seconds)
+    # For the console's inspector: what it arrived with, never a signature or credential header.
+    headers = safe_headers(delivery.headers, provider.signature_headers)
     webhook_ids: list[str] = []
     to_queue: list[str] = []
     all_duplicates = True
@@ -108,7 +117,7 @@ def receive(delivery: Delivery, context: IngestContext, now: float) -> Ack:
         webhook_id = webhook_id_for(source.name, event.event_id)
         item = received_item(
             webhook_id, source.name, source.provider, event.event_id, event.event_type, event.payload,
-            received_at, expires_at, sweep_at,
+            received_at, expires_at, sweep_at, headers=headers, answer=ANSWER_ACCEPTED,
         )
         try:
             stored = context.store.put_new(item)

@@ -22,8 +22,8 @@ from __future__ import annotations
 import hashlib
 import time
 import zlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from chalicelib.timestamps import iso_timestamp
@@ -53,6 +53,50 @@ _SUMMARY_ATTRIBUTES = (
     "pk", "itemType", "source", "provider", "eventId", "eventType", "receivedAt", "status",
     "attempts", "lastError", "expiresAt", "sweeps", "sweepAt",
 )
+
+
+ATTEMPT_HISTORY_LIMIT = 10
+"""Attempts a record remembers (``attemptLog``), newest last: enough for the console's inspector,
+bounded so that a webhook retried for days does not grow its item (about 45-110 bytes each)."""
+HEADER_COUNT_LIMIT = 24
+HEADER_VALUE_LIMIT = 256
+# Header names that may carry a credential whatever the provider: never stored. The provider's own
+# signature headers (the registry's ``signature_headers``) are dropped as well, by name.
+_SECRET_HEADER_WORDS = ("signature", "secret", "token", "auth", "cookie", "password", "api-key", "apikey")
+ANSWER_ACCEPTED = "200 accepted"
+"""The answer stored with a new record: what the receiver answers once the record is stored and
+queued (a queue failure after the write answers 503 instead, and the provider's retry gets
+``duplicate``; recording that would cost a second write per request)."""
+
+
+def safe_headers(headers: Mapping[str, str], signature_headers: Iterable[str]) -> dict[str, str]:
+    """The request headers worth keeping for the inspector: no signature, no credential, bounded.
+
+    Names are lower case (as ``Delivery.headers`` has them); values are cut at
+    ``HEADER_VALUE_LIMIT`` characters and at most ``HEADER_COUNT_LIMIT`` headers are kept.
+    """
+    refused = {name.lower() for name in signature_headers}
+    kept: dict[str, str] = {}
+    for name in sorted(headers):
+        lowered = name.lower()
+        if lowered in refused or any(word in lowered for word in _SECRET_HEADER_WORDS):
+            continue
+        kept[lowered] = str(headers[name])[:HEADER_VALUE_LIMIT]
+        if len(kept) >= HEADER_COUNT_LIMIT:
+            break
+    return kept
+
+
+def attempt_entry(at: float, outcome: str, error: str | None = None) -> dict[str, str]:
+    """One line of a record's attempt history: when, what came of it, and the safe reason."""
+    entry = {"at": iso_timestamp(at), "outcome": outcome}
+    if error:
+        entry["error"] = error
+    return entry
+
+
+def _attempt_log_value(entries: Sequence[Mapping[str, str]]) -> dict[str, Any]:
+    return {"L": [{"M": {name: {"S": value} for name, value in entry.items()}} for entry in entries]}
 
 
 def webhook_id_for(source: str, event_id: str) -> str:
@@ -91,6 +135,16 @@ class WebhookRecord:
     sweep_at: str | None = None
     """When a ``received`` record is next due for the sweeper; None once final. A ``received``
     record built without one is due from its arrival."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """The non-secret request headers it arrived with (:func:`safe_headers`); empty for older records."""
+    answer: str | None = None
+    """The answer the receiver gave (:data:`ANSWER_ACCEPTED`); None for older records."""
+    attempt_log: tuple[dict[str, str], ...] = ()
+    """The last ``ATTEMPT_HISTORY_LIMIT`` attempts (:func:`attempt_entry`), oldest first."""
+
+    def with_attempt(self, entry: dict[str, str]) -> list[dict[str, str]]:
+        """The attempt history once ``entry`` is added, bounded: what the processor writes back."""
+        return [*self.attempt_log, entry][-ATTEMPT_HISTORY_LIMIT:]
 
     @property
     def is_final(self) -> bool:
@@ -117,6 +171,12 @@ class WebhookRecord:
             item["sweeps"] = {"N": str(self.sweeps)}
         if self.last_error:
             item["lastError"] = {"S": self.last_error}
+        if self.headers:
+            item["headers"] = {"M": {name: {"S": value} for name, value in self.headers.items()}}
+        if self.answer:
+            item["answer"] = {"S": self.answer}
+        if self.attempt_log:
+            item["attemptLog"] = _attempt_log_value(self.attempt_log)
         return item
 
     @classmethod
@@ -141,6 +201,12 @@ class WebhookRecord:
             expires_at=number("expiresAt"),
             sweeps=number("sweeps"),
             sweep_at=text("sweepAt") or None,
+            headers={name: value.get("S", "") for name, value in item.get("headers", {}).get("M", {}).items()},
+            answer=text("answer") or None,
+            attempt_log=tuple(
+                {name: value.get("S", "") for name, value in entry.get("M", {}).items()}
+                for entry in item.get("attemptLog", {}).get("L", [])
+            ),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -158,6 +224,9 @@ class WebhookRecord:
             "expiresAt": self.expires_at,
             "sweeps": self.sweeps,
             "sweepAt": self.sweep_at,
+            "headers": self.headers,
+            "answer": self.answer,
+            "attemptLog": list(self.attempt_log),
         }
 
 
@@ -171,11 +240,14 @@ def received_item(
     received_at: str,
     expires_at: int,
     sweep_at: str,
+    headers: Mapping[str, str] | None = None,
+    answer: str | None = None,
 ) -> dict[str, Any]:
-    """The item of a webhook just received, due for the sweeper at ``sweep_at``."""
+    """The item of a webhook just received, due for the sweeper at ``sweep_at``; ``headers`` are
+    the already filtered ones (:func:`safe_headers`)."""
     return WebhookRecord(
         webhook_id, source, provider, event_id, event_type, payload, received_at, RECEIVED,
-        expires_at=expires_at, sweep_at=sweep_at,
+        expires_at=expires_at, sweep_at=sweep_at, headers=dict(headers or {}), answer=answer,
     ).to_item()
 
 
@@ -276,7 +348,14 @@ class WebhookStore:
             unavailable.update(key["pk"]["S"] for key in keys)
         return Loaded(found=found, unavailable=frozenset(unavailable))
 
-    def finish(self, webhook_id: str, status: str, now: float, reason: str | None = None) -> bool:
+    def finish(
+        self,
+        webhook_id: str,
+        status: str,
+        now: float,
+        reason: str | None = None,
+        attempt_log: Sequence[Mapping[str, str]] | None = None,
+    ) -> bool:
         """Count the attempt and move a ``received`` record to a final status, in one call.
 
         False if it was already final (another delivery of the same message finished it first):
@@ -296,18 +375,24 @@ class WebhookStore:
                 "REMOVE sweepKey, sweepAt"
             )
             values[":reason"] = {"S": reason}
+        if attempt_log is not None:  # the whole bounded list, as the caller read it plus this attempt
+            update = update.replace("finishedAt = :at", "finishedAt = :at, attemptLog = :log", 1)
+            values[":log"] = _attempt_log_value(attempt_log)
         return self._update_received(webhook_id, update, values)
 
-    def count_failed_attempt(self, webhook_id: str, reason: str) -> bool:
+    def count_failed_attempt(
+        self, webhook_id: str, reason: str, attempt_log: Sequence[Mapping[str, str]] | None = None
+    ) -> bool:
         """Count an attempt that failed (SQS will deliver the message again) and say why.
 
         False if the record is no longer ``received``.
         """
-        return self._update_received(
-            webhook_id,
-            "SET lastError = :reason ADD attempts :one",
-            {":reason": {"S": reason}, ":one": {"N": "1"}, ":received": {"S": RECEIVED}},
-        )
+        update = "SET lastError = :reason ADD attempts :one"
+        values: dict[str, Any] = {":reason": {"S": reason}, ":one": {"N": "1"}, ":received": {"S": RECEIVED}}
+        if attempt_log is not None:
+            update = "SET lastError = :reason, attemptLog = :log ADD attempts :one"
+            values[":log"] = _attempt_log_value(attempt_log)
+        return self._update_received(webhook_id, update, values)
 
     def _update_received(
         self, webhook_id: str, update: str, values: dict[str, Any], condition: str = "#s = :received"
@@ -327,17 +412,22 @@ class WebhookStore:
             raise
         return True
 
-    def reopen(self, webhook_id: str, sweep_at: str) -> bool:
+    def reopen(self, webhook_id: str, sweep_at: str, now: float | None = None) -> bool:
         """Put a final record back to ``received`` so that a replay processes it again.
 
         It is due for the sweeper again at ``sweep_at`` with its sweep count reset: a replay is a
-        fresh start, and the sweeper must not give up on it at once.
+        fresh start, and the sweeper must not give up on it at once. The reopening is noted in the
+        attempt history (appended: an operator's rare action; the processor's next write bounds it).
         """
+        entry = attempt_entry(time.time() if now is None else now, "reopened")
         try:
             self._db.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": webhook_id}},
-                UpdateExpression="SET #s = :received, sweepKey = :shard, sweepAt = :due REMOVE finishedAt, sweeps",
+                UpdateExpression=(
+                    "SET #s = :received, sweepKey = :shard, sweepAt = :due, "
+                    "attemptLog = list_append(if_not_exists(attemptLog, :none), :reopened) REMOVE finishedAt, sweeps"
+                ),
                 ConditionExpression="attribute_exists(pk) AND itemType = :type",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
@@ -345,6 +435,8 @@ class WebhookStore:
                     ":shard": {"S": sweep_shard(webhook_id)},
                     ":due": {"S": sweep_at},
                     ":type": {"S": ITEM_TYPE},
+                    ":none": {"L": []},
+                    ":reopened": _attempt_log_value([entry]),
                 },
             )
         except Exception as exc:
