@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,24 +75,24 @@ class EventLog:
         produced = [entry for entry in (_parse(line) for line in lines) if entry is not None]
         return produced[-limit:] if limit else produced
 
-    def follow(self, stop: threading.Event, poll_seconds: float = 0.25) -> Iterator[Produced]:
-        """Each line added from now on (a cut-back of the file is followed too)."""
-        offset = self.path.stat().st_size if self.path.exists() else 0
-        while not stop.is_set():
-            size = self.path.stat().st_size if self.path.exists() else 0
-            if size < offset:  # rewritten shorter: start again from its beginning
-                offset = 0
-            if size > offset:
-                with open(self.path, encoding="utf-8") as handle:
-                    handle.seek(offset)
-                    text = handle.read()
-                complete, _, _ = text.rpartition("\n")
-                offset += len(complete.encode("utf-8")) + (1 if complete else 0)
-                for line in complete.splitlines():
-                    entry = _parse(line)
-                    if entry is not None:
-                        yield entry
-            stop.wait(poll_seconds)
+    def end(self) -> int:
+        """The offset after the last complete line now: where following from now starts."""
+        return self.path.stat().st_size if self.path.exists() else 0
+
+    def read_from(self, offset: int) -> tuple[list[Produced], int]:
+        """The complete lines added after ``offset``, and the offset to read from next time (a
+        file cut back meanwhile is read again from its beginning)."""
+        size = self.end()
+        if size < offset:
+            offset = 0
+        if size == offset:
+            return [], offset
+        with open(self.path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read()
+        complete = data[: data.rfind(b"\n") + 1]
+        lines = complete.decode("utf-8", errors="replace").splitlines()
+        return [entry for entry in (_parse(line) for line in lines) if entry is not None], offset + len(complete)
 
 
 def _parse(line: str) -> Produced | None:
