@@ -139,6 +139,7 @@ def _report_failure(attempt: Attempt, exc: Exception, context: ProcessingContext
     message_id = str(message.get("messageId", "")) if isinstance(message, Mapping) else ""
     last_receive = isinstance(message, Mapping) and receive_count(message) >= context.max_receives
     webhook = attempt.webhook
+    reason = exc.reason if isinstance(exc, ProcessingError) else UNEXPECTED_FAILURE
     log.error(
         "webhook processing failed",
         webhookId=attempt.webhook_id or None,
@@ -146,10 +147,10 @@ def _report_failure(attempt: Attempt, exc: Exception, context: ProcessingContext
         attempt=webhook.attempts + 1 if webhook else None,
         deadLettering=last_receive,
         errorType=log.error_type(exc),
+        reason=reason,  # safe by construction (ProcessingError), on every attempt, not only the last
         itemIdentifier=message_id,
     )
     if webhook is not None:  # a record that could not even be read cannot be counted
-        reason = exc.reason if isinstance(exc, ProcessingError) else UNEXPECTED_FAILURE
         now = time.time()
         history = webhook.with_attempt(attempt_entry(now, FAILED if last_receive else "retrying", reason))
         try:
