@@ -20,9 +20,10 @@ throttles the table's own writes. Spread over the shards, the index takes 32 tim
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -62,26 +63,40 @@ HEADER_COUNT_LIMIT = 24
 HEADER_VALUE_LIMIT = 256
 # Header names that may carry a credential whatever the provider: never stored. The provider's own
 # signature headers (the registry's ``signature_headers``) are dropped as well, by name.
-_SECRET_HEADER_WORDS = ("signature", "secret", "token", "auth", "cookie", "password", "api-key", "apikey")
+_SECRET_HEADER_NAME = re.compile(r"signature|secret|token|auth|cookie|password|api-?key")
+_HEADER_VERDICTS: dict[str, tuple[str, bool]] = {}
+"""Per header name as received: its lower-case form, and whether it looks like a credential. The
+same few dozen names arrive on every request: one dict lookup each instead of a regex search
+(the request path's budget, docs/PERFORMANCE.md). Bounded, against a sender inventing names."""
+_HEADER_VERDICTS_LIMIT = 4096
 ANSWER_ACCEPTED = "200 accepted"
 """The answer stored with a new record: what the receiver answers once the record is stored and
 queued (a queue failure after the write answers 503 instead, and the provider's retry gets
 ``duplicate``; recording that would cost a second write per request)."""
 
 
-def safe_headers(headers: Mapping[str, str], signature_headers: Iterable[str]) -> dict[str, str]:
+def _header_verdict(name: str) -> tuple[str, bool]:
+    verdict = _HEADER_VERDICTS.get(name)
+    if verdict is None:
+        lowered = name.lower()
+        verdict = (lowered, _SECRET_HEADER_NAME.search(lowered) is not None)
+        if len(_HEADER_VERDICTS) < _HEADER_VERDICTS_LIMIT:
+            _HEADER_VERDICTS[name] = verdict
+    return verdict
+
+
+def safe_headers(headers: Mapping[str, str], signature_headers: Sequence[str]) -> dict[str, str]:
     """The request headers worth keeping for the inspector: no signature, no credential, bounded.
 
-    Names are lower case (as ``Delivery.headers`` has them); values are cut at
+    ``signature_headers`` are lower-case names (the registry's). Values are cut at
     ``HEADER_VALUE_LIMIT`` characters and at most ``HEADER_COUNT_LIMIT`` headers are kept.
     """
-    refused = {name.lower() for name in signature_headers}
     kept: dict[str, str] = {}
-    for name in sorted(headers):
-        lowered = name.lower()
-        if lowered in refused or any(word in lowered for word in _SECRET_HEADER_WORDS):
+    for name, value in headers.items():
+        lowered, secret = _header_verdict(name)
+        if secret or lowered in signature_headers:
             continue
-        kept[lowered] = str(headers[name])[:HEADER_VALUE_LIMIT]
+        kept[lowered] = value if len(value) <= HEADER_VALUE_LIMIT else value[:HEADER_VALUE_LIMIT]
         if len(kept) >= HEADER_COUNT_LIMIT:
             break
     return kept

@@ -17,9 +17,9 @@ _SECRET_KEY_WORDS = ("signature", "secret", "hmac", "password", "token")
 
 
 @cache
-def signature_headers() -> frozenset[str]:
+def signature_headers() -> tuple[str, ...]:
     """Every registered provider's signature header names (lower case)."""
-    return frozenset(h.lower() for name in PROVIDER_NAMES for h in get_provider(name).signature_headers)
+    return tuple(sorted({h.lower() for name in PROVIDER_NAMES for h in get_provider(name).signature_headers}))
 
 
 def shown_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -38,7 +38,8 @@ def test_tail_tells_what_changed_since_it_started(client: Any, stack: Any, tmp_p
     process_queue(client, stack)
     log.append(PAYMENT_EVENT, {"kind": "refund", "status": "succeeded", "paymentKey": "stripe:pi_1", "amount": 500,
                                "currency": "USD"}, "2024-01-01T00:00:00.000Z")
-    log.append(ALERT, {"alert": "A webhook failed", "webhookId": poison, "lastError": "boom"}, "2024-01-01T00:00:01.000Z")
+    log.append(ALERT, {"alert": "A webhook failed", "webhookId": poison, "lastError": "boom"},
+               "2024-01-01T00:00:01.000Z")
     later = [render(line, False, plain) for line in follower.poll()]
 
     # THEN each is one line
