@@ -26,8 +26,9 @@ def progress_bar(total: int | None, label: str, hidden: bool) -> Iterator[Callab
     """A bar on stderr when it is a terminal (tqdm hides itself otherwise) and not --json."""
     from tqdm import tqdm
 
+    # leave=True: the bar's final line (how many, how long) stays on the terminal once it is done.
     with tqdm(total=total, desc=label, unit="msg", file=sys.stderr, disable=True if hidden else None,
-              leave=False) as bar:
+              leave=True) as bar:
         yield bar.update
 
 
