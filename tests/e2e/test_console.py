@@ -133,15 +133,15 @@ def poison(stack: StackProcess) -> str:
 def test_the_console_in_a_browser(stack: StackProcess, console_url: str, browser: Any) -> None:
     from selenium.webdriver.common.by import By
 
-    # GIVEN webhooks sent over HTTP, as a provider sends them
+    # GIVEN the list open in the browser, WHEN webhooks are sent over HTTP, as a provider sends them
+    browser.get(console_url + "/")
     sent = stack.ops_json("send", "stripe", "payment_intent.succeeded", "--amount", "1234")
     [webhook_id] = sent["responses"][0]["webhookIds"]
     stack.ops_json("send", "adyen", "AUTHORISATION")
     stack.ops_json("send", "standard", "refund.succeeded")
 
-    # THEN the list shows it, and no page says anything secret
-    browser.get(console_url + "/")
-    eventually(lambda: webhook_id in browser.page_source, what="the webhook in the list")
+    # THEN the list shows them without a reload (it polls), and no page says anything secret
+    eventually(lambda: webhook_id in browser.page_source, what="the webhook in the list, live")
     assert browser.find_element(By.CSS_SELECTOR, f'tr[data-webhook-id="{webhook_id}"]').text.count("processed") == 1
     assert_nothing_secret(browser.page_source, stack)
 
@@ -276,3 +276,20 @@ def test_ops_tail_is_plain_when_piped(stack: StackProcess) -> None:
     lines = [json.loads(line) for line in out.decode().splitlines()]
     assert {"webhook", "status"} <= {line["type"] for line in lines if line.get("webhookId") == webhook_id}
     assert b"\x1b[" not in out
+
+
+def test_ops_console_serves_the_same_pages_on_its_own(stack: StackProcess) -> None:
+    import urllib.request
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "ops", "console", "--port", str(port)], cwd=REPOSITORY,
+                               env=stack.environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline().decode()
+        assert banner.startswith(f"console for stage local on http://127.0.0.1:{port}"), banner
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/failures", timeout=10) as answer:
+            assert answer.status == 200 and b"Dead-lettered messages" in answer.read()
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(10) == 0
