@@ -64,24 +64,23 @@ HEADER_VALUE_LIMIT = 256
 # Header names that may carry a credential whatever the provider: never stored. The provider's own
 # signature headers (the registry's ``signature_headers``) are dropped as well, by name.
 _SECRET_HEADER_NAME = re.compile(r"signature|secret|token|auth|cookie|password|api-?key")
-_HEADER_VERDICTS: dict[str, tuple[str, bool]] = {}
-"""Per header name as received: its lower-case form, and whether it looks like a credential. The
+_HEADER_VERDICTS: dict[str, str | None] = {}
+"""Per header name as received: its lower-case form, or None when it looks like a credential. The
 same few dozen names arrive on every request: one dict lookup each instead of a regex search
 (the request path's budget, docs/PERFORMANCE.md). Bounded, against a sender inventing names."""
 _HEADER_VERDICTS_LIMIT = 4096
+_UNSEEN = ""
 ANSWER_ACCEPTED = "200 accepted"
 """The answer stored with a new record: what the receiver answers once the record is stored and
 queued (a queue failure after the write answers 503 instead, and the provider's retry gets
 ``duplicate``; recording that would cost a second write per request)."""
 
 
-def _header_verdict(name: str) -> tuple[str, bool]:
-    verdict = _HEADER_VERDICTS.get(name)
-    if verdict is None:
-        lowered = name.lower()
-        verdict = (lowered, _SECRET_HEADER_NAME.search(lowered) is not None)
-        if len(_HEADER_VERDICTS) < _HEADER_VERDICTS_LIMIT:
-            _HEADER_VERDICTS[name] = verdict
+def _header_verdict(name: str) -> str | None:
+    lowered = name.lower()
+    verdict = None if _SECRET_HEADER_NAME.search(lowered) else lowered
+    if len(_HEADER_VERDICTS) < _HEADER_VERDICTS_LIMIT:
+        _HEADER_VERDICTS[name] = verdict
     return verdict
 
 
@@ -91,14 +90,17 @@ def safe_headers(headers: Mapping[str, str], signature_headers: Sequence[str]) -
     ``signature_headers`` are lower-case names (the registry's). Values are cut at
     ``HEADER_VALUE_LIMIT`` characters and at most ``HEADER_COUNT_LIMIT`` headers are kept.
     """
+    verdicts = _HEADER_VERDICTS
     kept: dict[str, str] = {}
     for name, value in headers.items():
-        lowered, secret = _header_verdict(name)
-        if secret or lowered in signature_headers:
+        lowered = verdicts.get(name, _UNSEEN)
+        if lowered == _UNSEEN:
+            lowered = _header_verdict(name)
+        if lowered is None or lowered in signature_headers:
             continue
         kept[lowered] = value if len(value) <= HEADER_VALUE_LIMIT else value[:HEADER_VALUE_LIMIT]
-        if len(kept) >= HEADER_COUNT_LIMIT:
-            break
+    if len(kept) > HEADER_COUNT_LIMIT:
+        kept = dict(list(kept.items())[:HEADER_COUNT_LIMIT])
     return kept
 
 
