@@ -30,6 +30,8 @@ from ops.stage import OpsError
 CSRF_FIELD = "csrf_token"
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
 POLL_MILLISECONDS = 2000
+REMOTE_POLL_MILLISECONDS = 15000
+"""A deployed stage's list is a Scan of its table (as ``ops list``): read less often there."""
 
 
 def _csrf_token() -> str:
@@ -93,7 +95,8 @@ def create_app(console: Console, secret_key: bytes | None = None) -> Flask:
         since = records.parse_time(since_text) if since_text else None
         found = console.recent(source=source, status=status, event_type=event_type, since=since)
         template = "rows.html" if request.args.get("fragment") == "rows" else "index.html"
-        return render_template(template, records=found, statuses=sorted(STATUSES), poll=POLL_MILLISECONDS,
+        poll = POLL_MILLISECONDS if console.events is not None else REMOTE_POLL_MILLISECONDS
+        return render_template(template, records=found, statuses=sorted(STATUSES), poll=poll,
                                filters={"source": source or "", "status": status or "", "type": event_type or "",
                                         "since": since_text or ""})
 

@@ -50,7 +50,14 @@ def payment_text(view: dict[str, Any]) -> str:
 
 def record_text(record: WebhookRecord, payload: bool) -> str:
     fields = record.to_json()
+    # The inspector's fields (headers, attempt history) get lines of their own below, not a repr.
+    headers, history = fields.pop("headers", {}), fields.pop("attemptLog", [])
     lines = [f"{key:<11} {value}" for key, value in fields.items() if value is not None]
+    for entry in history:
+        error = f": {entry['error']}" if entry.get("error") else ""
+        lines.append(f"{'attempt':<11} {entry.get('at', '')} {entry.get('outcome', '')}{error}")
+    for name, value in headers.items():
+        lines.append(f"{'header':<11} {name}: {value}")
     if payload:
         try:
             pretty = json.dumps(json.loads(record.payload), indent=2)

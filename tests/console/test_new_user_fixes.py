@@ -82,3 +82,15 @@ def test_send_calls_a_failing_webhook_failing_and_warns_about_an_event_id_it_can
     assert "failing, 3 attempt(s) so far, last error: the payment event could not be published" in out
     assert "is `make run` running?" not in out
     assert "--event-id is ignored" in err and json.dumps("evt_mine") not in out
+
+
+def test_show_prints_the_attempts_and_headers_as_lines_not_reprs() -> None:
+    from ops.output import record_text
+
+    record = WebhookRecord("wh_1", "stripe", "stripe", "evt", "t", "{}", "2024-01-01T00:00:00.000Z", FAILED,
+                           attempts=1, last_error="boom", headers={"user-agent": "Stripe/1.0"}, answer="200 accepted",
+                           attempt_log=({"at": "2024-01-01T00:00:01.000Z", "outcome": "failed", "error": "boom"},))
+    lines = record_text(record, payload=False).splitlines()
+    assert "attempt     2024-01-01T00:00:01.000Z failed: boom" in lines
+    assert "header      user-agent: Stripe/1.0" in lines
+    assert not any("{" in line for line in lines)
