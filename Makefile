@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install test lint unit run e2e clean
+.PHONY: install test lint unit run e2e clean browser
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,19 @@ install: $(INSTALLED)
 lint: install
 	@$(BIN)/ruff check .
 
+# The console's browser tests (tests/e2e/test_console.py) drive Debian's chromium through its
+# chromedriver. Installed here when missing (CI runs as root with apt); a machine without apt-get
+# as root gets one line saying so, and those tests skip with the same reason.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "make browser: installing Debian's chromium and chromium-driver for the console's browser tests (a minute or two)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium chromium-driver >/dev/null || { echo "make browser: apt-get could not install chromium" >&2; exit 1; }; \
+	else echo "make browser: no chromium, and no apt-get as root to install it: the browser tests will skip"; fi
+
 # pytest's exit code 5 means "no tests ran": that is a failure here, never a pass.
-test: install lint
+test: install lint browser
 	@$(BIN)/python -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status

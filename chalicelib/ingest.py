@@ -38,6 +38,7 @@ from chalicelib.providers.contract import InboundEvent, SourceConfig
 from chalicelib.queue import ProcessingQueue
 from chalicelib.sources import SOURCE_NAME, SourceRegistry
 from chalicelib.store import (
+    ANSWER_ACCEPTED,
     MARKER_RETENTION_DAYS,
     MAX_ITEM_BYTES,
     RECEIVED,
@@ -48,6 +49,7 @@ from chalicelib.store import (
     is_permanent_error,
     item_size,
     received_item,
+    safe_headers,
     transmission_key,
     transmission_marker_item,
     webhook_id_for,
@@ -237,12 +239,14 @@ def receive(delivery: Delivery, context: IngestContext, now: float) -> Ack:
     expires_at = int(now) + context.retention_days * SECONDS_PER_DAY
     marker_expires_at = int(now) + MARKER_RETENTION_DAYS * SECONDS_PER_DAY
     sweep_at = iso_timestamp(now + context.sweep_after_seconds)
+    # For the console's inspector: what it arrived with, never a signature or credential header.
+    headers = safe_headers(delivery.headers, provider.signature_headers)
     planned: list[tuple[InboundEvent, str, dict[str, Any]]] = []
     for event in events:
         webhook_id = webhook_id_for(source.name, event.event_id)
         item = received_item(
             webhook_id, source.name, source.provider, event.event_id, event.event_type, event.payload,
-            received_at, expires_at, sweep_at, event.content_digest,
+            received_at, expires_at, sweep_at, event.content_digest, headers=headers, answer=ANSWER_ACCEPTED,
         )
         if item_size(item) > MAX_ITEM_BYTES:  # refused before anything is written
             alert(EventTooLarge.code, source, webhook_id)

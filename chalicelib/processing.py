@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib import log
 from chalicelib.errors import ProcessingError
 from chalicelib.providers import get_provider
-from chalicelib.store import FAILED, IGNORED, PROCESSED, WebhookRecord, WebhookStore
+from chalicelib.store import FAILED, IGNORED, PROCESSED, WebhookRecord, WebhookStore, attempt_entry
 
 if TYPE_CHECKING:
     from chalicelib.payments.model import PaymentEvent
@@ -141,6 +141,7 @@ def _report_failure(attempt: Attempt, exc: Exception, context: ProcessingContext
     message_id = str(message.get("messageId", "")) if isinstance(message, Mapping) else ""
     last_receive = isinstance(message, Mapping) and receive_count(message) >= context.max_receives
     webhook = attempt.webhook
+    reason = exc.reason if isinstance(exc, ProcessingError) else UNEXPECTED_FAILURE
     log.error(
         "webhook processing failed",
         webhookId=attempt.webhook_id or None,
@@ -148,15 +149,17 @@ def _report_failure(attempt: Attempt, exc: Exception, context: ProcessingContext
         attempt=webhook.attempts + 1 if webhook else None,
         deadLettering=last_receive,
         errorType=log.error_type(exc),
+        reason=reason,  # safe by construction (ProcessingError), on every attempt, not only the last
         itemIdentifier=message_id,
     )
     if webhook is not None:  # a record that could not even be read cannot be counted
-        reason = exc.reason if isinstance(exc, ProcessingError) else UNEXPECTED_FAILURE
+        now = time.time()
+        history = webhook.with_attempt(attempt_entry(now, FAILED if last_receive else "retrying", reason))
         try:
             if last_receive:
-                context.store.finish(attempt.webhook_id, FAILED, now=time.time(), reason=reason)
+                context.store.finish(attempt.webhook_id, FAILED, now=now, reason=reason, attempt_log=history)
             else:
-                context.store.count_failed_attempt(attempt.webhook_id, reason)
+                context.store.count_failed_attempt(attempt.webhook_id, reason, attempt_log=history)
         except Exception as write_error:  # the message is reported anyway; SQS retries or dead-letters it
             log.error("could not record the failed attempt", webhookId=attempt.webhook_id,
                       errorType=log.error_type(write_error))
@@ -237,7 +240,9 @@ def _finish(attempt: Attempt, context: ProcessingContext, unpublished: set[str])
         raise ProcessingError("a webhook was finished before it was started")
     if attempt.webhook_id in unpublished:
         raise PublishFailed()
-    finished = context.store.finish(attempt.webhook_id, outcome.status, now=time.time())
+    now = time.time()
+    history = webhook.with_attempt(attempt_entry(now, outcome.status))
+    finished = context.store.finish(attempt.webhook_id, outcome.status, now=now, attempt_log=history)
     log.info(
         "webhook processed" if finished else "webhook already finished by another attempt",
         webhookId=attempt.webhook_id,

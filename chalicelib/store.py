@@ -28,10 +28,11 @@ duplicate, like the record's (docs/RELIABILITY.md, "Hostile senders").
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import zlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from chalicelib.timestamps import iso_timestamp
@@ -72,6 +73,66 @@ _SUMMARY_ATTRIBUTES = (
 )
 PERMANENT_ERROR_CODES = frozenset({"ValidationException", "SerializationException"})
 """DynamoDB errors that the same request gets again however often it is retried."""
+
+
+ATTEMPT_HISTORY_LIMIT = 10
+"""Attempts a record remembers (``attemptLog``), newest last: enough for the console's inspector,
+bounded so that a webhook retried for days does not grow its item (about 45-110 bytes each)."""
+HEADER_COUNT_LIMIT = 24
+HEADER_VALUE_LIMIT = 256
+# Header names that may carry a credential whatever the provider: never stored. The provider's own
+# signature headers (the registry's ``signature_headers``) are dropped as well, by name.
+_SECRET_HEADER_NAME = re.compile(r"signature|secret|token|auth|cookie|password|api-?key")
+_HEADER_VERDICTS: dict[str, str | None] = {}
+"""Per header name as received: its lower-case form, or None when it looks like a credential. The
+same few dozen names arrive on every request: one dict lookup each instead of a regex search
+(the request path's budget, docs/PERFORMANCE.md). Bounded, against a sender inventing names."""
+_HEADER_VERDICTS_LIMIT = 4096
+_UNSEEN = ""
+ANSWER_ACCEPTED = "200 accepted"
+"""The answer stored with a new record: what the receiver answers once the record is stored and
+queued (a queue failure after the write answers 503 instead, and the provider's retry gets
+``duplicate``; recording that would cost a second write per request)."""
+
+
+def _header_verdict(name: str) -> str | None:
+    lowered = name.lower()
+    verdict = None if _SECRET_HEADER_NAME.search(lowered) else lowered
+    if len(_HEADER_VERDICTS) < _HEADER_VERDICTS_LIMIT:
+        _HEADER_VERDICTS[name] = verdict
+    return verdict
+
+
+def safe_headers(headers: Mapping[str, str], signature_headers: Sequence[str]) -> dict[str, str]:
+    """The request headers worth keeping for the inspector: no signature, no credential, bounded.
+
+    ``signature_headers`` are lower-case names (the registry's). Values are cut at
+    ``HEADER_VALUE_LIMIT`` characters and at most ``HEADER_COUNT_LIMIT`` headers are kept.
+    """
+    verdicts = _HEADER_VERDICTS
+    kept: dict[str, str] = {}
+    for name, value in headers.items():
+        lowered = verdicts.get(name, _UNSEEN)
+        if lowered == _UNSEEN:
+            lowered = _header_verdict(name)
+        if lowered is None or lowered in signature_headers:
+            continue
+        kept[lowered] = value if len(value) <= HEADER_VALUE_LIMIT else value[:HEADER_VALUE_LIMIT]
+    if len(kept) > HEADER_COUNT_LIMIT:
+        kept = dict(list(kept.items())[:HEADER_COUNT_LIMIT])
+    return kept
+
+
+def attempt_entry(at: float, outcome: str, error: str | None = None) -> dict[str, str]:
+    """One line of a record's attempt history: when, what came of it, and the safe reason."""
+    entry = {"at": iso_timestamp(at), "outcome": outcome}
+    if error:
+        entry["error"] = error
+    return entry
+
+
+def _attempt_log_value(entries: Sequence[Mapping[str, str]]) -> dict[str, Any]:
+    return {"L": [{"M": {name: {"S": value} for name, value in entry.items()}} for entry in entries]}
 
 
 def webhook_id_for(source: str, event_id: str) -> str:
@@ -160,9 +221,20 @@ class WebhookRecord:
     """When a ``received`` record is next due for the sweeper; None once final. A ``received``
     record built without one is due from its arrival."""
     payload_sha256: str = ""
-    """Hex SHA-256 of ``payload``; empty on records stored before it was kept."""
+    """Hex SHA-256 of ``payload`` (or the provider's ``content_digest``, which leaves out fields its
+    genuine retries change); empty on records stored before it was kept."""
     conflicting_deliveries: int = 0
     """Later deliveries of the same event id with another body (answered ``duplicate``, alerted)."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """The non-secret request headers it arrived with (:func:`safe_headers`); empty for older records."""
+    answer: str | None = None
+    """The answer the receiver gave (:data:`ANSWER_ACCEPTED`); None for older records."""
+    attempt_log: tuple[dict[str, str], ...] = ()
+    """The last ``ATTEMPT_HISTORY_LIMIT`` attempts (:func:`attempt_entry`), oldest first."""
+
+    def with_attempt(self, entry: dict[str, str]) -> list[dict[str, str]]:
+        """The attempt history once ``entry`` is added, bounded: what the processor writes back."""
+        return [*self.attempt_log, entry][-ATTEMPT_HISTORY_LIMIT:]
 
     @property
     def is_final(self) -> bool:
@@ -193,6 +265,12 @@ class WebhookRecord:
             item["payloadSha256"] = {"S": self.payload_sha256}
         if self.conflicting_deliveries:
             item["conflictingDeliveries"] = {"N": str(self.conflicting_deliveries)}
+        if self.headers:
+            item["headers"] = {"M": {name: {"S": value} for name, value in self.headers.items()}}
+        if self.answer:
+            item["answer"] = {"S": self.answer}
+        if self.attempt_log:
+            item["attemptLog"] = _attempt_log_value(self.attempt_log)
         return item
 
     @classmethod
@@ -219,6 +297,12 @@ class WebhookRecord:
             sweep_at=text("sweepAt") or None,
             payload_sha256=text("payloadSha256"),
             conflicting_deliveries=number("conflictingDeliveries"),
+            headers={name: value.get("S", "") for name, value in item.get("headers", {}).get("M", {}).items()},
+            answer=text("answer") or None,
+            attempt_log=tuple(
+                {name: value.get("S", "") for name, value in entry.get("M", {}).items()}
+                for entry in item.get("attemptLog", {}).get("L", [])
+            ),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -238,6 +322,9 @@ class WebhookRecord:
             "sweepAt": self.sweep_at,
             "payloadSha256": self.payload_sha256 or None,
             "conflictingDeliveries": self.conflicting_deliveries,
+            "headers": self.headers,
+            "answer": self.answer,
+            "attemptLog": list(self.attempt_log),
         }
 
 
@@ -252,12 +339,16 @@ def received_item(
     expires_at: int,
     sweep_at: str,
     content_digest: str = "",
+    headers: Mapping[str, str] | None = None,
+    answer: str | None = None,
 ) -> dict[str, Any]:
     """The item of a webhook just received, due for the sweeper at ``sweep_at``; its
-    ``payloadSha256`` is the provider's ``content_digest`` when it gives one (see InboundEvent)."""
+    ``payloadSha256`` is the provider's ``content_digest`` when it gives one (see InboundEvent);
+    ``headers`` are the already filtered ones (:func:`safe_headers`)."""
     return WebhookRecord(
         webhook_id, source, provider, event_id, event_type, payload, received_at, RECEIVED,
         expires_at=expires_at, sweep_at=sweep_at, payload_sha256=content_digest or payload_digest(payload),
+        headers=dict(headers or {}), answer=answer,
     ).to_item()
 
 
@@ -438,7 +529,14 @@ class WebhookStore:
             unavailable.update(key["pk"]["S"] for key in keys)
         return Loaded(found=found, unavailable=frozenset(unavailable))
 
-    def finish(self, webhook_id: str, status: str, now: float, reason: str | None = None) -> bool:
+    def finish(
+        self,
+        webhook_id: str,
+        status: str,
+        now: float,
+        reason: str | None = None,
+        attempt_log: Sequence[Mapping[str, str]] | None = None,
+    ) -> bool:
         """Count the attempt and move a ``received`` record to a final status, in one call.
 
         False if it was already final (another delivery of the same message finished it first):
@@ -458,18 +556,24 @@ class WebhookStore:
                 "REMOVE sweepKey, sweepAt"
             )
             values[":reason"] = {"S": reason}
+        if attempt_log is not None:  # the whole bounded list, as the caller read it plus this attempt
+            update = update.replace("finishedAt = :at", "finishedAt = :at, attemptLog = :log", 1)
+            values[":log"] = _attempt_log_value(attempt_log)
         return self._update_received(webhook_id, update, values)
 
-    def count_failed_attempt(self, webhook_id: str, reason: str) -> bool:
+    def count_failed_attempt(
+        self, webhook_id: str, reason: str, attempt_log: Sequence[Mapping[str, str]] | None = None
+    ) -> bool:
         """Count an attempt that failed (SQS will deliver the message again) and say why.
 
         False if the record is no longer ``received``.
         """
-        return self._update_received(
-            webhook_id,
-            "SET lastError = :reason ADD attempts :one",
-            {":reason": {"S": reason}, ":one": {"N": "1"}, ":received": {"S": RECEIVED}},
-        )
+        update = "SET lastError = :reason ADD attempts :one"
+        values: dict[str, Any] = {":reason": {"S": reason}, ":one": {"N": "1"}, ":received": {"S": RECEIVED}}
+        if attempt_log is not None:
+            update = "SET lastError = :reason, attemptLog = :log ADD attempts :one"
+            values[":log"] = _attempt_log_value(attempt_log)
+        return self._update_received(webhook_id, update, values)
 
     def _update_received(
         self, webhook_id: str, update: str, values: dict[str, Any], condition: str = "#s = :received"
@@ -489,17 +593,22 @@ class WebhookStore:
             raise
         return True
 
-    def reopen(self, webhook_id: str, sweep_at: str) -> bool:
+    def reopen(self, webhook_id: str, sweep_at: str, now: float | None = None) -> bool:
         """Put a final record back to ``received`` so that a replay processes it again.
 
         It is due for the sweeper again at ``sweep_at`` with its sweep count reset: a replay is a
-        fresh start, and the sweeper must not give up on it at once.
+        fresh start, and the sweeper must not give up on it at once. The reopening is noted in the
+        attempt history (appended: an operator's rare action; the processor's next write bounds it).
         """
+        entry = attempt_entry(time.time() if now is None else now, "reopened")
         try:
             self._db.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": webhook_id}},
-                UpdateExpression="SET #s = :received, sweepKey = :shard, sweepAt = :due REMOVE finishedAt, sweeps",
+                UpdateExpression=(
+                    "SET #s = :received, sweepKey = :shard, sweepAt = :due, "
+                    "attemptLog = list_append(if_not_exists(attemptLog, :none), :reopened) REMOVE finishedAt, sweeps"
+                ),
                 ConditionExpression="attribute_exists(pk) AND itemType = :type",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
@@ -507,6 +616,8 @@ class WebhookStore:
                     ":shard": {"S": sweep_shard(webhook_id)},
                     ":due": {"S": sweep_at},
                     ":type": {"S": ITEM_TYPE},
+                    ":none": {"L": []},
+                    ":reopened": _attempt_log_value([entry]),
                 },
             )
         except Exception as exc:

@@ -10,10 +10,14 @@ and run its other handlers as Lambda's event sources would (``devstack.lambdas``
 (any number of them; see ``Runner._on_signal``), or for the emulator to die: then it says so in one
 line and exits 1, rather than letting every worker log its failed polls.
 
-Settings (environment): ``PORT`` (8000), ``MOTO_PORT`` (a free one), ``LOCAL_VISIBILITY_TIMEOUT_SECONDS``
-(5: how soon a failed message is retried), ``LOG_FORMAT`` (``json`` for the raw lines),
-``PAYMENT_WEBHOOKS_LOCAL_DIR`` (``.local``), the source secrets of ``devstack.sources``,
-``LOCAL_SOURCES_FILE`` (extra or replacement sources, merged over the defaults: ``devstack.sources``), and
+Beside the app it serves the operator console (``console/``) on ``127.0.0.1:$CONSOLE_PORT`` and
+subscribes a queue to each SNS topic, drained into ``events.jsonl`` for the console and ``ops tail``.
+
+Settings (environment): ``PORT`` (8000), ``CONSOLE_PORT`` (8080; 0: a free one), ``MOTO_PORT`` (a free
+one), ``LOCAL_VISIBILITY_TIMEOUT_SECONDS`` (5: how soon a failed message is retried), ``LOG_FORMAT``
+(``json`` for the raw lines), ``PAYMENT_WEBHOOKS_LOCAL_DIR`` (``.local``), the source secrets of
+``devstack.sources``, ``LOCAL_SOURCES_FILE`` (extra or replacement sources, merged over the defaults:
+``devstack.sources``), and
 ``PAYMENT_WEBHOOKS_COUNT_AWS_CALLS=1`` (count the app's AWS calls: ``devstack.callcount``).
 """
 
@@ -39,6 +43,7 @@ from devstack.state import CREDENTIALS, LOCAL_DIR_VARIABLE, REGION, REPOSITORY, 
 
 STAGE = "local"
 DEFAULT_PORT = 8000
+DEFAULT_CONSOLE_PORT = 8080
 DEFAULT_VISIBILITY_TIMEOUT = 5
 SHUTDOWN_JOIN_SECONDS = 5.0
 WATCH_SECONDS = 0.2
@@ -59,6 +64,7 @@ class RunnerOptions:
     moto_port: int | None
     visibility_timeout: int
     raw_logs: bool
+    console_port: int = 8080
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> RunnerOptions:
@@ -71,13 +77,15 @@ class RunnerOptions:
             return int(text)
 
         port = number("PORT", DEFAULT_PORT, 1, 65535)
+        console_port = number("CONSOLE_PORT", DEFAULT_CONSOLE_PORT, 0, 65535)
         visibility = number("LOCAL_VISIBILITY_TIMEOUT_SECONDS", DEFAULT_VISIBILITY_TIMEOUT, 1, 43200)
-        assert port is not None and visibility is not None
+        assert port is not None and visibility is not None and console_port is not None
         return cls(
             port=port,
             moto_port=number("MOTO_PORT", None, 1, 65535),
             visibility_timeout=visibility,
             raw_logs=environ.get("LOG_FORMAT", "").lower() == "json",
+            console_port=console_port,
         )
 
 
@@ -179,6 +187,7 @@ class Runner:
         self.emulator = Emulator(paths, options.moto_port)
         self.cert_server: pki.CertServer | None = None
         self.http_server: Any = None
+        self.console_server: Any = None
         self.threads: list[threading.Thread] = []
 
     def say(self, text: str) -> None:
@@ -262,6 +271,8 @@ class Runner:
             callcount.install(services().aws, self.paths.root)
         self._serve_http(app, config)
         handlers = self._start_handlers(app, session)
+        self._subscribe_to_topics(session, resources)
+        console_url, console_note = self._serve_console(session, resources)
 
         cert_url = self.cert_server.url
         (self.paths.paypal / "cert-url").write_text(cert_url + "\n")
@@ -277,6 +288,7 @@ class Runner:
             "motoPid": self.emulator.pid,
             "endpointUrl": self.emulator.endpoint,
             "appUrl": app_url,
+            "consoleUrl": console_url,
             "region": REGION,
             "startedAt": time.time(),
             "resources": asdict(resources),
@@ -295,6 +307,7 @@ class Runner:
         self.say("  handlers: " + "; ".join(handlers))
         for hint in banner_hints(self.paths, self.options.port):
             self.say(hint)
+        self.say(f"  console: {console_url}" if console_url else f"  console: {console_note}")
         self.ready = True
         self.say(
             f"payment-webhooks ready on {app_url} (AWS emulator on {self.emulator.endpoint}); Ctrl-C stops"
@@ -311,6 +324,34 @@ class Runner:
         server.server.RequestHandlerClass = functools.partial(QuietHandler, app_object=app, config=config)
         self.http_server = server.server
         self._spawn("http", self.http_server.serve_forever)
+
+    def _subscribe_to_topics(self, session: Any, resources: Any) -> None:
+        """What the system publishes becomes visible: both topics into ``events.jsonl``."""
+        from console.events import ALERT, PAYMENT_EVENT, drain_forever, subscribe_topics
+        from console.serve import events_log
+
+        queues = subscribe_topics(session, resources.table_name, {
+            PAYMENT_EVENT: resources.payment_events_topic_arn, ALERT: resources.alerts_topic_arn,
+        })
+        log = events_log(self.paths.root)
+        log.path.unlink(missing_ok=True)  # the emulator starts empty: so does what it published
+        self._spawn("events", functools.partial(drain_forever, session.client("sqs"), queues, log, self.stop))
+
+    def _serve_console(self, session: Any, resources: Any) -> tuple[str | None, str]:
+        """The console's URL, or None and why it did not start (the stack runs without it)."""
+        from console.serve import console_server, events_log, serve_in_thread, url_of
+        from ops.stage import LOCAL, StageTarget
+
+        if self.options.console_port and not port_is_free(self.options.console_port):
+            return None, f"not started: port {self.options.console_port} is in use (set CONSOLE_PORT, 0 for any)"
+        target = StageTarget(
+            stage=LOCAL, session=session, endpoint_url=self.emulator.endpoint, table_name=resources.table_name,
+            queue_name=resources.queue_url.rsplit("/", 1)[-1], sources_secret_id=resources.secret_id,
+            queue_url=resources.queue_url, dlq_url=resources.dlq_url, app_url=f"http://{HOST}:{self.options.port}",
+        )
+        self.console_server = console_server(target, self.options.console_port, events_log(self.paths.root))
+        serve_in_thread(self.console_server)
+        return url_of(self.console_server), ""
 
     def _start_handlers(self, app: Any, session: Any) -> list[str]:
         from devstack.lambdas import discover
@@ -341,6 +382,9 @@ class Runner:
         if self.http_server is not None:
             self.http_server.shutdown()
             self.http_server.server_close()
+        if self.console_server is not None:
+            self.console_server.shutdown()
+            self.console_server.server_close()
         deadline = time.monotonic() + SHUTDOWN_JOIN_SECONDS
         for thread in self.threads:
             thread.join(max(0.0, deadline - time.monotonic()))

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from chalicelib.ingest import SOURCE_NAME
-from chalicelib.store import STATUSES
+from chalicelib.store import FAILED, FINAL_STATUSES, STATUSES
 from ops import records
 from ops.cli import common_options
 from ops.output import emit, payment_text, progress_bar, record_text
@@ -128,10 +128,13 @@ def replay(webhook_ids: tuple[str, ...], source: str | None, status: str | None,
         chosen = chosen[:limit] if limit else chosen
     else:
         chosen = records.find(store, filters, limit)
-    if dry_run:
+    if dry_run:  # the same words and counts as the real run below, in the conditional
+        reopening = sum(1 for r in chosen if r.status in FINAL_STATUSES)
+        would = f" ({reopening} would be reopened first)" if reopening else ""
         emit(as_json, {"dryRun": True, "wouldQueue": [r.to_json() for r in chosen], "missing": missing},
-             "\n".join([f"would replay {r.webhook_id} ({r.source} {r.event_type}, {r.status})" for r in chosen]
-                       + [f"not found: {m}" for m in missing]) or "nothing to replay")
+             "\n".join([f"would queue {len(chosen)} webhook(s) for processing{would}"]
+                       + [f"  {r.webhook_id} ({r.source} {r.event_type}, {r.status})" for r in chosen]
+                       + [f"not found: {m}" for m in missing]))
         return 1 if missing else 0
     with progress_bar(len(chosen), "replaying", as_json) as advance:
         result = records.replay(store, target.queue(), chosen, advance)
@@ -162,10 +165,20 @@ def redrive(dry_run: bool, limit: int | None, stage: str, as_json: bool) -> int:
                                   dry_run=dry_run, limit=limit, progress=advance)
     verb = "would move" if dry_run else "moved"
     text = [f"{verb} {len(letters)} message(s) from the dead-letter queue to the processing queue"]
-    text += [f"  {letter.webhook_id or '(not a webhook message)'} {letter.status or ''}".rstrip() for letter in letters]
+    text += [f"  {letter.webhook_id or '(not a webhook message)'} {_redriven(letter.status, dry_run)}".rstrip()
+             for letter in letters]
     emit(as_json, {"dryRun": dry_run, "count": len(letters), "messages": [m.to_json() for m in letters]},
          "\n".join(text))
     return 0
+
+
+def _redriven(status: str | None, dry_run: bool) -> str:
+    """What redrive does to the message's record, in words (its status alone read as a failure)."""
+    if status is None:
+        return "(no record)"
+    if status == FAILED:
+        return "(record failed: would be reopened)" if dry_run else "(record was failed: reopened)"
+    return f"(record {status}: left as it is)"
 
 
 def register(group: click.Group) -> None:

@@ -59,6 +59,9 @@ def send(source: str, event_type: str, url: str | None, duplicate: bool, tamper:
     provider, material = signing_material(target, source)
     built = samples.build(provider, event_type, samples.SampleOptions(
         payment_id=payment_id, amount=amount, currency=currency.upper(), event_id=event_id))
+    if event_id and built.event_id != event_id:  # e.g. Adyen: the id is derived from the event itself
+        click.echo(f"ops: warning: {provider} event ids are derived from the event, so --event-id is ignored; "
+                   f"this one's is {built.event_id}", err=True)
     signed = deliveries.sign(built, material)
     if tamper:
         signed = deliveries.tamper(signed)
@@ -94,6 +97,9 @@ def send(source: str, event_type: str, url: str | None, duplicate: bool, tamper:
         elif record.is_final:
             lines.append(f"  {webhook_id}: {record.status} after {record.attempts} attempt(s)"
                          + (f" ({record.last_error})" if record.last_error else ""))
+        elif record.attempts and record.last_error:  # processing runs, and fails: say why, not "is it running?"
+            lines.append(f"  {webhook_id}: still {record.status} after {WAIT_SECONDS:.0f} s: failing, "
+                         f"{record.attempts} attempt(s) so far, last error: {record.last_error}")
         else:
             lines.append(f"  {webhook_id}: still {record.status} after {WAIT_SECONDS:.0f} s; is `make run` running?")
     emit(as_json, document, "\n".join(lines))

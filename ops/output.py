@@ -26,8 +26,9 @@ def progress_bar(total: int | None, label: str, hidden: bool) -> Iterator[Callab
     """A bar on stderr when it is a terminal (tqdm hides itself otherwise) and not --json."""
     from tqdm import tqdm
 
+    # leave=True: the bar's final line (how many, how long) stays on the terminal once it is done.
     with tqdm(total=total, desc=label, unit="msg", file=sys.stderr, disable=True if hidden else None,
-              leave=False) as bar:
+              leave=True) as bar:
         yield bar.update
 
 
@@ -52,7 +53,14 @@ def payment_text(view: dict[str, Any]) -> str:
 
 def record_text(record: WebhookRecord, payload: bool) -> str:
     fields = record.to_json()
+    # The inspector's fields (headers, attempt history) get lines of their own below, not a repr.
+    headers, history = fields.pop("headers", {}), fields.pop("attemptLog", [])
     lines = [f"{key:<11} {value}" for key, value in fields.items() if value is not None]
+    for entry in history:
+        error = f": {entry['error']}" if entry.get("error") else ""
+        lines.append(f"{'attempt':<11} {entry.get('at', '')} {entry.get('outcome', '')}{error}")
+    for name, value in headers.items():
+        lines.append(f"{'header':<11} {name}: {value}")
     if payload:
         try:
             pretty = json.dumps(json.loads(record.payload), indent=2)
