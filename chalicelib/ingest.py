@@ -9,7 +9,7 @@ before its signature verified.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -20,10 +20,10 @@ from chalicelib.errors import (
     UnsupportedMediaType,
 )
 from chalicelib.providers import get_provider
-from chalicelib.providers.contract import SourceConfig
+from chalicelib.providers.contract import InboundEvent, SourceConfig
 from chalicelib.queue import ProcessingQueue
 from chalicelib.sources import SourceRegistry
-from chalicelib.store import RECEIVED, WebhookStore, received_item, webhook_id_for
+from chalicelib.store import ORIGIN_DELIVERY, RECEIVED, WebhookStore, received_item, webhook_id_for
 from chalicelib.timestamps import iso_timestamp
 
 SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -97,25 +97,45 @@ def receive(delivery: Delivery, context: IngestContext, now: float) -> Ack:
     check_envelope(delivery, context.max_body_bytes)
     provider = get_provider(source.provider)
     events = provider.verify(delivery.body, delivery.headers, source, now)
+    stored = store_and_queue(source, events, context, now)
+    return Ack(source, tuple(s.webhook_id for s in stored), all(not s.created for s in stored))
 
+
+class StoredEvent(NamedTuple):
+    webhook_id: str
+    created: bool
+    """False: the record existed (a duplicate delivery, or an event already reconciled)."""
+
+
+def store_and_queue(
+    source: SourceConfig,
+    events: Sequence[InboundEvent],
+    context: IngestContext,
+    now: float,
+    origin: str = ORIGIN_DELIVERY,
+) -> list[StoredEvent]:
+    """Store each verified event once and queue what is still ``received``: steps 3 and 4.
+
+    Shared by a delivery (``receive``) and the reconciler (``origin="reconciled"``, events read
+    from the provider's API), so both land on the same key, in the same queue, and a later real
+    delivery of a reconciled event is a duplicate.
+    """
     received_at = iso_timestamp(now)
     expires_at = int(now) + context.retention_days * SECONDS_PER_DAY
     sweep_at = iso_timestamp(now + context.sweep_after_seconds)
-    webhook_ids: list[str] = []
+    stored_events: list[StoredEvent] = []
     to_queue: list[str] = []
-    all_duplicates = True
     for event in events:
         webhook_id = webhook_id_for(source.name, event.event_id)
         item = received_item(
             webhook_id, source.name, source.provider, event.event_id, event.event_type, event.payload,
-            received_at, expires_at, sweep_at,
+            received_at, expires_at, sweep_at, origin,
         )
         try:
             stored = context.store.put_new(item)
         except Exception as exc:
             raise DependencyUnavailable() from exc
-        webhook_ids.append(webhook_id)
-        all_duplicates &= not stored.created
+        stored_events.append(StoredEvent(webhook_id, stored.created))
         # A duplicate still `received` may be one whose first send failed: queue it again.
         # Processing is idempotent, so a second message for a queued record is harmless.
         if stored.status == RECEIVED:
@@ -125,4 +145,4 @@ def receive(delivery: Delivery, context: IngestContext, now: float) -> Ack:
         context.queue.send(to_queue)
     except Exception as exc:
         raise DependencyUnavailable() from exc
-    return Ack(source, tuple(webhook_ids), all_duplicates)
+    return stored_events

@@ -48,10 +48,16 @@ BATCH_GET_LIMIT = 100  # DynamoDB's limit of keys per BatchGetItem
 BATCH_GET_ATTEMPTS = 3
 BATCH_GET_BACKOFF_SECONDS = 0.05
 STATUSES = frozenset({RECEIVED}) | FINAL_STATUSES
+# Where a record came from: a provider's signed delivery, or the reconciler reading the provider's
+# events API (chalicelib/reconcile). A reconciled record has no signature to show: its authenticity
+# is that of the API answer (TLS to the provider's host, with our API key), said in ``authenticity``.
+ORIGIN_DELIVERY = "delivery"
+ORIGIN_RECONCILED = "reconciled"
+PROVIDER_API_AUTHENTICITY = "provider-api-tls"
 # Everything but the payload: what listing needs (payloads can be large and are never listed).
 _SUMMARY_ATTRIBUTES = (
     "pk", "itemType", "source", "provider", "eventId", "eventType", "receivedAt", "status",
-    "attempts", "lastError", "expiresAt", "sweeps", "sweepAt",
+    "attempts", "lastError", "expiresAt", "sweeps", "sweepAt", "origin",
 )
 
 
@@ -91,6 +97,8 @@ class WebhookRecord:
     sweep_at: str | None = None
     """When a ``received`` record is next due for the sweeper; None once final. A ``received``
     record built without one is due from its arrival."""
+    origin: str = ORIGIN_DELIVERY
+    """``delivery`` or ``reconciled``; records older than the field are deliveries."""
 
     @property
     def is_final(self) -> bool:
@@ -117,6 +125,9 @@ class WebhookRecord:
             item["sweeps"] = {"N": str(self.sweeps)}
         if self.last_error:
             item["lastError"] = {"S": self.last_error}
+        item["origin"] = {"S": self.origin}
+        if self.origin == ORIGIN_RECONCILED:
+            item["authenticity"] = {"S": PROVIDER_API_AUTHENTICITY}
         return item
 
     @classmethod
@@ -141,6 +152,7 @@ class WebhookRecord:
             expires_at=number("expiresAt"),
             sweeps=number("sweeps"),
             sweep_at=text("sweepAt") or None,
+            origin=text("origin", ORIGIN_DELIVERY),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -158,6 +170,7 @@ class WebhookRecord:
             "expiresAt": self.expires_at,
             "sweeps": self.sweeps,
             "sweepAt": self.sweep_at,
+            "origin": self.origin,
         }
 
 
@@ -171,11 +184,12 @@ def received_item(
     received_at: str,
     expires_at: int,
     sweep_at: str,
+    origin: str = ORIGIN_DELIVERY,
 ) -> dict[str, Any]:
     """The item of a webhook just received, due for the sweeper at ``sweep_at``."""
     return WebhookRecord(
         webhook_id, source, provider, event_id, event_type, payload, received_at, RECEIVED,
-        expires_at=expires_at, sweep_at=sweep_at,
+        expires_at=expires_at, sweep_at=sweep_at, origin=origin,
     ).to_item()
 
 
