@@ -8,6 +8,9 @@ Each alarm answers a question on-call must not have to ask:
 - is someone forging signatures, or did a secret rotation go wrong? (a spike of 401s, counted by a
   metric filter on the receiver's JSON log lines)
 - is any function crashing or throttled? (Lambda Errors and Throttles, per function)
+- are deliveries failing silently? (the reconciler recovered events no webhook brought: its
+  embedded metric ``RecoveredWebhooks``, in total here and by ``source`` on the metric; the
+  reconciler's own alert message names the source and the webhook ids)
 
 Every alarm is named ``<prefix>-...``: the key policy and the topic policy let exactly those alarms
 publish. Each notifies on ALARM and again on OK.
@@ -24,6 +27,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from chalicelib.errors import InvalidSignature, SignatureExpired
+from chalicelib.reconcile.run import METRIC_NAME as RECOVERED_METRIC
 from infrastructure.messaging import Messaging
 from infrastructure.names import API_GATEWAY_STAGE, ChaliceFunction
 from infrastructure.stage_config import StageConfig
@@ -133,6 +137,19 @@ class Monitoring(Construct):
             "forged traffic, or a secret that no longer matches.",
             signature_failures,
             SIGNATURE_FAILURES_PER_PERIOD,
+        )
+
+        # Logged by the reconciler in CloudWatch's embedded metric format (no metric filter needed),
+        # with a total (no dimension) for this alarm and a `source` dimension for the dashboard.
+        recovered = cloudwatch.Metric(
+            namespace=names.metrics_namespace, metric_name=RECOVERED_METRIC, statistic="Sum", period=PERIOD
+        )
+        self._alarm(
+            "reconcile-recovered",
+            "The reconciler stored events a provider never delivered: deliveries to a source are failing "
+            "(endpoint disabled, secret rotated too early, WAF or DNS). Its alert names the source.",
+            recovered,
+            1,
         )
 
         lambda_metrics: dict[str, list[cloudwatch.IMetric]] = {

@@ -11,7 +11,10 @@ Each function gets its own role with only the actions it calls, on only its reso
 - ``audit_changes``: read the table's stream, publish alerts, dead-letter records it cannot audit
   (the stream's on-failure destination is written with the function's role);
 - ``sweep_stuck_webhooks``: query the sweep index, count sweeps on and give up on webhook records
-  (keys ``wh_...`` only), queue ids.
+  (keys ``wh_...`` only), queue ids;
+- ``reconcile_missed_webhooks``: read the sources secret (the providers' API credentials), read
+  and create webhook records (keys ``wh_...``) and its cursors (keys ``cursor#...``), queue ids,
+  publish alerts. It cannot update a webhook record nor touch a payment record.
 
 The IAM-enforced tests (tests/infrastructure/iam_enforced/) run each function's flows on moto under
 the policy the synthesized template gives its role, so a call missing here fails a test.
@@ -39,6 +42,7 @@ from infrastructure.names import (
     AUDITOR,
     FUNCTIONS,
     PROCESSOR,
+    RECONCILER,
     STAGES,
     SWEEPER,
     ChaliceFunction,
@@ -49,6 +53,7 @@ CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
 SWEEP_INDEX_NAME = "sweep-index"  # chalicelib.store.SWEEP_INDEX
 PAYMENT_KEY_PREFIX = "payment#"  # chalicelib.payments.keys.KEY_PREFIX
 WEBHOOK_KEY_PREFIX = "wh_"  # chalicelib.store.WEBHOOK_ID_PREFIX
+CURSOR_KEY_PREFIX = "cursor#"  # chalicelib.reconcile.cursor.CURSOR_KEY_PREFIX
 
 
 class Target(Enum):
@@ -87,10 +92,10 @@ _TABLE_READ = ("kms:Decrypt", "kms:DescribeKey")
 _TABLE_WRITE = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
 
 
-def _only_keys(prefix: str) -> Mapping[str, Mapping[str, Any]]:
-    """Every key the call touches starts with ``prefix`` (``ForAllValues``: a request for several
-    keys is refused if any one does not)."""
-    return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{prefix}*"]}}
+def _only_keys(*prefixes: str) -> Mapping[str, Mapping[str, Any]]:
+    """Every key the call touches starts with one of ``prefixes`` (``ForAllValues``: a request for
+    several keys is refused if any one does not)."""
+    return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{prefix}*" for prefix in prefixes]}}
 
 
 FUNCTION_GRANTS: Mapping[str, tuple[Grant, ...]] = {
@@ -179,6 +184,29 @@ FUNCTION_GRANTS: Mapping[str, tuple[Grant, ...]] = {
         Grant(
             "RequeueWebhooks", Target.PROCESSING_QUEUE, ("sqs:GetQueueUrl", "sqs:SendMessage"), _WRITE, "sqs"
         ),
+    ),
+    RECONCILER.name: (
+        Grant(
+            "ReadSourcesSecret",
+            Target.SOURCES_SECRET,
+            ("secretsmanager:GetSecretValue",),
+            _READ,
+            "secretsmanager",
+        ),
+        # Which listed events are stored (BatchGetItem), the cursor (GetItem; also put_new's read
+        # after a lost race), new records and moved cursors (conditional PutItem).
+        Grant(
+            "StoreReconciledWebhooks",
+            Target.TABLE,
+            ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"),
+            _TABLE_WRITE,
+            "dynamodb",
+            conditions=_only_keys(WEBHOOK_KEY_PREFIX, CURSOR_KEY_PREFIX),
+        ),
+        Grant(
+            "QueueWebhooks", Target.PROCESSING_QUEUE, ("sqs:GetQueueUrl", "sqs:SendMessage"), _WRITE, "sqs"
+        ),
+        Grant("PublishAlerts", Target.ALERTS_TOPIC, ("sns:Publish",), _WRITE, "sns"),
     ),
 }
 

@@ -108,8 +108,19 @@ def test_signature_failures_are_counted_from_the_receivers_log_lines(stage: Synt
     assert " || " in properties["FilterPattern"]
 
 
+def test_a_reconciler_recovery_alarms_on_the_metric_it_logs(stage: Synthesized) -> None:
+    properties = alarm(stage, "reconcile-recovered")
+    from chalicelib.reconcile.run import METRIC_NAME
+    from chalicelib.reconcile.service import metrics_namespace
+
+    # The namespace the reconciler writes (its embedded metric), the total over sources, from one
+    assert (properties["Namespace"], properties["MetricName"]) == (metrics_namespace(stage.stage), METRIC_NAME)
+    assert dimensions(properties) == {} and properties["Threshold"] == 1
+    assert properties["Statistic"] == "Sum"
+
+
 @pytest.mark.parametrize(
-    "logical_id", ["APIHandler", "ProcessWebhooks", "AuditChanges", "SweepStuckWebhooks"]
+    "logical_id", ["APIHandler", "ProcessWebhooks", "AuditChanges", "SweepStuckWebhooks", "ReconcileMissedWebhooks"]
 )
 def test_every_function_alarms_on_errors_and_throttles(stage: Synthesized, logical_id: str) -> None:
     watched = {
