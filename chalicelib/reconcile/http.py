@@ -10,6 +10,7 @@ code or an error kind), never the URL's query, a header or the response body: th
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -75,3 +76,8 @@ class JsonClient:
             return json.loads(raw)
         except ValueError:
             raise ProviderApiError("response is not JSON") from None
+
+
+def rfc3339(unix_seconds: int) -> str:
+    """``2024-05-01T12:00:00Z``: the time format Square, GoCardless and PayPal filter by."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(unix_seconds))

@@ -103,3 +103,74 @@ def events_stub() -> Iterator[tuple[str, StubState]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@dataclass
+class PagedStub:
+    """Serves fixture pages in order: the first request gets ``pages[0]``, a request carrying the
+    token that page handed out gets the next one. ``token_of(path, body)`` reads the token from a
+    request the way the provider's API takes it; ``faults`` as for :class:`StubState` (a fault
+    answers ``error_body``). ``{base}`` in a page is replaced by the stub's URL (PayPal's links)."""
+
+    pages: list[str]
+    tokens: list[str | None]
+    """The token that asks for ``pages[i]`` (None for the first)."""
+    token_of: Any
+    error_body: str = "{}"
+    faults: list[str | None] = field(default_factory=list)
+    requests: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
+    base: str = ""
+    oauth_token: str = "A21AAtest-access-token"
+
+
+class _PagedHandler(BaseHTTPRequestHandler):
+    stub: PagedStub
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        return None
+
+    def _handle(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        stub = self.stub
+        stub.requests.append((method, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        if self.path == "/v1/oauth2/token":
+            self._answer(200, json.dumps({"access_token": stub.oauth_token, "token_type": "Bearer",
+                                          "expires_in": 32400}).encode())
+            return
+        fault = stub.faults.pop(0) if stub.faults else None
+        if fault in ("429", "500"):
+            self._answer(int(fault), stub.error_body.encode())
+            return
+        token = stub.token_of(self.path, body)
+        if token not in stub.tokens:
+            self._answer(400, stub.error_body.encode())
+            return
+        self._answer(200, stub.pages[stub.tokens.index(token)].replace("{base}", stub.base).encode())
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._handle("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._handle("POST")
+
+    def _answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@contextmanager
+def paged_stub(stub: PagedStub) -> Iterator[PagedStub]:
+    handler = type("Handler", (_PagedHandler,), {"stub": stub})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    stub.base = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield stub
+    finally:
+        server.shutdown()
+        server.server_close()
