@@ -27,6 +27,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from chalicelib.errors import InvalidSignature, SignatureExpired
+from chalicelib.providers.paypal.events_api import MISMATCH_METRIC as PAYPAL_MISMATCH_METRIC
 from chalicelib.reconcile.run import METRIC_NAME as RECOVERED_METRIC
 from infrastructure.messaging import Messaging
 from infrastructure.names import API_GATEWAY_STAGE, ChaliceFunction
@@ -149,6 +150,19 @@ class Monitoring(Construct):
             "The reconciler stored events a provider never delivered: deliveries to a source are failing "
             "(endpoint disabled, secret rotated too early, WAF or DNS). Its alert names the source.",
             recovered,
+            1,
+        )
+
+        # PayPal's confirmation option refused a delivery PayPal's API knows differently: a body
+        # forged under a valid CRC-based signature, or a bug; either needs a human at once.
+        mismatches = cloudwatch.Metric(
+            namespace=names.metrics_namespace, metric_name=PAYPAL_MISMATCH_METRIC, statistic="Sum", period=PERIOD
+        )
+        self._alarm(
+            "paypal-confirmation-mismatch",
+            "A PayPal delivery with a valid signature differed from PayPal's own copy of the event "
+            "and was refused (the log line names the source and event id).",
+            mismatches,
             1,
         )
 

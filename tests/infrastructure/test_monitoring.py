@@ -119,6 +119,14 @@ def test_a_reconciler_recovery_alarms_on_the_metric_it_logs(stage: Synthesized) 
     assert properties["Statistic"] == "Sum"
 
 
+def test_a_paypal_confirmation_mismatch_alarms_at_once(stage: Synthesized) -> None:
+    from chalicelib.providers.paypal.events_api import MISMATCH_METRIC
+
+    properties = alarm(stage, "paypal-confirmation-mismatch")
+    assert (properties["Namespace"], properties["MetricName"]) == (f"PaymentWebhooks/{stage.stage}", MISMATCH_METRIC)
+    assert dimensions(properties) == {} and properties["Threshold"] == 1
+
+
 @pytest.mark.parametrize(
     "logical_id", ["APIHandler", "ProcessWebhooks", "AuditChanges", "SweepStuckWebhooks", "ReconcileMissedWebhooks"]
 )
