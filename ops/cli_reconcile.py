@@ -79,8 +79,9 @@ def reconcile(source: str, since: str, until: str | None, dry_run: bool, stage: 
         raise OpsError(f"{config.provider} has no events list to reconcile against (docs/RECONCILIATION.md)")
     settings = Settings.from_environment({"STAGE": stage, **stage_environment(stage)})
     ingest = IngestContext(
-        sources=SourceRegistry(target.client("secretsmanager"), target.sources_secret_id, settings.sources_cache_ttl_seconds,
-                               stage=stage),
+        sources=SourceRegistry(
+            target.client("secretsmanager"), target.sources_secret_id, settings.sources_cache_ttl_seconds, stage=stage
+        ),
         store=target.store(),
         queue=target.queue(),
         max_body_bytes=settings.max_body_bytes,

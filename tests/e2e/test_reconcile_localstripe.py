@@ -58,7 +58,8 @@ class LocalStripe:
     def relevant_event_ids(self, intent_id: str) -> set[str]:
         """The payment-relevant events localstripe lists for one intent."""
         listed = self.call("GET", "/v1/events?limit=100")["data"]
-        return {e["id"] for e in listed if is_payment_relevant(e["type"]) and e["data"]["object"].get("id") == intent_id}
+        return {e["id"] for e in listed
+                if is_payment_relevant(e["type"]) and e["data"]["object"].get("id") == intent_id}
 
 
 def eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
