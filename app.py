@@ -51,3 +51,12 @@ def sweep_stuck_webhooks(event):
 
     with log.invocation(event.context):
         return sweeper.sweep(services().sweep, now=time.time()).to_json()
+
+
+@app.schedule(Rate(settings.reconcile_rate_minutes(), unit=Rate.MINUTES))
+def reconcile_missed_webhooks(event):
+    # Lists the providers' events APIs for what was never delivered (chalicelib/reconcile).
+    from chalicelib.reconcile import service
+
+    with log.invocation(event.context):
+        return service.run_scheduled(services(), now=time.time()).to_json()

@@ -41,6 +41,7 @@ from chalicelib.store import (
     ANSWER_ACCEPTED,
     MARKER_RETENTION_DAYS,
     MAX_ITEM_BYTES,
+    ORIGIN_DELIVERY,
     RECEIVED,
     WebhookStore,
     body_digest,
@@ -234,19 +235,46 @@ def receive(delivery: Delivery, context: IngestContext, now: float) -> Ack:
     check_envelope(delivery, context.max_body_bytes)
     provider = get_provider(source.provider)
     events = provider.verify(delivery.body, delivery.headers, source, now)
+    # For the console's inspector: what it arrived with, never a signature or credential header.
+    headers = safe_headers(delivery.headers, provider.signature_headers)
+    stored = store_and_queue(source, events, context, now, body=delivery.body, headers=headers)
+    return Ack(source, tuple(s.webhook_id for s in stored), all(not s.created for s in stored))
 
+
+class StoredEvent(NamedTuple):
+    webhook_id: str
+    created: bool
+    """False: the record existed (a duplicate delivery, or an event already reconciled)."""
+
+
+def store_and_queue(
+    source: SourceConfig,
+    events: Sequence[InboundEvent],
+    context: IngestContext,
+    now: float,
+    origin: str = ORIGIN_DELIVERY,
+    body: bytes = b"",
+    headers: Mapping[str, str] | None = None,
+) -> list[StoredEvent]:
+    """Store each verified event once and queue what is still ``received``: steps 3 and 4.
+
+    Shared by a delivery (``receive``: its ``body`` for the transmission check, its safe
+    ``headers`` for the inspector) and the reconciler (``origin="reconciled"``, events read from
+    the provider's API), so both land on the same key, pass the same dedupe markers, use the same
+    queue, and a later real delivery of a reconciled event is a duplicate.
+    """
     received_at = iso_timestamp(now)
     expires_at = int(now) + context.retention_days * SECONDS_PER_DAY
     marker_expires_at = int(now) + MARKER_RETENTION_DAYS * SECONDS_PER_DAY
     sweep_at = iso_timestamp(now + context.sweep_after_seconds)
-    # For the console's inspector: what it arrived with, never a signature or credential header.
-    headers = safe_headers(delivery.headers, provider.signature_headers)
+    answer = ANSWER_ACCEPTED if origin == ORIGIN_DELIVERY else None
     planned: list[tuple[InboundEvent, str, dict[str, Any]]] = []
     for event in events:
         webhook_id = webhook_id_for(source.name, event.event_id)
         item = received_item(
             webhook_id, source.name, source.provider, event.event_id, event.event_type, event.payload,
-            received_at, expires_at, sweep_at, event.content_digest, headers=headers, answer=ANSWER_ACCEPTED,
+            received_at, expires_at, sweep_at, event.content_digest, headers=headers, answer=answer,
+            origin=origin,
         )
         if item_size(item) > MAX_ITEM_BYTES:  # refused before anything is written
             alert(EventTooLarge.code, source, webhook_id)
@@ -255,17 +283,15 @@ def receive(delivery: Delivery, context: IngestContext, now: float) -> Ack:
 
     for transmission_id in sorted({event.transmission_id for event in events if event.transmission_id}):
         claim_transmission(
-            context.store, source, transmission_id, delivery.body,
+            context.store, source, transmission_id, body,
             [event.event_id for event in events if event.transmission_id == transmission_id], marker_expires_at,
         )
 
-    webhook_ids: list[str] = []
+    stored_events: list[StoredEvent] = []
     to_queue: list[str] = []
-    all_duplicates = True
     for event, webhook_id, item in planned:
         stored = store_event(context.store, source, event, webhook_id, item, now, marker_expires_at)
-        webhook_ids.append(webhook_id)
-        all_duplicates &= not stored.created
+        stored_events.append(StoredEvent(webhook_id, stored.created))
         # A duplicate still `received` may be one whose first send failed: queue it again.
         # Processing is idempotent, so a second message for a queued record is harmless.
         if stored.status == RECEIVED:
@@ -275,4 +301,4 @@ def receive(delivery: Delivery, context: IngestContext, now: float) -> Ack:
         context.queue.send(to_queue)
     except Exception as exc:
         raise DependencyUnavailable() from exc
-    return Ack(source, tuple(webhook_ids), all_duplicates)
+    return stored_events

@@ -60,6 +60,10 @@ def sweep_rate_minutes() -> int:
     return int(os.environ.get("SWEEP_RATE_MINUTES", "5"))
 
 
+def reconcile_rate_minutes() -> int:
+    return int(os.environ.get("RECONCILE_RATE_MINUTES", "15"))
+
+
 @dataclass(frozen=True)
 class Settings:
     stage: str

@@ -8,8 +8,12 @@ The secret looks like::
         "square":      {"secrets": ["sig-key"], "notificationUrl": "https://hooks.example.com/webhook/square"},
         "paypal":      {"secrets": ["<webhook id>"]},
         "adyen":       {"secrets": ["<hex hmac key>"]},
-        "standard":    {"secrets": ["whsec_<base64>"]}
+        "standard":    {"secrets": ["whsec_<base64>"]},
+        "stripe-api":  {"provider": "stripe", "secrets": ["whsec_..."], "api": {"key": "rk_live_..."}}
     }}
+
+``api`` (optional) holds the provider API credentials that only the reconciler reads
+(chalicelib/reconcile/credentials.py); the receiver never looks at it.
 
 A source's name is what the URL carries (``/webhook/<name>``, :data:`SOURCE_NAME`): one the URL
 could never reach is a configuration error. A source's provider defaults to its own name. Every other key is a provider option (documented in
@@ -144,6 +148,10 @@ class SourceRegistry:
         if problem is not None:
             raise SourceMisconfigured(problem)
         return table.sources.get(name)
+
+    def configured(self) -> list[SourceConfig]:
+        """Every valid source (the reconciler's list; a broken entry is logged when loaded)."""
+        return list(self._current().sources.values())
 
     def _current(self) -> SourceTable:
         now = self._clock()

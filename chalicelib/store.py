@@ -66,10 +66,17 @@ BATCH_GET_LIMIT = 100  # DynamoDB's limit of keys per BatchGetItem
 BATCH_GET_ATTEMPTS = 3
 BATCH_GET_BACKOFF_SECONDS = 0.05
 STATUSES = frozenset({RECEIVED}) | FINAL_STATUSES
+# Where a record came from: a provider's signed delivery, or the reconciler reading the provider's
+# events API (chalicelib/reconcile). A reconciled record has no signature to show: its authenticity
+# is that of the API answer (TLS to the provider's host, with our API key), said in ``authenticity``.
+ORIGIN_DELIVERY = "delivery"
+ORIGIN_RECONCILED = "reconciled"
+PROVIDER_API_AUTHENTICITY = "provider-api-tls"
 # Everything but the payload: what listing needs (payloads can be large and are never listed).
 _SUMMARY_ATTRIBUTES = (
     "pk", "itemType", "source", "provider", "eventId", "eventType", "receivedAt", "status",
     "attempts", "lastError", "expiresAt", "sweeps", "sweepAt", "payloadSha256", "conflictingDeliveries",
+    "origin",
 )
 PERMANENT_ERROR_CODES = frozenset({"ValidationException", "SerializationException"})
 """DynamoDB errors that the same request gets again however often it is retried."""
@@ -235,6 +242,8 @@ class WebhookRecord:
     def with_attempt(self, entry: dict[str, str]) -> list[dict[str, str]]:
         """The attempt history once ``entry`` is added, bounded: what the processor writes back."""
         return [*self.attempt_log, entry][-ATTEMPT_HISTORY_LIMIT:]
+    origin: str = ORIGIN_DELIVERY
+    """``delivery`` or ``reconciled``; records older than the field are deliveries."""
 
     @property
     def is_final(self) -> bool:
@@ -271,6 +280,9 @@ class WebhookRecord:
             item["answer"] = {"S": self.answer}
         if self.attempt_log:
             item["attemptLog"] = _attempt_log_value(self.attempt_log)
+        item["origin"] = {"S": self.origin}
+        if self.origin == ORIGIN_RECONCILED:
+            item["authenticity"] = {"S": PROVIDER_API_AUTHENTICITY}
         return item
 
     @classmethod
@@ -303,6 +315,7 @@ class WebhookRecord:
                 {name: value.get("S", "") for name, value in entry.get("M", {}).items()}
                 for entry in item.get("attemptLog", {}).get("L", [])
             ),
+            origin=text("origin", ORIGIN_DELIVERY),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -325,6 +338,7 @@ class WebhookRecord:
             "headers": self.headers,
             "answer": self.answer,
             "attemptLog": list(self.attempt_log),
+            "origin": self.origin,
         }
 
 
@@ -341,6 +355,7 @@ def received_item(
     content_digest: str = "",
     headers: Mapping[str, str] | None = None,
     answer: str | None = None,
+    origin: str = ORIGIN_DELIVERY,
 ) -> dict[str, Any]:
     """The item of a webhook just received, due for the sweeper at ``sweep_at``; its
     ``payloadSha256`` is the provider's ``content_digest`` when it gives one (see InboundEvent);
@@ -348,7 +363,7 @@ def received_item(
     return WebhookRecord(
         webhook_id, source, provider, event_id, event_type, payload, received_at, RECEIVED,
         expires_at=expires_at, sweep_at=sweep_at, payload_sha256=content_digest or payload_digest(payload),
-        headers=dict(headers or {}), answer=answer,
+        headers=dict(headers or {}), answer=answer, origin=origin,
     ).to_item()
 
 

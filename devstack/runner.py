@@ -304,6 +304,9 @@ class Runner:
             self.say(f"    from ${sources.LOCAL_SOURCES_VARIABLE}: {', '.join(sorted(extra_sources))}")
         self.say(f"    square notification URL: {notification_url}")
         self.say(f"    paypal certificate: {cert_url}")
+        hint = sources.reconciler_hint(os.environ)
+        if hint:
+            self.say(f"    {hint}")
         self.say("  handlers: " + "; ".join(handlers))
         for hint in banner_hints(self.paths, self.options.port):
             self.say(hint)

@@ -92,6 +92,17 @@ def resolve_secrets(paths: Paths, environ: Mapping[str, str]) -> list[ResolvedSe
     return resolved
 
 
+def reconciler_hint(environ: Mapping[str, str]) -> str | None:
+    """The banner's line about the local ``stripe`` source's API (providers_tooling/stripe:
+    ``STRIPE_API_KEY``, ``STRIPE_API_BASE``); None when no key is set. The key is never shown."""
+    from providers_tooling.stripe import API_BASE_VARIABLE, API_KEY_VARIABLE
+
+    if not environ.get(API_KEY_VARIABLE, "").strip():
+        return None
+    base = environ.get(API_BASE_VARIABLE, "").strip() or "https://api.stripe.com"
+    return f"stripe events API (reconciler): {base}, key from ${API_KEY_VARIABLE}"
+
+
 def square_notification_url(environ: Mapping[str, str], port: int) -> str:
     return environ.get(SQUARE_URL_VARIABLE, "").strip() or f"http://127.0.0.1:{port}/webhook/square"
 

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from aws_cdk import CfnResource, Stack
 from constructs import IConstruct
 
-from infrastructure.names import API_HANDLER, AUDITOR, FUNCTIONS, PROCESSOR, REST_API_LOGICAL_ID, SWEEPER
+from infrastructure.names import (
+    API_HANDLER,
+    AUDITOR,
+    FUNCTIONS,
+    PROCESSOR,
+    RECONCILER,
+    REST_API_LOGICAL_ID,
+    SWEEPER,
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,12 @@ ASYNC_ON_FAILURE_ELSEWHERE = {
         "The schedule invokes it every few minutes and each run rescans for records stuck in "
         "received; a failed run is superseded by the next one, and its errors alarm. A queued "
         "copy of a failed schedule event would carry nothing worth replaying.",
+    ),
+    RECONCILER: Skip(
+        "CKV_AWS_116",
+        "The schedule invokes it; a failed run leaves its cursors where they were and the next run "
+        "lists the same windows again, and its errors alarm. A queued copy of a failed schedule "
+        "event would carry nothing worth replaying.",
     ),
 }
 """CKV_AWS_116 (a dead-letter queue per function): why each function needs none of its own."""

@@ -13,6 +13,9 @@ Each alarm answers a question on-call must not have to ask:
 - is any function crashing or throttled? (Lambda Errors and Throttles, per function)
 - is someone sending conflicting or replayed deliveries, or did an event fail to store for good?
   (any receiver log line with an ``alert`` field: :data:`chalicelib.ingest.ALERTS`)
+- are deliveries failing silently? (the reconciler recovered events no webhook brought: its
+  embedded metric ``RecoveredWebhooks``, in total here and by ``source`` on the metric; the
+  reconciler's own alert message names the source and the webhook ids)
 
 Every alarm is named ``<prefix>-...``: the key policy and the topic policy let exactly those alarms
 publish. Each notifies on ALARM and again on OK.
@@ -30,6 +33,8 @@ from constructs import Construct
 
 from chalicelib.errors import InvalidSignature, SignatureExpired
 from chalicelib.ingest import ALERTS
+from chalicelib.providers.paypal.events_api import MISMATCH_METRIC as PAYPAL_MISMATCH_METRIC
+from chalicelib.reconcile.run import METRIC_NAME as RECOVERED_METRIC
 from infrastructure.messaging import Messaging
 from infrastructure.names import API_GATEWAY_STAGE, ChaliceFunction
 from infrastructure.stage_config import StageConfig
@@ -196,6 +201,32 @@ class Monitoring(Construct):
                 namespace=names.metrics_namespace, metric_name="DeliveryAlerts", statistic="Sum", period=PERIOD
             ),
             DELIVERY_ALERTS_PER_PERIOD,
+        )
+
+        # Logged by the reconciler in CloudWatch's embedded metric format (no metric filter needed),
+        # with a total (no dimension) for this alarm and a `source` dimension for the dashboard.
+        recovered = cloudwatch.Metric(
+            namespace=names.metrics_namespace, metric_name=RECOVERED_METRIC, statistic="Sum", period=PERIOD
+        )
+        self._alarm(
+            "reconcile-recovered",
+            "The reconciler stored events a provider never delivered: deliveries to a source are failing "
+            "(endpoint disabled, secret rotated too early, WAF or DNS). Its alert names the source.",
+            recovered,
+            1,
+        )
+
+        # PayPal's confirmation option refused a delivery PayPal's API knows differently: a body
+        # forged under a valid CRC-based signature, or a bug; either needs a human at once.
+        mismatches = cloudwatch.Metric(
+            namespace=names.metrics_namespace, metric_name=PAYPAL_MISMATCH_METRIC, statistic="Sum", period=PERIOD
+        )
+        self._alarm(
+            "paypal-confirmation-mismatch",
+            "A PayPal delivery with a valid signature differed from PayPal's own copy of the event "
+            "and was refused (the log line names the source and event id).",
+            mismatches,
+            1,
         )
 
         lambda_metrics: dict[str, list[cloudwatch.IMetric]] = {

@@ -60,7 +60,14 @@ SWEEPER = ChaliceFunction(
     log_group_logical_id="SweepStuckWebhooksLogGroup",
     event_logical_id="SweepStuckWebhooksEvent",
 )
-FUNCTIONS = (API_HANDLER, PROCESSOR, AUDITOR, SWEEPER)
+RECONCILER = ChaliceFunction(
+    name="reconcile_missed_webhooks",
+    logical_id="ReconcileMissedWebhooks",
+    role_logical_id="ReconcileMissedWebhooksRole",
+    log_group_logical_id="ReconcileMissedWebhooksLogGroup",
+    event_logical_id="ReconcileMissedWebhooksEvent",
+)
+FUNCTIONS = (API_HANDLER, PROCESSOR, AUDITOR, SWEEPER, RECONCILER)
 REST_API_LOGICAL_ID = "RestAPI"
 REST_API_STAGE_LOGICAL_ID = f"{REST_API_LOGICAL_ID}{API_GATEWAY_STAGE}Stage"
 """The AWS::ApiGateway::Stage that the SAM transform generates from ``RestAPI`` at deploy time."""

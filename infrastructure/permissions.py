@@ -12,7 +12,10 @@ Each function gets its own role with only the actions it calls, on only its reso
 - ``audit_changes``: read the table's stream, publish alerts, dead-letter records it cannot audit
   (the stream's on-failure destination is written with the function's role);
 - ``sweep_stuck_webhooks``: query the sweep index, count sweeps on and give up on webhook records
-  (keys ``wh_...`` only), queue ids.
+  (keys ``wh_...`` only), queue ids;
+- ``reconcile_missed_webhooks``: read the sources secret (the providers' API credentials), read
+  and create webhook records (keys ``wh_...``) and its cursors (keys ``cursor#...``), queue ids,
+  publish alerts. It cannot update a webhook record nor touch a payment record.
 
 The IAM-enforced tests (tests/infrastructure/iam_enforced/) run each function's flows on moto under
 the policy the synthesized template gives its role, so a call missing here fails a test.
@@ -40,6 +43,7 @@ from infrastructure.names import (
     AUDITOR,
     FUNCTIONS,
     PROCESSOR,
+    RECONCILER,
     STAGES,
     SWEEPER,
     ChaliceFunction,
@@ -51,6 +55,7 @@ SWEEP_INDEX_NAME = "sweep-index"  # chalicelib.store.SWEEP_INDEX
 PAYMENT_KEY_PREFIX = "payment#"  # chalicelib.payments.keys.KEY_PREFIX
 WEBHOOK_KEY_PREFIX = "wh_"  # chalicelib.store.WEBHOOK_ID_PREFIX
 MARKER_KEY_PREFIXES = ("seen#", "tx#")  # chalicelib.store.DEDUPE_KEY_PREFIX, TRANSMISSION_KEY_PREFIX
+CURSOR_KEY_PREFIX = "cursor#"  # chalicelib.reconcile.cursor.CURSOR_KEY_PREFIX
 
 
 class Target(Enum):
@@ -191,6 +196,29 @@ FUNCTION_GRANTS: Mapping[str, tuple[Grant, ...]] = {
         Grant(
             "RequeueWebhooks", Target.PROCESSING_QUEUE, ("sqs:GetQueueUrl", "sqs:SendMessage"), _WRITE, "sqs"
         ),
+    ),
+    RECONCILER.name: (
+        Grant(
+            "ReadSourcesSecret",
+            Target.SOURCES_SECRET,
+            ("secretsmanager:GetSecretValue",),
+            _READ,
+            "secretsmanager",
+        ),
+        # Which listed events are stored (BatchGetItem), the cursor (GetItem; also put_new's read
+        # after a lost race), new records and moved cursors (conditional PutItem).
+        Grant(
+            "StoreReconciledWebhooks",
+            Target.TABLE,
+            ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"),
+            _TABLE_WRITE,
+            "dynamodb",
+            conditions=_only_keys(WEBHOOK_KEY_PREFIX, CURSOR_KEY_PREFIX),
+        ),
+        Grant(
+            "QueueWebhooks", Target.PROCESSING_QUEUE, ("sqs:GetQueueUrl", "sqs:SendMessage"), _WRITE, "sqs"
+        ),
+        Grant("PublishAlerts", Target.ALERTS_TOPIC, ("sns:Publish",), _WRITE, "sns"),
     ),
 }
 

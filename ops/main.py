@@ -48,13 +48,14 @@ def _aws_message(exc: Exception) -> str | None:
 def command_group() -> click.Group:
     """The CLI with every command on it. Each command module adds its own commands (``register``);
     none of them imports this module or the group's back, so a new command is one line here."""
-    from ops import cli_console, cli_records, cli_send
+    from ops import cli_console, cli_reconcile, cli_records, cli_send
     from ops.cli import cli
     from ops.event_sources import fix_event_sources_command
 
     cli_send.register(cli)
     cli_records.register(cli)
     cli_console.register(cli)
+    cli_reconcile.register(cli)
     cli.add_command(fix_event_sources_command)
     return cli
 

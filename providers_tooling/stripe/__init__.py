@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import secrets
+from collections.abc import Mapping
+from typing import Any
 
 from providers_tooling.contract import (
     JSON_HEADERS,
     Delivery,
     LocalSecret,
+    LocalStack,
     ProviderTooling,
     SigningMaterial,
     compact_body,
@@ -33,6 +37,26 @@ def sign(event: BuiltEvent, material: SigningMaterial, timestamp: int) -> Delive
     return Delivery(body, signed_headers(body, material.secret, timestamp))
 
 
+API_KEY_VARIABLE = "STRIPE_API_KEY"
+API_BASE_VARIABLE = "STRIPE_API_BASE"
+
+
+def local_source(secret: str, stack: LocalStack, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The local ``stripe`` source: with ``STRIPE_API_KEY`` (a test-mode restricted key, or any key
+    localstripe accepts) it gets API credentials, and the local stack's reconciler lists its events
+    at ``STRIPE_API_BASE`` (default: Stripe's API). The key goes into the local stage's sources
+    secret only: never to ``.local/``, never printed."""
+    environ = os.environ if environ is None else environ
+    entry: dict[str, Any] = {"secrets": [secret]}
+    key = environ.get(API_KEY_VARIABLE, "").strip()
+    if key:
+        entry["api"] = {"key": key}
+        base = environ.get(API_BASE_VARIABLE, "").strip()
+        if base:
+            entry["api"]["baseUrl"] = base
+    return entry
+
+
 TOOLING = ProviderTooling(
     name="stripe",
     samples=tuple(samples.SAMPLES),
@@ -49,4 +73,5 @@ TOOLING = ProviderTooling(
     lifecycle=("payment_intent.created", "payment_intent.processing", "payment_intent.succeeded",
                "charge.refunded", "charge.dispute.created", "charge.dispute.closed"),
     new_payment_samples=("payment_intent.succeeded", "charge.refunded", "payment_intent.created"),
+    local_source=local_source,
 )

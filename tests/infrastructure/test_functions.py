@@ -15,6 +15,7 @@ FUNCTIONS = {
     "process_webhooks": "ProcessWebhooks",
     "audit_changes": "AuditChanges",
     "sweep_stuck_webhooks": "SweepStuckWebhooks",
+    "reconcile_missed_webhooks": "ReconcileMissedWebhooks",
 }
 RUNTIME_GLIBC = (2, 26)  # the python3.11 Lambda runtime (Amazon Linux 2)
 
@@ -201,6 +202,12 @@ def test_function_logs_are_retained_where_the_stage_retains_data(
 def test_sweeper_runs_on_its_schedule(stage: Synthesized) -> None:
     minutes = int(chalice_stage(stage.stage)["environment_variables"]["SWEEP_RATE_MINUTES"])
     event = function(stage, "SweepStuckWebhooks")["Events"]["SweepStuckWebhooksEvent"]
+    assert event == {"Type": "Schedule", "Properties": {"Schedule": f"rate({minutes} minutes)"}}
+
+
+def test_reconciler_runs_on_its_schedule(stage: Synthesized) -> None:
+    minutes = int(chalice_stage(stage.stage)["environment_variables"]["RECONCILE_RATE_MINUTES"])
+    event = function(stage, "ReconcileMissedWebhooks")["Events"]["ReconcileMissedWebhooksEvent"]
     assert event == {"Type": "Schedule", "Properties": {"Schedule": f"rate({minutes} minutes)"}}
 
 

@@ -16,6 +16,7 @@ ROLES = {
     "process_webhooks": "ProcessWebhooksRole",
     "audit_changes": "AuditChangesRole",
     "sweep_stuck_webhooks": "SweepStuckWebhooksRole",
+    "reconcile_missed_webhooks": "ReconcileMissedWebhooksRole",
 }
 TRACING = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
@@ -163,6 +164,30 @@ def test_sweeper_queries_the_index_and_queues_ids_only(stage: Synthesized) -> No
     }
 
 
+def test_reconciler_reads_the_secret_creates_records_and_cursors_queues_ids_and_alerts_only(
+    stage: Synthesized,
+) -> None:
+    arns = Arns(stage)
+    assert grants(stage, "ReconcileMissedWebhooksRole") == {
+        "secretsmanager:GetSecretValue": arns.secret,
+        "dynamodb:BatchGetItem": arns.table,
+        "dynamodb:GetItem": arns.table,
+        "dynamodb:PutItem": arns.table,
+        "sqs:GetQueueUrl": arns.queue,
+        "sqs:SendMessage": arns.queue,
+        "sns:Publish": arns.alerts,
+    }
+    # It can create webhook records and its cursors, never touch a payment record, nor update
+    # (or replace) anything else
+    from chalicelib.reconcile.cursor import CURSOR_KEY_PREFIX
+    from chalicelib.store import WEBHOOK_ID_PREFIX
+
+    [table] = [s for s in role_statements(stage, "ReconcileMissedWebhooksRole") if "dynamodb:PutItem" in actions(s)]
+    assert table["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{WEBHOOK_ID_PREFIX}*", f"{CURSOR_KEY_PREFIX}*"]}
+    }
+
+
 @pytest.mark.parametrize("role", ROLES.values())
 def test_key_use_is_this_key_only_and_only_through_aws_services(stage: Synthesized, role: str) -> None:
     [statement] = [s for s in role_statements(stage, role) if any(a.startswith("kms:") for a in actions(s))]
@@ -188,6 +213,7 @@ def test_only_tracing_is_granted_on_star_and_no_action_is_a_wildcard(stage: Synt
         ("ProcessWebhooks", "ProcessWebhooksRole"),
         ("AuditChanges", "AuditChangesRole"),
         ("SweepStuckWebhooks", "SweepStuckWebhooksRole"),
+        ("ReconcileMissedWebhooks", "ReconcileMissedWebhooksRole"),
     ],
 )
 def test_each_function_writes_only_to_its_own_log_group(

@@ -183,8 +183,27 @@ def test_delivery_alerts_are_counted_from_the_receivers_alert_lines(stage: Synth
     assert terms == logged == set(ingest.ALERTS)
 
 
+def test_a_reconciler_recovery_alarms_on_the_metric_it_logs(stage: Synthesized) -> None:
+    properties = alarm(stage, "reconcile-recovered")
+    from chalicelib.reconcile.run import METRIC_NAME
+    from chalicelib.reconcile.service import metrics_namespace
+
+    # The namespace the reconciler writes (its embedded metric), the total over sources, from one
+    assert (properties["Namespace"], properties["MetricName"]) == (metrics_namespace(stage.stage), METRIC_NAME)
+    assert dimensions(properties) == {} and properties["Threshold"] == 1
+    assert properties["Statistic"] == "Sum"
+
+
+def test_a_paypal_confirmation_mismatch_alarms_at_once(stage: Synthesized) -> None:
+    from chalicelib.providers.paypal.events_api import MISMATCH_METRIC
+
+    properties = alarm(stage, "paypal-confirmation-mismatch")
+    assert (properties["Namespace"], properties["MetricName"]) == (f"PaymentWebhooks/{stage.stage}", MISMATCH_METRIC)
+    assert dimensions(properties) == {} and properties["Threshold"] == 1
+
+
 @pytest.mark.parametrize(
-    "logical_id", ["APIHandler", "ProcessWebhooks", "AuditChanges", "SweepStuckWebhooks"]
+    "logical_id", ["APIHandler", "ProcessWebhooks", "AuditChanges", "SweepStuckWebhooks", "ReconcileMissedWebhooks"]
 )
 def test_every_function_alarms_on_errors_and_throttles(stage: Synthesized, logical_id: str) -> None:
     watched = {

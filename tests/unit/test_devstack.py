@@ -80,7 +80,8 @@ def test_the_real_app_declares_a_queue_a_stream_and_a_schedule() -> None:
 
     found = discover(app, clients=lambda service: FakeSqs(), region="us-east-1",
                      function_name=lambda name: name, context_factory=context)
-    assert sorted(type(worker).__name__ for worker in found.workers) == ["Scheduler", "SqsPoller", "StreamFollower"]
+    # Two schedules: the sweeper and the reconciler
+    assert sorted(type(worker).__name__ for worker in found.workers) == ["Scheduler", "Scheduler", "SqsPoller", "StreamFollower"]
     assert found.not_emulated == []
 
 

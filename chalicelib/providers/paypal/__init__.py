@@ -23,6 +23,10 @@ Options (``SourceConfig.options``), all optional:
 ``allowLoopbackCertHost``
     ``true`` allows a loopback host listed in ``certHosts`` (any port, http or https) only when
     the source is served in the ``local`` stage (``SourceConfig.stage``); ignored in every other stage.
+``confirmWithApi``
+    ``true``: each capture or refund event is confirmed with PayPal's API (``GET
+    /v1/notifications/webhooks-events/{id}``, the source's ``api`` client credentials) before it
+    is stored; a mismatch is refused and alerted (:mod:`.events_api`, docs/RECONCILIATION.md).
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ OPTIONS: dict[str, str] = {
     "trustRootsPem": "PEM text of the trust anchors (default: certifi's bundle)",
     "intermediatesPem": "PEM text of extra intermediate certificates (never fetched)",
     "allowLoopbackCertHost": "true: a listed loopback host is allowed in the local stage only",
+    "confirmWithApi": "true: captures and refunds are confirmed with PayPal's API before they are stored",
 }
 
 
@@ -110,6 +115,12 @@ class PayPalProvider:
 
         payload = decode_text(raw)  # the one decoding rule (strict UTF-8, no BOM), then one parse
         document = parse_json_object(payload)
+        if source.options.get("confirmWithApi") is True:
+            # Only for sources that ask: the receiver's cold start never imports the API client.
+            from chalicelib.providers.paypal.events_api import confirm_delivery, moves_money
+
+            if moves_money(str(document.get("event_type"))):
+                confirm_delivery(source, document)
         return [
             InboundEvent(
                 event_id=required_string(document, "id"),

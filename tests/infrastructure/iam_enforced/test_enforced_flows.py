@@ -17,11 +17,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib import runtime, sweeper
-from chalicelib.store import RECEIVED, WebhookRecord
+from chalicelib.store import RECEIVED, WebhookRecord, webhook_id_for
 from chalicelib.timestamps import iso_timestamp
 from devstack.events import scheduled_event, sqs_event, stream_event
 from infrastructure.names import FUNCTIONS
 from tests import samples
+from tests.functional.events_stub import events_stub
 from tests.infrastructure.iam_enforced.resources import denied
 
 pytestmark = pytest.mark.slow
@@ -113,6 +114,23 @@ def test_every_flow_passes_under_the_roles_the_stack_deploys(enforced_stack, enf
     assert audit(world, enforced_client) == {"batchItemFailures": []}
     received = world.admin.client("sqs").receive_message(QueueUrl=alerts, MaxNumberOfMessages=10)["Messages"]
     assert [json.loads(m["Body"])["webhookId"] for m in received] == ["wh_iamstuck"]
+
+    # reconcile: with API credentials, the scheduled run lists the provider's events, finds the
+    # delivered one stored, stores the missed one, queues it, moves its cursor and alerts
+    with events_stub() as (base, provider):
+        provider.events.append({**samples.stripe_event(event_id="evt_iam_1"), "created": int(time.time()) - 60})
+        provider.add("payment_intent.succeeded", int(time.time()) - 30, "evt_iam_missed")
+        secrets = world.admin.client("secretsmanager")
+        document = json.loads(secrets.get_secret_value(SecretId=world.resources.secret_id)["SecretString"])
+        document["sources"]["stripe"]["api"] = {"key": "rk_test_iam", "baseUrl": base}
+        secrets.put_secret_value(SecretId=world.resources.secret_id, SecretString=json.dumps(document))
+        with world.as_function("reconcile_missed_webhooks"):
+            answer = enforced_client.lambda_.invoke("reconcile_missed_webhooks", scheduled_event("r", "us-east-1")).payload
+    assert answer["recovered"] == 1 and answer["failed"] == [], answer
+    assert answer["sources"]["stripe"]["alreadyStored"] == 1
+    assert status(world, webhook_id_for("stripe", "evt_iam_missed")) == RECEIVED
+    alerted = world.admin.client("sqs").receive_message(QueueUrl=alerts, MaxNumberOfMessages=10)["Messages"]
+    assert any(webhook_id_for("stripe", "evt_iam_missed") in m["Body"] for m in alerted)
 
     # and every call each function's code made was on a resource its policy names
     for function in FUNCTIONS:
