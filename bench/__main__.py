@@ -14,6 +14,7 @@ import argparse
 import math
 import sys
 import time
+
 from bench import calls, coldstart, cost, ingest, package, processing, report, verification
 
 

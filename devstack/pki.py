@@ -69,7 +69,7 @@ def generate(now: dt.datetime | None = None) -> LocalPki:
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     not_before, not_after = now - dt.timedelta(hours=1), now + VALIDITY
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ca_name = _name("payment-webhooks local PayPal CA")
@@ -137,7 +137,7 @@ def _load(paths: Paths, now: dt.datetime) -> LocalPki | None:
 
 
 def load_or_create(paths: Paths) -> LocalPki:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     existing = _load(paths, now)
     if existing is not None:
         return existing

@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.queue import ProcessingQueue
@@ -52,7 +52,7 @@ def parse_time(text: str, now: float | None = None) -> str:
     except ValueError:
         raise OpsError(f"cannot read the time {text!r}: use e.g. 30m, 2h, 7d, 2024-05-01 or 2024-05-01T12:00:00Z") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return iso_timestamp(moment.timestamp())
 
 

@@ -45,7 +45,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator["StackFixture"]:
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[StackFixture]:
     import boto3
     from moto import mock_aws
 

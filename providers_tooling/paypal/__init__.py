@@ -12,7 +12,7 @@ import secrets
 import string
 import uuid
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from providers_tooling.contract import (
@@ -61,7 +61,7 @@ def sign(event: BuiltEvent, material: SigningMaterial, timestamp: int) -> Delive
     if not key_pem or not cert_url:
         raise CannotSign("PayPal deliveries can only be signed for the local stack (PayPal holds the key)")
     body = compact_body(event.document)
-    transmission_time = datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    transmission_time = datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     headers = signed_headers(
         body, key_pem, str(cert_url), material.secret,
         transmission_id=str(uuid.uuid1()), transmission_time=transmission_time,

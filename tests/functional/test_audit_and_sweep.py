@@ -97,8 +97,9 @@ def test_an_odd_record_is_reported_without_losing_the_ones_before_it(client, sta
 
 
 def test_alert_publish_failure_is_reported_for_retry(client, stack):
-    from tests.functional.helpers import fail_aws_call
     from botocore.exceptions import ClientError
+
+    from tests.functional.helpers import fail_aws_call
 
     event = {"Records": [record("REMOVE", image("processed"), None, "300")]}
     with fail_aws_call("sns.Publish", ClientError({"Error": {"Code": "Throttling", "Message": "x"}}, "Publish")):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.reliability.judge import Outcome
@@ -22,7 +22,7 @@ BEGIN, END = "<!-- fault-injection:begin -->", "<!-- fault-injection:end -->"
 def table(outcomes: list[Outcome], webhooks: int) -> str:
     lines = [
         BEGIN,
-        f"Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `python -m tests.reliability --webhooks {webhooks}`.",
+        f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m tests.reliability --webhooks {webhooks}`.",
         "",
         "`provider events` are distinct genuine events (an Adyen delivery carries two); `acked records` are",
         "the webhook records the provider got a 2xx for; forgeries are deliveries altered after signing.",

@@ -117,13 +117,13 @@ def _free_port() -> int:
 @contextmanager
 def emulated_stack() -> Iterator[Any]:
     """moto_server in a thread (streams need its HTTP API), the app's client, env pointing at it."""
+    import logging
+
     import boto3
     from chalice.test import Client
     from moto.server import ThreadedMotoServer
 
     from app import app
-
-    import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto_server's request log
     port = _free_port()

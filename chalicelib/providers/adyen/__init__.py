@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from chalicelib.encoding import compact_json
 from chalicelib.providers._helpers import derived, parse_json_object, required_string
-from chalicelib.providers.contract import Acknowledgement, InboundEvent, SourceConfig
 from chalicelib.providers.adyen.signature import (
     ITEM_KEY,
     dedupe_key,
@@ -22,6 +21,7 @@ from chalicelib.providers.adyen.signature import (
     notification_items,
     verify_item,
 )
+from chalicelib.providers.contract import Acknowledgement, InboundEvent, SourceConfig
 
 if TYPE_CHECKING:
     from chalicelib.payments.model import PaymentEvent

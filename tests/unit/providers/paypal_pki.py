@@ -78,7 +78,7 @@ class RealDelivery:
     cert_url = (
         "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77"
     )
-    transmitted_at = dt.datetime(2017, 3, 30, 20, 4, 5, tzinfo=dt.timezone.utc).timestamp()
+    transmitted_at = dt.datetime(2017, 3, 30, 20, 4, 5, tzinfo=dt.UTC).timestamp()
 
     def headers(self, **overrides: str) -> dict[str, str]:
         headers = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.unit.providers.paypal.helpers import DAY, NOW_DT
 from tests.unit.providers.paypal_pki import (
     Issued,
     RealDelivery,
@@ -11,8 +12,6 @@ from tests.unit.providers.paypal_pki import (
     make_ca,
     make_leaf,
 )
-
-from tests.unit.providers.paypal.helpers import DAY, NOW_DT
 
 
 @pytest.fixture(autouse=True)

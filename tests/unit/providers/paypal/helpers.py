@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-
 from chalicelib.providers.contract import SourceConfig
 from chalicelib.providers.paypal import PayPalProvider
 from chalicelib.providers.paypal.chain import CertificateStore
@@ -16,8 +15,7 @@ from tests.unit.providers.paypal_pki import (
     pem,
 )
 
-
-NOW_DT = dt.datetime(2026, 6, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+NOW_DT = dt.datetime(2026, 6, 1, 12, 0, 0, tzinfo=dt.UTC)
 NOW = NOW_DT.timestamp()
 DAY = dt.timedelta(days=1)
 CERT_URL = "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270"

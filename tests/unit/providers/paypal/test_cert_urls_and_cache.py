@@ -13,25 +13,24 @@ from chalicelib.errors import (
 )
 from chalicelib.providers.paypal import PayPalProvider
 from chalicelib.providers.paypal.chain import CertificateStore
+from tests.unit.providers.paypal.helpers import (
+    BODY,
+    CERT_URL,
+    DAY,
+    NOW,
+    NOW_DT,
+    WEBHOOK_ID,
+    ca_source,
+    chain_document,
+    provider_serving,
+    serving_genuine,
+)
 from tests.unit.providers.paypal_pki import (
     SANDBOX_SUBJECT,
     FakeFetcher,
     Issued,
     make_leaf,
     sign_delivery,
-)
-
-from tests.unit.providers.paypal.helpers import (
-    NOW_DT,
-    NOW,
-    DAY,
-    CERT_URL,
-    WEBHOOK_ID,
-    BODY,
-    ca_source,
-    chain_document,
-    provider_serving,
-    serving_genuine,
 )
 
 

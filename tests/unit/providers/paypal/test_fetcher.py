@@ -17,22 +17,21 @@ from chalicelib.errors import (
     DependencyUnavailable,
     InvalidSignature,
 )
-from chalicelib.providers.paypal import fetch as paypal_fetch
 from chalicelib.providers.contract import SourceConfig
 from chalicelib.providers.paypal import PayPalProvider
+from chalicelib.providers.paypal import fetch as paypal_fetch
 from chalicelib.providers.paypal.chain import CertificateStore
 from chalicelib.providers.paypal.fetch import UrllibCertFetcher
+from tests.unit.providers.paypal.helpers import (
+    BODY,
+    NOW,
+    WEBHOOK_ID,
+    ca_source,
+    chain_document,
+)
 from tests.unit.providers.paypal_pki import (
     Issued,
     sign_delivery,
-)
-
-from tests.unit.providers.paypal.helpers import (
-    NOW,
-    WEBHOOK_ID,
-    BODY,
-    ca_source,
-    chain_document,
 )
 
 

@@ -19,15 +19,14 @@ from chalicelib.errors import (
 from chalicelib.providers import get_provider
 from chalicelib.providers.paypal import PayPalProvider
 from chalicelib.providers.paypal.chain import DEFAULT_STORE
+from tests.unit.providers.paypal.helpers import (
+    real_provider,
+    real_source,
+    source,
+)
 from tests.unit.providers.paypal_pki import (
     PROD_SUBJECT,
     RealDelivery,
-)
-
-from tests.unit.providers.paypal.helpers import (
-    source,
-    real_provider,
-    real_source,
 )
 
 

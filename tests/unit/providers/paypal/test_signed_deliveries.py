@@ -20,6 +20,20 @@ from chalicelib.errors import (
 from chalicelib.providers.contract import SourceConfig
 from chalicelib.providers.paypal import PayPalProvider
 from chalicelib.providers.paypal.chain import CertificateStore
+from tests.unit.providers.paypal.helpers import (
+    BODY,
+    CERT_URL,
+    DAY,
+    NOW,
+    NOW_DT,
+    OTHER_WEBHOOK_ID,
+    WEBHOOK_ID,
+    ca_source,
+    chain_document,
+    provider_serving,
+    serving_genuine,
+    source,
+)
 from tests.unit.providers.paypal_pki import (
     PROD_SUBJECT,
     SANDBOX_SUBJECT,
@@ -29,21 +43,6 @@ from tests.unit.providers.paypal_pki import (
     make_leaf,
     new_key,
     sign_delivery,
-)
-
-from tests.unit.providers.paypal.helpers import (
-    NOW_DT,
-    NOW,
-    DAY,
-    CERT_URL,
-    WEBHOOK_ID,
-    OTHER_WEBHOOK_ID,
-    BODY,
-    source,
-    ca_source,
-    chain_document,
-    provider_serving,
-    serving_genuine,
 )
 
 
