@@ -235,7 +235,7 @@ def markdown(details: dict[str, Any]) -> str:
         f"$ per million ({scaled['label'].split(' (')[0]}) | basis |",
         "| --- | --- | ---: | --- | ---: | ---: | --- |",
     ]
-    for line, other in zip(first["lines"], scaled["lines"]):
+    for line, other in zip(first["lines"], scaled["lines"], strict=True):
         lines.append(f"| {line['service']} | {line['what']} | {_units(line)} | {line['price']} | "
                      f"{line['dollarsPerMillion']:.2f} | {other['dollarsPerMillion']:.2f} | {line['basis']} |")
     lines += [

@@ -92,7 +92,8 @@ def send(source: str, event_type: str, url: str | None, duplicate: bool, tamper:
         lines.append(f"  {answer.status} {answer.outcome} {' '.join(answer.webhook_ids)}".rstrip())
     if tamper:
         lines.append("  tampered after signing: " + ("rejected, as it must be" if ok else "NOT rejected as it must be"))
-    for webhook_id, record in zip(webhook_ids, final):
+    # Not strict: ``final`` is empty when we did not wait, and then there is no record to report.
+    for webhook_id, record in zip(webhook_ids, final, strict=False):
         if record is None:
             lines.append(f"  {webhook_id}: not found")
         elif record.is_final:

@@ -29,6 +29,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from chalicelib import log
@@ -210,8 +211,7 @@ class PaymentStore:
             if item_type(stored) != PAYMENT_ITEM_TYPE:
                 raise ProcessingError("the payment key is taken by another kind of item")
             orphan = PaymentRecord.from_item(stored)
-            absorbed = orphan
-            self._update(target_key, lambda current: current.absorb(absorbed, at))
+            self._update(target_key, partial(PaymentRecord.absorb, other=orphan, now=at))
         raise PaymentContention()
 
     # -- DynamoDB ------------------------------------------------------------------------------------

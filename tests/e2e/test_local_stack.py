@@ -57,7 +57,7 @@ def test_a_signed_event_of_every_provider_is_processed(local_stack: StackProcess
         results.append(json.loads(out))
 
     # THEN each was accepted over HTTP and, by `ops show --json`, reached `processed`
-    for (source, event_type), sent in zip(ONE_OF_EACH, results):
+    for (source, event_type), sent in zip(ONE_OF_EACH, results, strict=True):
         [response] = sent["responses"]
         assert response["httpStatus"] == 200 and response["outcome"] == "accepted"
         [webhook_id] = response["webhookIds"]

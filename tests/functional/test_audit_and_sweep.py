@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 
@@ -167,7 +168,7 @@ def test_a_record_that_is_never_processed_ends_failed_and_alerted_after_bounded_
 
     # THEN it was re-queued five times, further and further apart, and then given up on once
     assert outcomes == [{"requeued": 1, "gaveUp": 0}] * max_sweeps + [{"requeued": 0, "gaveUp": 1}]
-    gaps = [b - a for a, b in zip(sweep_times, sweep_times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(sweep_times)]
     assert sweep_times[0] == 15 and gaps == [15, 30, 60, 60, 60]
     record = store.get("wh_never")
     assert record is not None and record.status == "failed" and record.sweeps == max_sweeps

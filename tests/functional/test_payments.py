@@ -338,7 +338,7 @@ def apply_paypal(store: PaymentStore, names: tuple[str, ...]) -> None:
 def test_paypal_refunds_and_disputes_land_on_the_order_in_any_order(stack):
     order_key, capture_key = f"paypal:{p.PAYPAL_ORDER}", f"paypal:{p.PAYPAL_CAPTURE}"
     results = set()
-    for number, order in enumerate(itertools.permutations(PAYPAL_EVENTS)):
+    for order in itertools.permutations(PAYPAL_EVENTS):
         # GIVEN a fresh table (a prefix per permutation keeps them apart) and a fresh container
         store = PaymentStore(stack.dynamodb, stack.resources.table_name)
         stack.dynamodb.delete_item(TableName=stack.resources.table_name, Key={"pk": {"S": f"payment#{order_key}"}})

@@ -48,7 +48,10 @@ def chalice_deployed_dev(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, 
         )["Role"]["Arn"]
         queue_url = sqs.create_queue(QueueName=names.processing_queue)["QueueUrl"]
         failures_url = sqs.create_queue(QueueName=names.audit_failure_queue)["QueueUrl"]
-        arn = lambda url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+        def arn(url: str) -> str:
+            return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
         stream_arn = session.client("dynamodb").create_table(
             TableName=names.table,
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],

@@ -232,9 +232,10 @@ def test_a_lock_held_by_a_killed_process_is_released(tmp_path: Any) -> None:
     # GIVEN a runner that took the lock and was killed outright (kill -9)
     paths = state.Paths(tmp_path)
     paths.ensure()
-    code = ("import sys, time; sys.path.insert(0, %r); from devstack.state import Paths, RunnerLock; "
-            "lock = RunnerLock(Paths(__import__('pathlib').Path(%r))); lock.acquire(); print('locked', flush=True); "
-            "time.sleep(60)") % (str(state.REPOSITORY), str(tmp_path))
+    code = (f"import sys, time; sys.path.insert(0, {str(state.REPOSITORY)!r}); "
+            "from devstack.state import Paths, RunnerLock; "
+            f"lock = RunnerLock(Paths(__import__('pathlib').Path({str(tmp_path)!r}))); lock.acquire(); "
+            "print('locked', flush=True); time.sleep(60)")
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None and child.stdout.readline().strip() == "locked"
     assert state.lock_is_held(paths)
