@@ -125,7 +125,9 @@ def measure(rounds: int) -> dict[str, Any]:
             target = local_target()
             configured = target.sources()
             materials = {
-                source: SigningMaterial.from_source(configured[source], str(configured[source].get("provider", source)), target.paypal)
+                source: SigningMaterial.from_source(
+                    configured[source], str(configured[source].get("provider", source)), target.paypal
+                )
                 for source in SOURCES
             }
             url = stack.url
@@ -188,7 +190,8 @@ def summarize(measured: dict[str, Any]) -> tuple[list[Row], dict[str, Any]]:
     details: dict[str, Any] = {"itemSizes": measured["itemSizes"], "webhooksAcked": measured["webhooksAcked"],
                                "callsMade": measured["callsMade"], "httpRequestsSent": measured["httpRequestsSent"],
                                "unsettled": measured["unsettled"], "ingest": {}, "byFunction": {}}
-    for kind in ("new event", "duplicate, right after the first was answered", "duplicate, after the first was processed"):
+    for kind in ("new event", "duplicate, right after the first was answered",
+                 "duplicate, after the first was processed"):
         requests = measured["perRequest"].get(kind, [])
         if not requests:
             rows.append(Row(FIGURE, f"AWS calls per webhook: {kind}", 0.0, "calls", "budget", 2.0, None, "<= 2", None,
@@ -214,8 +217,8 @@ def summarize(measured: dict[str, Any]) -> tuple[list[Row], dict[str, Any]]:
                         round(per_webhook, 2), "calls", "-", None, None, "info", None,
                         "small batches and re-queued duplicates included; figure 4 below measures full batches"))
     rows.append(Row(FIGURE, "HTTP requests on the wire per API call (retries), whole e2e run",
-                    round(measured["httpRequestsSent"] / max(measured["callsMade"], 1), 3), "x", "-", None, None, "info",
-                    None, f"{measured['callsMade']} calls, {measured['httpRequestsSent']} requests"))
+                    round(measured["httpRequestsSent"] / max(measured["callsMade"], 1), 3), "x", "-", None, None,
+                    "info", None, f"{measured['callsMade']} calls, {measured['httpRequestsSent']} requests"))
     return rows, details
 
 

@@ -57,16 +57,18 @@ def deliveries(count: int) -> list[Delivery]:
 
 def stubbed_services() -> runtime.Services:
     """The app's services with every AWS client replaced by an instant stub."""
-    os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                       "PROCESSING_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/stub", "TRACING": "false",
-                       "STAGE": "bench"})
+    os.environ.update({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench",
+                       "AWS_SECRET_ACCESS_KEY": "bench",
+                       "PROCESSING_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/stub",
+                       "TRACING": "false", "STAGE": "bench"})
     os.environ.pop("AWS_ENDPOINT_URL", None)
     runtime.reset()
     services = runtime.services()
     clients = services.aws._clients  # noqa: SLF001 - the benchmark swaps the clients for stubs
     clients["dynamodb"] = StubClient()
     clients["sqs"] = StubClient()
-    clients["secretsmanager"] = StubClient({"get_secret_value": {"SecretString": json.dumps({"sources": samples.SOURCES})}})
+    secret = json.dumps({"sources": samples.SOURCES})
+    clients["secretsmanager"] = StubClient({"get_secret_value": {"SecretString": secret}})
     return services
 
 

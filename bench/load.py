@@ -69,12 +69,16 @@ def _materials(target: Any) -> dict[str, Any]:
 
     configured = target.sources()
     return {
-        source: SigningMaterial.from_source(configured[source], str(configured[source].get("provider", source)), target.paypal)
+        source: SigningMaterial.from_source(
+            configured[source], str(configured[source].get("provider", source)), target.paypal
+        )
         for source in SOURCES
     }
 
 
-def run_load(app_url: str, target: Any, rate: float, seconds: float, settle_timeout: float = 120.0, seed: int = 5) -> LoadResult:
+def run_load(
+    app_url: str, target: Any, rate: float, seconds: float, settle_timeout: float = 120.0, seed: int = 5
+) -> LoadResult:
     from ops import samples
     from ops.delivery import post, sign
 
