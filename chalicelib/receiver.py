@@ -59,7 +59,8 @@ def handle_webhook(source: str, body: bytes, headers: dict[str, str], services: 
         ack = receive(delivery, services.ingest, now=time.time())
     except WebhookError as error:
         cause = error.__cause__
-        fields: dict[str, Any] = {"source": source, "outcome": "rejected", "httpStatus": error.status, "error": error.code}
+        fields: dict[str, Any] = {"source": source, "outcome": "rejected", "httpStatus": error.status,
+                                  "error": error.code}
         if cause is not None:
             fields["errorType"] = log.error_type(cause)
         (log.error if error.status >= 500 else log.warning)("webhook rejected", **fields)

@@ -134,7 +134,9 @@ def exit_description(status: int) -> str:
     return f"exited with status {status}"
 
 
-def banner_hints(paths: Paths, port: int, cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> list[str]:
+def banner_hints(
+    paths: Paths, port: int, cwd: Path | None = None, environ: Mapping[str, str] | None = None
+) -> list[str]:
     """The start banner's "what next" lines: commands that work when pasted into another terminal.
 
     That terminal has no virtualenv active, so the tools are named by their path in this
@@ -260,7 +262,8 @@ class Runner:
         cert_url = self.cert_server.url
         (self.paths.paypal / "cert-url").write_text(cert_url + "\n")
         client_environment = {
-            **{k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION")},
+            **{k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                          "AWS_DEFAULT_REGION", "AWS_REGION")},
             **resources.environment(),
         }
         self.paths.env_script.write_text(env_script(client_environment))
@@ -278,7 +281,8 @@ class Runner:
         }
         write_private(self.paths.stack, json.dumps(stack, indent=2) + "\n")
 
-        self.say(f"payment-webhooks local stack: state in {display(self.paths.root)}/, AWS emulator log in {display(self.paths.moto_log)}")
+        self.say(f"payment-webhooks local stack: state in {display(self.paths.root)}/, "
+                 f"AWS emulator log in {display(self.paths.moto_log)}")
         self.say("  sources (POST /webhook/<source>):")
         for secret in secrets:
             self.say(f"    {secret.describe()}")
@@ -393,7 +397,8 @@ def main() -> int:
         print(f"make run: {exc}", file=sys.stderr)
         status = 1
     except Exception as exc:  # anything else at start: one line, no traceback; details in moto.log
-        print(f"make run: could not start the local stack ({type(exc).__name__}); see {display(paths.moto_log)}", file=sys.stderr)
+        print(f"make run: could not start the local stack ({type(exc).__name__}); see {display(paths.moto_log)}",
+              file=sys.stderr)
         status = 1
     finally:
         runner.ready = True  # a signal during shutdown must not abort the clean-up

@@ -203,6 +203,7 @@ SAMPLES: list[Sample] = [
         _paypal_refunded),
     Sample("paypal", "CUSTOMER.DISPUTE.CREATED", "CUSTOMER.DISPUTE.CREATED", "a buyer opened a dispute",
         _paypal_dispute("OPEN", "CUSTOMER.DISPUTE.CREATED", "A new dispute opened with Case # {id}")),
-    Sample("paypal", "CUSTOMER.DISPUTE.RESOLVED", "CUSTOMER.DISPUTE.RESOLVED", "a dispute was resolved (seller's favour)",
+    Sample("paypal", "CUSTOMER.DISPUTE.RESOLVED", "CUSTOMER.DISPUTE.RESOLVED",
+        "a dispute was resolved (seller's favour)",
         _paypal_dispute("RESOLVED", "CUSTOMER.DISPUTE.RESOLVED", "A dispute was resolved with Case # {id}")),
 ]

@@ -33,7 +33,9 @@ def _square_ids(ctx: Context) -> dict[str, str]:
     }
 
 
-def _square_event(ctx: Context, event_type: str, object_type: str, object_id: str, obj: Document) -> tuple[Document, str]:
+def _square_event(
+    ctx: Context, event_type: str, object_type: str, object_id: str, obj: Document
+) -> tuple[Document, str]:
     event_id = ctx.event_id(lambda: str(uuid.uuid4()))
     document = {
         "merchant_id": SQUARE_MERCHANT_ID,
