@@ -188,7 +188,8 @@ def test_json_with_charset_is_accepted(client, stack):
 def test_dependency_failure_is_503_with_retry_after_and_no_internals(client, stack, operation, capsys):
     # GIVEN an AWS call on the ingest path that fails
     body, headers = samples.stripe_delivery(samples.stripe_event())
-    with fail_aws_call(operation, ClientError({"Error": {"Code": "InternalError", "Message": INTERNAL_DETAIL}}, operation)):
+    error = ClientError({"Error": {"Code": "InternalError", "Message": INTERNAL_DETAIL}}, operation)
+    with fail_aws_call(operation, error):
         # WHEN a valid event arrives
         response = post(client, "stripe", body, headers)
 

@@ -118,7 +118,9 @@ def test_fix_event_sources_is_idempotent_and_dry_run_changes_nothing(chalice_dep
     assert [f.settings for f in first] == [f.settings for f in second]
 
 
-def test_the_command_through_the_ops_cli(chalice_deployed_dev: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_command_through_the_ops_cli(
+    chalice_deployed_dev: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     from ops.main import main
 
     assert main(["fix-event-sources", "--stage", "dev", "--json"]) == 0
@@ -144,6 +146,7 @@ def test_a_stage_without_chalices_mappings_is_one_clear_error(
 
 def test_ops_does_not_import_the_cdk() -> None:
     # ops runs on an operator's machine and next to Lambda code: the shared settings must stay light
-    program = "import sys, ops.event_sources, ops.cli; print(any(m.startswith(('aws_cdk', 'jsii')) for m in sys.modules))"
+    program = ("import sys, ops.event_sources, ops.cli; "
+               "print(any(m.startswith(('aws_cdk', 'jsii')) for m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", program], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -60,7 +60,8 @@ def audit(world: Any, client: Any) -> dict[str, Any]:
         assert arn in [s["StreamArn"] for s in streams.list_streams(TableName=world.resources.table_name)["Streams"]]
         records = []
         for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")
+            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                                  ShardIteratorType="TRIM_HORIZON")
             records += streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
         assert records
         return client.lambda_.invoke("audit_changes", stream_event(records, arn)).payload
@@ -74,7 +75,9 @@ def status(world: Any, webhook_id: str) -> str:
 def test_every_flow_passes_under_the_roles_the_stack_deploys(enforced_stack, enforced_client):
     world = enforced_stack()
     alerts = world.admin.client("sqs").create_queue(QueueName="alert-inbox")["QueueUrl"]
-    alerts_arn = world.admin.client("sqs").get_queue_attributes(QueueUrl=alerts, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    alerts_arn = world.admin.client("sqs").get_queue_attributes(
+        QueueUrl=alerts, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
     world.admin.client("sns").subscribe(
         TopicArn=world.resources.alerts_topic_arn, Protocol="sqs", Endpoint=alerts_arn,
         Attributes={"RawMessageDelivery": "true"},

@@ -78,7 +78,8 @@ def test_mandate_actions_follow_the_mandate(action: str, status: str) -> None:
 
 @pytest.mark.parametrize(
     ("resource_type", "action"),
-    [("payouts", "paid"), ("subscriptions", "created"), ("mandates", "transferred"), ("payments", "surcharge_fee_debited")],
+    [("payouts", "paid"), ("subscriptions", "created"), ("mandates", "transferred"),
+     ("payments", "surcharge_fee_debited")],
 )
 def test_other_events_are_outside_the_mapping(resource_type: str, action: str) -> None:
     assert normalize(gc_event(resource_type, action, {"payout": "PO1"})) is None

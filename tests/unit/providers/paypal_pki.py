@@ -1,8 +1,9 @@
 """Test PKI for the PayPal provider tests: the real 2017 delivery, and a throw-away CA.
 
 Nothing here touches the network. The real delivery and its certificates come from
-``tests/fixtures/paypal`` (a copy of the project's shared fixtures; see its README); the DigiCert root is embedded below because
-certifi's bundle no longer carries it (checked by a test), and its SHA-256 fingerprint is pinned.
+``tests/fixtures/paypal`` (a copy of the project's shared fixtures; see its README); the DigiCert root is
+embedded below because certifi's bundle no longer carries it (checked by a test), and its SHA-256
+fingerprint is pinned.
 """
 
 from __future__ import annotations
