@@ -40,7 +40,7 @@ def ack_response(ack: Ack) -> Response:
     status = "duplicate" if ack.duplicate else "accepted"
     # Written out rather than encoded as an object: one of these per webhook (about 1 µs less).
     body = '{"webhookId":' + json_string(ack.webhook_ids[0]) + ',"status":"' + status + '"}'
-    headers = {"Content-Type": "application/json"}
+    headers: dict[str, str | list[str]] = {"Content-Type": "application/json"}
     if len(ack.webhook_ids) > 1:  # a delivery of several events (GoCardless): every id, in order
         headers["X-Webhook-Ids"] = ",".join(ack.webhook_ids)
     return Response(body=body, status_code=200, headers=headers)

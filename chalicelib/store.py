@@ -122,7 +122,8 @@ class WebhookRecord:
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> WebhookRecord:
         def text(name: str, default: str = "") -> str:
-            return item.get(name, {}).get("S", default)
+            value: str = item.get(name, {}).get("S", default)  # a DynamoDB string attribute
+            return value
 
         def number(name: str) -> int:
             return int(item.get(name, {}).get("N", "0"))

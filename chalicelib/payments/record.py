@@ -31,7 +31,8 @@ HISTORY_LIMIT = 20
 
 
 def item_type(item: dict[str, Any]) -> str:
-    return item.get("itemType", {}).get("S", "")
+    value: str = item.get("itemType", {}).get("S", "")  # a DynamoDB string attribute
+    return value
 
 
 def alias_target(item: dict[str, Any]) -> str | None:
@@ -148,7 +149,8 @@ class PaymentRecord:
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> PaymentRecord:
         def text(name: str) -> str:
-            return item.get(name, {}).get("S", "")
+            value: str = item.get(name, {}).get("S", "")  # a DynamoDB string attribute
+            return value
 
         return cls(
             key=text("paymentKey"),

@@ -44,7 +44,7 @@ from chalicelib.payments.record import (
     item_key,
     item_type,
 )
-from chalicelib.store import iso_timestamp
+from chalicelib.timestamps import iso_timestamp
 
 MAX_ATTEMPTS = 8
 MAX_ALIAS_HOPS = 2
@@ -246,7 +246,8 @@ class PaymentStore:
         response = self._db.get_item(
             TableName=self._table, Key={"pk": {"S": item_key(key)}}, ConsistentRead=True
         )
-        return response.get("Item")
+        item: dict[str, Any] | None = response.get("Item")
+        return item
 
     # -- the container's cache of last-seen items ----------------------------------------------------
 

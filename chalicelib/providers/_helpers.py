@@ -10,7 +10,7 @@ import hmac
 import json
 from binascii import b2a_base64
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, AnyStr, TypeVar
 
 from chalicelib.errors import ConfigurationError, MalformedPayload, MissingHeader, SignatureExpired
 from chalicelib.providers.contract import SourceConfig
@@ -46,7 +46,7 @@ def require_header(headers: Mapping[str, str], name: str) -> str:
     return value.strip()
 
 
-def any_digest_matches(expected: Sequence[str | bytes], received: Sequence[str | bytes]) -> bool:
+def any_digest_matches(expected: Sequence[AnyStr], received: Sequence[AnyStr]) -> bool:
     """Constant-time comparison of every expected digest against every received one.
 
     Digests may be ASCII text (hex or base64, compared as sent, with no encoding step) or bytes;
@@ -56,7 +56,7 @@ def any_digest_matches(expected: Sequence[str | bytes], received: Sequence[str |
     for want in expected:
         for got in received:
             # No early exit: the time taken does not tell which secret or entry matched.
-            matched |= hmac.compare_digest(want, got)  # type: ignore[type-var]
+            matched |= hmac.compare_digest(want, got)
     return matched
 
 

@@ -15,6 +15,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from typing import IO
 
 from chalicelib.errors import DependencyUnavailable, InvalidSignature
 from chalicelib.providers.paypal import messages
@@ -34,7 +35,10 @@ Fetcher = Callable[[str], bytes]
 class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
     """Never follow a redirect: the 3xx reaches the error handler and becomes a refusal."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201
+    def redirect_request(
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         return None
 
 
