@@ -40,7 +40,7 @@ def _files(paths: Paths) -> tuple[Path, Path, Path]:
     return paths.paypal / "ca.pem", paths.paypal / "cert.pem", paths.paypal / "signing-key.pem"
 
 
-def _name(common_name: str):  # type: ignore[no-untyped-def]
+def _name(common_name: str):
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
@@ -52,7 +52,7 @@ def _name(common_name: str):  # type: ignore[no-untyped-def]
     )
 
 
-def _key_usage(*, ca: bool):  # type: ignore[no-untyped-def]
+def _key_usage(*, ca: bool):
     from cryptography import x509
 
     return x509.KeyUsage(
@@ -185,6 +185,7 @@ class CertServer(http.server.ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server's host (typeshed allows bytes for AF_UNIX)
         return f"http://{host}:{port}{self.cert_path}"
 
     def start(self) -> None:

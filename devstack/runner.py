@@ -357,7 +357,7 @@ def _one_line_thread_failure(args: threading.ExceptHookArgs) -> None:
 
 def main() -> int:
     try:
-        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # TextIO has no reconfigure
     except AttributeError:
         pass
     real_stdout = sys.stdout
@@ -379,7 +379,7 @@ def main() -> int:
     threading.excepthook = _one_line_thread_failure
     runner = Runner(paths, options, real_stdout)
     # The app logs to whatever sys.stdout is (chalicelib.log): make its lines readable.
-    sys.stdout = ReadableStream(real_stdout, raw=options.raw_logs)  # type: ignore[assignment]
+    sys.stdout = ReadableStream(real_stdout, raw=options.raw_logs)
     runner.install_signal_handlers()
     status = 0
     try:

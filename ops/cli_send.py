@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import click
 
@@ -147,7 +148,7 @@ def lifecycle(source: str, payment_id: str | None, order: str, seed: int | None,
         random.Random(seed).shuffle(sequence)
     endpoint = webhook_url(target.app_url, source)
     webhook_ids: list[str] = []
-    sent = []
+    sent: list[dict[str, Any]] = []
     for event in sequence:
         answer = deliveries.post(endpoint, deliveries.sign(event, material))
         if not 200 <= answer.status < 300:

@@ -67,7 +67,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[StackFixture]:
 
 
 class StackFixture:
-    def __init__(self, session, resources) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, session, resources) -> None:
         self.session = session
         self.resources = resources
         self.dynamodb = session.client("dynamodb")
@@ -99,7 +99,7 @@ class StackFixture:
 
 
 @pytest.fixture
-def client(stack: StackFixture):  # type: ignore[no-untyped-def]
+def client(stack: StackFixture):
     from chalice.test import Client
 
     from app import app

@@ -32,7 +32,7 @@ def derived(source: SourceConfig, build: Callable[[SourceConfig], T]) -> T:
     made here too (:func:`keyed_hmac`), that is 1.7 µs less per Adyen delivery (timeit).
     """
     try:
-        return source.derived[build]  # type: ignore[no-any-return]
+        return source.derived[build]  # type: ignore[no-any-return]  # one dict holds every builder's own result type
     except KeyError:
         value = source.derived[build] = build(source)
         return value

@@ -41,11 +41,12 @@ def signed_headers(
 ) -> dict[str, str]:
     """RSASSA-PKCS1-v1_5/SHA-256 over ``id|time|webhook id|crc32(body)`` and PayPal's headers."""
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
     key = serialization.load_pem_private_key(private_key_pem, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)  # devstack/pki.py makes an RSA signing key
     message = f"{transmission_id}|{transmission_time}|{webhook_id}|{zlib.crc32(body) & 0xFFFFFFFF}"
-    signature = key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
+    signature = key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())
     return {
         **JSON_HEADERS,
         "PAYPAL-TRANSMISSION-ID": transmission_id,

@@ -56,7 +56,7 @@ def fuzz_app() -> Iterator[tuple[object, object]]:
         runtime.reset()
 
 
-def assert_rejected_and_nothing_stored(fuzz_app, response) -> None:  # type: ignore[no-untyped-def]
+def assert_rejected_and_nothing_stored(fuzz_app, response) -> None:
     _, (session, resources) = fuzz_app
     assert 400 <= response.status_code < 500, (response.status_code, response.body[:200])
     body = json.loads(response.body)

@@ -14,7 +14,7 @@ PAYMENT_KEY = f"adyen:{p.ADYEN_PAYMENT}"
 MODIFICATION = "ZC4R4RBFJGXXGN82"
 
 
-def normalize(item: dict):  # type: ignore[no-untyped-def]
+def normalize(item: dict):
     event = adyen.normalize(p.adyen_record(item))
     if event is not None:
         assert_valid(event.to_json())

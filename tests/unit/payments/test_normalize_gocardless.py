@@ -22,7 +22,7 @@ def gc_event(resource_type: str, action: str, links: dict, created_at: str = "20
                                         "description": "..."}, "metadata": {}}
 
 
-def normalize(event: dict):  # type: ignore[no-untyped-def]
+def normalize(event: dict):
     event_type = f"{event['resource_type']}.{event['action']}"
     normalized = gocardless.normalize(p.record("gocardless", event_type, event, event_id=event["id"]))
     if normalized is not None:

@@ -16,7 +16,7 @@ paypal = get_provider("paypal")
 ORDER_KEY, CAPTURE_KEY, AUTH_KEY = (f"paypal:{x}" for x in (p.PAYPAL_ORDER, p.PAYPAL_CAPTURE, p.PAYPAL_AUTHORIZATION))
 
 
-def normalize(event_type: str, resource_type: str, resource: dict):  # type: ignore[no-untyped-def]
+def normalize(event_type: str, resource_type: str, resource: dict):
     document = p.paypal_event(event_type, resource_type, resource)
     event = paypal.normalize(p.record("paypal", event_type, document, event_id=document["id"]))
     if event is not None:

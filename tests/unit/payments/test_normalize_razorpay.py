@@ -26,7 +26,7 @@ def payment(amount: int = 50000, currency: str = "INR") -> dict:
     return {"id": "pay_29QQoUBi66xm2f", "entity": "payment", "amount": amount, "currency": currency}
 
 
-def normalize(document: dict):  # type: ignore[no-untyped-def]
+def normalize(document: dict):
     event = razorpay.normalize(p.record("razorpay", document["event"], document, event_id="KMjHCB3XJhDSx7"))
     if event is not None:
         assert_valid(event.to_json())

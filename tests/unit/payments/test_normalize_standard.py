@@ -12,7 +12,7 @@ from tests.unit.payments.schema import assert_valid
 standard = get_provider("standard")
 
 
-def normalize(event_type: str, data: dict, **kw: object):  # type: ignore[no-untyped-def]
+def normalize(event_type: str, data: dict, **kw: object):
     event = standard.normalize(p.record("standard", event_type, p.standard_event(event_type, data, **kw)))  # type: ignore[arg-type]
     if event is not None:
         assert_valid(event.to_json())

@@ -12,7 +12,7 @@ from tests.unit.payments.schema import assert_valid
 stripe = get_provider("stripe")
 
 
-def normalize(event_type: str, obj: dict, **kw: object):  # type: ignore[no-untyped-def]
+def normalize(event_type: str, obj: dict, **kw: object):
     event = stripe.normalize(p.record("stripe", event_type, p.stripe_event(event_type, obj, **kw)))  # type: ignore[arg-type]
     if event is not None:
         assert_valid(event.to_json())

@@ -52,9 +52,10 @@ def test_absorbing_another_record_joins_facts_and_history_once() -> None:
     order = PaymentRecord.new("paypal:ORDER").apply(payment("paid", "succeeded", 1), NOW)
     orphan = PaymentRecord.new("paypal:CAPTURE").apply(refund("r1", "refund_succeeded", 5, "re_1", 2000),
                                                        "2024-02-15T12:00:10.000Z")
-    merged = order.absorb(orphan, NOW)  # type: ignore[union-attr]
+    assert order is not None and orphan is not None
+    merged = order.absorb(orphan, NOW)
     assert merged is not None and merged.status == "refunded"
-    assert [e["eventId"] for e in merged.history] == [orphan.history[0]["eventId"], order.history[0]["eventId"]]  # type: ignore[union-attr]
+    assert [e["eventId"] for e in merged.history] == [orphan.history[0]["eventId"], order.history[0]["eventId"]]
     assert merged.absorb(orphan, NOW) is None  # nothing new the second time
 
 
