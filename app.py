@@ -9,8 +9,10 @@ receiver's cold start does not pay for the processor, the audit and the sweeper 
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from chalice import Chalice, Rate
+from chalice import Chalice, Rate, Response
+from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
 
 from chalicelib import log, receiver, settings
 from chalicelib.runtime import services
@@ -22,15 +24,18 @@ app = Chalice(app_name="payment-webhooks", configure_logs=False)
 
 
 @app.route("/webhook/{source}", methods=["POST"], content_types=["*/*"])
-def receive_webhook(source: str):
+def receive_webhook(source: str) -> Response:
     # Every media type reaches the handler so that a wrong one gets our 415 body, not Chalice's.
     request = app.current_request
+    assert request is not None  # Chalice sets it before it calls a route
+    # Typed str | bytes, but a route's raw_body is always bytes: Chalice decodes base64 and encodes text.
+    assert isinstance(request.raw_body, bytes)
     with log.invocation(app.lambda_context):
         return receiver.handle_webhook(source, request.raw_body, dict(request.headers), services())
 
 
 @app.on_sqs_message(queue=settings.processing_queue_name(), batch_size=10)
-def process_webhooks(event):
+def process_webhooks(event: SQSEvent) -> dict[str, Any]:
     from chalicelib import processing
 
     with log.invocation(event.context):
@@ -38,7 +43,7 @@ def process_webhooks(event):
 
 
 @app.on_dynamodb_record(stream_arn=settings.table_stream_arn(), batch_size=100)
-def audit_changes(event):
+def audit_changes(event: DynamoDBEvent) -> dict[str, Any]:
     from chalicelib import audit
 
     with log.invocation(event.context):
@@ -46,7 +51,7 @@ def audit_changes(event):
 
 
 @app.schedule(Rate(settings.sweep_rate_minutes(), unit=Rate.MINUTES))
-def sweep_stuck_webhooks(event):
+def sweep_stuck_webhooks(event: CloudWatchEvent) -> dict[str, int]:
     from chalicelib import sweeper
 
     with log.invocation(event.context):
@@ -54,7 +59,7 @@ def sweep_stuck_webhooks(event):
 
 
 @app.schedule(Rate(settings.reconcile_rate_minutes(), unit=Rate.MINUTES))
-def reconcile_missed_webhooks(event):
+def reconcile_missed_webhooks(event: CloudWatchEvent) -> dict[str, Any]:
     # Lists the providers' events APIs for what was never delivered (chalicelib/reconcile).
     from chalicelib.reconcile import service
 

@@ -14,6 +14,7 @@ import argparse
 import math
 import sys
 import time
+
 from bench import calls, coldstart, cost, ingest, package, processing, report, verification
 
 
@@ -45,12 +46,14 @@ def run_all(quick: bool, show_progress: bool) -> report.Report:
     _progress(show_progress, "6/6 cost model")
     fresh = processing_details["freshContainerPerBatch"]
     sizes = call_details["itemSizes"]
-    webhook_sizes = [(entry["meanBytes"], entry["count"]) for label, entry in sizes.items() if label.startswith("webhook:")]
+    webhook_sizes = [(entry["meanBytes"], entry["count"]) for label, entry in sizes.items()
+                     if label.startswith("webhook:")]
     inputs = cost.CostInputs(
         ingest_calls={op: n / call_details["ingest"]["new event"]["requests"]
                       for op, n in call_details["ingest"]["new event"]["operations"].items()},
         processing_calls={op: n / fresh["messages"] for op, n in fresh["calls"].items()},
-        webhook_item_bytes=sum(size * count for size, count in webhook_sizes) / sum(count for _, count in webhook_sizes),
+        webhook_item_bytes=sum(size * count for size, count in webhook_sizes)
+        / sum(count for _, count in webhook_sizes),
         webhook_write_units=sum(math.ceil(size / 1024) * count for size, count in webhook_sizes)
         / sum(count for _, count in webhook_sizes),
         payment_item_bytes=float(sizes.get("payment", {}).get("meanBytes", 1024)),
@@ -70,23 +73,29 @@ def sections(result: report.Report) -> list[str]:
     """The details under the table in docs/PERFORMANCE.md."""
     details = result.details
     ingest_lines = ["#### AWS calls seen on the ingest path (end-to-end run)", "",
-                    "| request | requests | calls per webhook (mean / most) | calls seen |", "| --- | ---: | ---: | --- |"]
+                    "| request | requests | calls per webhook (mean / most) | calls seen |",
+                    "| --- | ---: | ---: | --- |"]
     for kind, seen in details["calls"]["ingest"].items():
         shapes = "; ".join(f"{shape} ({n}x)" for shape, n in seen["shapes"].items())
-        ingest_lines.append(f"| {kind} | {seen['requests']} | {seen['meanPerWebhook']:.2f} / {seen['maxPerWebhook']:.0f} | {shapes} |")
+        ingest_lines.append(f"| {kind} | {seen['requests']} | "
+                            f"{seen['meanPerWebhook']:.2f} / {seen['maxPerWebhook']:.0f} | {shapes} |")
     by_function = details["calls"]["byFunction"]
     ingest_lines += ["", "Every call of the run, by function: " + "; ".join(
-        f"`{function}` " + ", ".join(f"{op} {n}" for op, n in ops.items()) for function, ops in by_function.items()) + "."]
+        f"`{function}` " + ", ".join(f"{op} {n}" for op, n in ops.items())
+        for function, ops in by_function.items()) + "."]
     sizes = details["calls"]["itemSizes"]
-    ingest_lines += ["", "Item sizes read back from the table (bytes as DynamoDB counts them, mean / max): " + ", ".join(
-        f"{label} {entry['meanBytes']} / {entry['maxBytes']}" for label, entry in sizes.items()) + "."]
+    ingest_lines += ["", "Item sizes read back from the table (bytes as DynamoDB counts them, mean / max): "
+                     + ", ".join(f"{label} {entry['meanBytes']} / {entry['maxBytes']}"
+                                 for label, entry in sizes.items()) + "."]
     package_details = details["package"]
     package_lines = ["#### What the deployment package holds (largest first)", "",
                      "| entry | unzipped | zipped |", "| --- | ---: | ---: |"]
     for entry in package_details["entries"][:12]:
-        package_lines.append(f"| `{entry['name']}` | {entry['unzippedBytes'] / 1e6:.2f} MB | {entry['zippedBytes'] / 1e6:.2f} MB |")
+        package_lines.append(f"| `{entry['name']}` | {entry['unzippedBytes'] / 1e6:.2f} MB | "
+                             f"{entry['zippedBytes'] / 1e6:.2f} MB |")
     package_lines.append(f"| **total** ({len(package_details['entries'])} entries) | "
-                         f"**{package_details['unzippedBytes'] / 1e6:.2f} MB** | **{package_details['zippedBytes'] / 1e6:.2f} MB** |")
+                         f"**{package_details['unzippedBytes'] / 1e6:.2f} MB** | "
+                         f"**{package_details['zippedBytes'] / 1e6:.2f} MB** |")
     return ["\n".join(ingest_lines), "\n".join(package_lines), cost.markdown(details["cost"])]
 
 

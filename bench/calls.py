@@ -183,7 +183,8 @@ def summarize(measured: dict[str, Any]) -> tuple[list[Row], dict[str, Any]]:
     details: dict[str, Any] = {"itemSizes": measured["itemSizes"], "webhooksAcked": measured["webhooksAcked"],
                                "callsMade": measured["callsMade"], "httpRequestsSent": measured["httpRequestsSent"],
                                "unsettled": measured["unsettled"], "ingest": {}, "byFunction": {}}
-    for kind in ("new event", "duplicate, right after the first was answered", "duplicate, after the first was processed"):
+    kinds = ("new event", "duplicate, right after the first was answered", "duplicate, after the first was processed")
+    for kind in kinds:
         requests = measured["perRequest"].get(kind, [])
         if not requests:
             rows.append(Row(FIGURE, f"AWS calls per webhook: {kind}", 0.0, "calls", "budget", 2.0, None, "<= 2", None,
@@ -209,7 +210,8 @@ def summarize(measured: dict[str, Any]) -> tuple[list[Row], dict[str, Any]]:
                         round(per_webhook, 2), "calls", "-", None, None, "info", None,
                         "small batches and re-queued duplicates included; figure 4 below measures full batches"))
     rows.append(Row(FIGURE, "HTTP requests on the wire per API call (retries), whole e2e run",
-                    round(measured["httpRequestsSent"] / max(measured["callsMade"], 1), 3), "x", "-", None, None, "info",
+                    round(measured["httpRequestsSent"] / max(measured["callsMade"], 1), 3),
+                    "x", "-", None, None, "info",
                     None, f"{measured['callsMade']} calls, {measured['httpRequestsSent']} requests"))
     return rows, details
 

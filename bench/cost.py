@@ -112,9 +112,10 @@ def line_items(inputs: CostInputs) -> list[Line]:
         Line("API Gateway", "REST API request", 1, "requests", prices.API_GATEWAY_REST_PER_MILLION, "one per delivery"),
         Line("WAF", "request inspected", 1, "requests", prices.WAF_REQUESTS_PER_MILLION, "one per delivery"),
         Line("Lambda", "receive: invocation", 1, "invocations", prices.LAMBDA_REQUESTS_PER_MILLION, "one per delivery"),
-        Line("Lambda", f"receive: {api_ms:.0f} ms at {inputs.memory_mb['api_handler']} MB", gb_seconds(api_ms, "api_handler"),
-             "GB-s", prices.LAMBDA_ARM64_GB_SECOND,
-             f"model: measured CPU {inputs.handler_microseconds:.0f} µs + {api_calls:g} calls x {inputs.call_latency_ms:g} ms"),
+        Line("Lambda", f"receive: {api_ms:.0f} ms at {inputs.memory_mb['api_handler']} MB",
+             gb_seconds(api_ms, "api_handler"), "GB-s", prices.LAMBDA_ARM64_GB_SECOND,
+             f"model: measured CPU {inputs.handler_microseconds:.0f} µs + {api_calls:g} calls "
+             f"x {inputs.call_latency_ms:g} ms"),
         Line("Lambda", "process: invocation", 1 / inputs.batch_size, "invocations", prices.LAMBDA_REQUESTS_PER_MILLION,
              f"model: batches of {inputs.batch_size:g}"),
         Line("Lambda", f"process: {process_ms:.0f} ms per batch at {inputs.memory_mb['process_webhooks']} MB",
@@ -122,8 +123,8 @@ def line_items(inputs: CostInputs) -> list[Line]:
              f"model: {batch_calls:.0f} measured calls per batch, one after another, x {inputs.call_latency_ms:g} ms"),
         Line("Lambda", "audit: invocations and ~2 ms each", inputs.audit_invocations_per_webhook, "invocations",
              prices.LAMBDA_REQUESTS_PER_MILLION, "model: one stream batch per webhook (low rate)"),
-        Line("Lambda", "audit: duration", inputs.audit_invocations_per_webhook * gb_seconds(audit_ms, "audit_changes"), "GB-s",
-             prices.LAMBDA_ARM64_GB_SECOND, "model"),
+        Line("Lambda", "audit: duration", inputs.audit_invocations_per_webhook * gb_seconds(audit_ms, "audit_changes"),
+             "GB-s", prices.LAMBDA_ARM64_GB_SECOND, "model"),
         Line("DynamoDB", f"webhook put ({inputs.webhook_item_bytes:.0f} B item) + its sweep-index entry",
              ingest_puts * (wru_webhook + 1), "WRU", prices.DYNAMODB_WRITE_PER_MILLION, "measured calls and item size"),
         Line("DynamoDB", "final update (+ attempt count) + sweep-index removal", finishes * (wru_webhook + 1), "WRU",
@@ -155,7 +156,8 @@ def fixed_monthly(webhooks_per_month: float = 1e6, retention_days: int = 90) -> 
          "tens of thousands of requests a month at most, not per webhook",
          50_000 / 10_000 * prices.KMS_REQUESTS_PER_10K.dollars, "estimate"),
         ("Secrets Manager: the sources secret, read once a minute per warm container",
-         prices.SECRETS_MANAGER_SECRET_MONTH.dollars + 43_200 * 4 / 10_000 * prices.SECRETS_MANAGER_CALLS_PER_10K.dollars,
+         prices.SECRETS_MANAGER_SECRET_MONTH.dollars
+         + 43_200 * 4 / 10_000 * prices.SECRETS_MANAGER_CALLS_PER_10K.dollars,
          "1 secret + 4 warm containers"),
         ("WAF: web ACL and its 4 rules", prices.WAF_WEB_ACL_MONTH.dollars + 4 * prices.WAF_RULE_MONTH.dollars, "month"),
         ("SQS: Lambda's long polls of an idle queue (5 pollers, 20 s)",
@@ -190,8 +192,8 @@ def scenario(inputs: CostInputs) -> dict[str, Any]:
     return {
         "label": inputs.label,
         "inputs": asdict(inputs),
-        "lines": [{"service": line.service, "what": line.what, "unitsPerWebhook": line.units_per_webhook, "unit": line.unit,
-                   "price": f"{dollars(line.price.dollars)} per {line.price.per}",
+        "lines": [{"service": line.service, "what": line.what, "unitsPerWebhook": line.units_per_webhook,
+                   "unit": line.unit, "price": f"{dollars(line.price.dollars)} per {line.price.per}",
                    "dollarsPerMillion": round(line.dollars_per_million, 3), "basis": line.basis} for line in lines],
         "byService": {name: round(amount, 2) for name, amount in sorted(by_service.items(), key=lambda kv: -kv[1])},
         "dollarsPerMillionWebhooks": round(sum(line.dollars_per_million for line in lines), 2),
@@ -202,14 +204,16 @@ def run(inputs: CostInputs) -> tuple[list[Row], dict[str, Any]]:
     scenarios = [scenario(inputs), scenario(at_scale(inputs))]
     details = {
         "pricesAsOf": prices.PRICES_AS_OF, "region": prices.REGION, "scenarios": scenarios,
-        "fixedMonthly": [{"what": what, "dollars": round(amount, 2), "basis": basis} for what, amount, basis in fixed_monthly()],
+        "fixedMonthly": [{"what": what, "dollars": round(amount, 2), "basis": basis}
+                         for what, amount, basis in fixed_monthly()],
         "storageMonthlyAtOneMillionPerMonth": round(storage_monthly(inputs), 2),
     }
     rows = []
     for result in scenarios:
         biggest = ", ".join(f"{name} ${amount:.2f}" for name, amount in list(result["byService"].items())[:4])
-        rows.append(Row(FIGURE, f"dollars per million webhooks at {result['label']}", result["dollarsPerMillionWebhooks"], "$",
-                        f"list prices {prices.REGION}, {prices.PRICES_AS_OF}", None, None, "info", None,
+        rows.append(Row(FIGURE, f"dollars per million webhooks at {result['label']}",
+                        result["dollarsPerMillionWebhooks"], "$", f"list prices {prices.REGION}, {prices.PRICES_AS_OF}",
+                        None, None, "info", None,
                         f"largest: {biggest}; fixed and storage costs apart (docs/PERFORMANCE.md)"))
     return rows, details
 
@@ -227,26 +231,28 @@ def markdown(details: dict[str, Any]) -> str:
         f"#### Cost per million webhooks: ${first['dollarsPerMillionWebhooks']:.2f} at {first['label']}, "
         f"${scaled['dollarsPerMillionWebhooks']:.2f} at {scaled['label']}",
         "",
-        f"List prices for {details['region']} as of {details['pricesAsOf']} (`bench/prices.py`; re-check them), no free "
-        "tier. A new event, processed once. *Basis* says what this run measured and what is modelled. The second "
-        "figure differs only where the rate matters: X-Ray's sampling and how full the audit's stream batches are.",
+        f"List prices for {details['region']} as of {details['pricesAsOf']} (`bench/prices.py`; re-check them), "
+        "no free tier. A new event, processed once. *Basis* says what this run measured and what is modelled. "
+        "The second figure differs only where the rate matters: X-Ray's sampling and how full the audit's stream "
+        "batches are.",
         "",
         f"| service | what | units per webhook | price | $ per million ({first['label'].split(' (')[0]}) | "
         f"$ per million ({scaled['label'].split(' (')[0]}) | basis |",
         "| --- | --- | ---: | --- | ---: | ---: | --- |",
     ]
-    for line, other in zip(first["lines"], scaled["lines"]):
+    for line, other in zip(first["lines"], scaled["lines"], strict=True):
         lines.append(f"| {line['service']} | {line['what']} | {_units(line)} | {line['price']} | "
                      f"{line['dollarsPerMillion']:.2f} | {other['dollarsPerMillion']:.2f} | {line['basis']} |")
     lines += [
-        f"| **total** | | | | **{first['dollarsPerMillionWebhooks']:.2f}** | **{scaled['dollarsPerMillionWebhooks']:.2f}** | |",
+        f"| **total** | | | | **{first['dollarsPerMillionWebhooks']:.2f}** | "
+        f"**{scaled['dollarsPerMillionWebhooks']:.2f}** | |",
         "",
-        f"Assumptions: an AWS call takes {inputs['call_latency_ms']:g} ms from Lambda; the processor gets full batches of "
-        f"{inputs['batch_size']:g}; at a low rate the audit gets one stream batch per webhook and X-Ray records every "
-        "invocation (it samples the first request each second and 5 % of the rest). Duplicates add one conditional put "
-        "each (a failed condition is billed like the write), plus a send while the first delivery is still queued. "
-        "Deliveries from the payment-events topic to its subscribers are theirs to pay (SNS charges nothing for SQS and "
-        "Lambda subscribers).",
+        f"Assumptions: an AWS call takes {inputs['call_latency_ms']:g} ms from Lambda; the processor gets full "
+        f"batches of {inputs['batch_size']:g}; at a low rate the audit gets one stream batch per webhook and X-Ray "
+        "records every invocation (it samples the first request each second and 5 % of the rest). Duplicates add "
+        "one conditional put each (a failed condition is billed like the write), plus a send while the first "
+        "delivery is still queued. Deliveries from the payment-events topic to its subscribers are theirs to pay "
+        "(SNS charges nothing for SQS and Lambda subscribers).",
         "",
         "Fixed per month, whatever the traffic:",
         "",

@@ -70,7 +70,9 @@ def _materials(target: Any) -> dict[str, Any]:
     return {source: target.signing_material(source) for source in SOURCES}
 
 
-def run_load(app_url: str, target: Any, rate: float, seconds: float, settle_timeout: float = 120.0, seed: int = 5) -> LoadResult:
+def run_load(
+    app_url: str, target: Any, rate: float, seconds: float, settle_timeout: float = 120.0, seed: int = 5
+) -> LoadResult:
     from ops import samples
     from ops.delivery import post, sign
 

@@ -54,7 +54,8 @@ def build(stage: str = "prod") -> Path:
     shutil.rmtree(out, ignore_errors=True)
     env = {**os.environ, "PIP_NO_DEPS": "1", "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
     # A deployed stage refuses to package with the local placeholder stream (chalicelib/settings.py).
-    env.setdefault("WEBHOOK_TABLE_STREAM_ARN", f"arn:aws:dynamodb:us-east-1:123456789012:table/payment-webhooks-{stage}/stream/x")
+    env.setdefault("WEBHOOK_TABLE_STREAM_ARN",
+                   f"arn:aws:dynamodb:us-east-1:123456789012:table/payment-webhooks-{stage}/stream/x")
     chalice = Path(sys.executable).with_name("chalice")
     completed = subprocess.run([str(chalice), "package", "--stage", stage, str(out)], cwd=project, env=env,
                                capture_output=True, text=True, timeout=900)
@@ -74,7 +75,8 @@ def contents(package: Path) -> dict[str, Any]:
     return {
         "zippedBytes": package.stat().st_size,
         "unzippedBytes": sum(unzipped.values()),
-        "entries": [{"name": name, "unzippedBytes": size, "zippedBytes": zipped[name]} for name, size in unzipped.most_common()],
+        "entries": [{"name": name, "unzippedBytes": size, "zippedBytes": zipped[name]}
+                    for name, size in unzipped.most_common()],
     }
 
 
@@ -82,13 +84,14 @@ def run(quick: bool = False) -> tuple[list[Row], dict[str, Any]]:
     found = contents(build())
     runtime_bytes = sum(entry["unzippedBytes"] for entry in found["entries"]
                         if entry["name"].split("-")[0].split(".")[0] in PROVIDED_BY_THE_RUNTIME)
-    top = ", ".join(f"{e['name']} {e['unzippedBytes'] / MB:.1f}/{e['zippedBytes'] / MB:.1f}" for e in found["entries"][:6])
+    top = ", ".join(f"{e['name']} {e['unzippedBytes'] / MB:.1f}/{e['zippedBytes'] / MB:.1f}"
+                    for e in found["entries"][:6])
     rows = [
-        budget_row(FIGURE, "deployment package, zipped (chalice package, prod)", round(found["zippedBytes"] / MB, 2), "MB",
-                   BUDGET_MB, f"largest (MB unzipped/zipped): {top}", inclusive=False),
+        budget_row(FIGURE, "deployment package, zipped (chalice package, prod)", round(found["zippedBytes"] / MB, 2),
+                   "MB", BUDGET_MB, f"largest (MB unzipped/zipped): {top}", inclusive=False),
         Row(FIGURE, "deployment package, unzipped", round(found["unzippedBytes"] / MB, 2), "MB", "Lambda's limit",
             250.0, round(found["unzippedBytes"] / MB / 250.0, 3), "info", None),
-        Row(FIGURE, "boto3/botocore bundled (the runtime provides them)", round(runtime_bytes / MB, 2), "MB", "none", 0.0,
-            None, "= 0", runtime_bytes == 0),
+        Row(FIGURE, "boto3/botocore bundled (the runtime provides them)", round(runtime_bytes / MB, 2), "MB", "none",
+            0.0, None, "= 0", runtime_bytes == 0),
     ]
     return rows, found

@@ -27,11 +27,13 @@ WAF_REQUESTS_PER_MILLION = Price("WAF", "web ACL requests inspected", 0.60, "mil
 LAMBDA_REQUESTS_PER_MILLION = Price("Lambda", "invocations", 0.20, "million requests")
 LAMBDA_ARM64_GB_SECOND = Price("Lambda", "arm64 duration (first 7.5 B GB-s/month)", 0.0000133334, "GB-second")
 DYNAMODB_WRITE_PER_MILLION = Price("DynamoDB", "on-demand write request units (1 per KB written)", 0.625, "million WRU")
-DYNAMODB_READ_PER_MILLION = Price("DynamoDB", "on-demand read request units (1 per 4 KB, strongly consistent)", 0.125, "million RRU")
+DYNAMODB_READ_PER_MILLION = Price("DynamoDB", "on-demand read request units (1 per 4 KB, strongly consistent)", 0.125,
+                                  "million RRU")
 DYNAMODB_STORAGE_GB_MONTH = Price("DynamoDB", "storage, Standard table class", 0.25, "GB-month")
 DYNAMODB_PITR_GB_MONTH = Price("DynamoDB", "continuous backups (point-in-time recovery)", 0.20, "GB-month")
 SQS_REQUESTS_PER_MILLION = Price("SQS", "standard queue requests (each 64 KB chunk)", 0.40, "million requests")
-SNS_PUBLISH_PER_MILLION = Price("SNS", "standard topic publishes (each 64 KB chunk; a PublishBatch is one)", 0.50, "million requests")
+SNS_PUBLISH_PER_MILLION = Price("SNS", "standard topic publishes (each 64 KB chunk; a PublishBatch is one)", 0.50,
+                                "million requests")
 KMS_KEY_MONTH = Price("KMS", "customer managed key", 1.00, "key-month")
 KMS_REQUESTS_PER_10K = Price("KMS", "symmetric key requests", 0.03, "10,000 requests")
 SECRETS_MANAGER_SECRET_MONTH = Price("Secrets Manager", "secret", 0.40, "secret-month")

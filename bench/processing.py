@@ -57,8 +57,8 @@ def _emulated() -> Iterator[tuple[Any, Any, Any]]:
     from tests import samples
 
     saved = dict(os.environ)
-    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
-                       "AWS_REGION": "us-east-1", "STAGE": "local"})
+    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "STAGE": "local"})
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "PROCESSING_QUEUE_URL"):
         os.environ.pop(name, None)
     try:
@@ -93,7 +93,9 @@ def deliveries(payments_per_provider: int) -> list[tuple[str, bytes, dict[str, s
                 if step >= len(lifecycle):
                     continue
                 payment_id = f"{provider[:2]}bench{number:04d}"
-                options = catalog.SampleOptions(payment_id=payment_id if provider != "standard" else f"pay_{payment_id}")
+                options = catalog.SampleOptions(
+                    payment_id=payment_id if provider != "standard" else f"pay_{payment_id}"
+                )
                 delivery = sign(catalog.build(provider, lifecycle[step], options), materials[provider])
                 built.append((provider, delivery.body, delivery.headers))
                 if provider in IGNORED and number % 3 == 0 and step == 0:

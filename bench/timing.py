@@ -25,7 +25,9 @@ def per_call_seconds(call: Callable[[], object], number: int) -> float:
     return (time.perf_counter() - start) / number
 
 
-def compare(ours: Callable[[], object], theirs: Callable[[], object], number: int = 2000, repeats: int = 9) -> Comparison:
+def compare(
+    ours: Callable[[], object], theirs: Callable[[], object], number: int = 2000, repeats: int = 9
+) -> Comparison:
     """Median per-call time of each, measured alternately so drift hits both equally."""
     ours(), theirs()  # warm caches and lazy imports outside the measurement
     ours_runs: list[float] = []

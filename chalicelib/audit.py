@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import log
@@ -58,7 +58,7 @@ def _image(change: Mapping[str, Any], name: str) -> dict[str, str]:
 def _change_time(change: Mapping[str, Any]) -> str:
     epoch = change.get("ApproximateCreationDateTime")
     if isinstance(epoch, (int, float)) and not isinstance(epoch, bool):
-        return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+        return datetime.fromtimestamp(epoch, tz=UTC).isoformat().replace("+00:00", "Z")
     return ""
 
 

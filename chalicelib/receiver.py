@@ -42,7 +42,7 @@ def ack_response(ack: Ack) -> Response:
     status = "duplicate" if ack.duplicate else "accepted"
     # Written out rather than encoded as an object: one of these per webhook (about 1 µs less).
     body = '{"webhookId":' + json_string(ack.webhook_ids[0]) + ',"status":"' + status + '"}'
-    headers = {"Content-Type": "application/json"}
+    headers: dict[str, str | list[str]] = {"Content-Type": "application/json"}
     if len(ack.webhook_ids) > 1:  # a delivery of several events (GoCardless): every id, in order
         headers["X-Webhook-Ids"] = ",".join(ack.webhook_ids)
     return Response(body=body, status_code=200, headers=headers)
@@ -66,7 +66,8 @@ def handle_webhook(source: str, body: bytes, headers: dict[str, str], services: 
             raise SourceMisconfigured(str(exc)) from None
     except WebhookError as error:
         cause = error.__cause__
-        fields: dict[str, Any] = {"source": source, "outcome": "rejected", "httpStatus": error.status, "error": error.code}
+        fields: dict[str, Any] = {"source": source, "outcome": "rejected", "httpStatus": error.status,
+                                  "error": error.code}
         if cause is not None:
             fields["errorType"] = log.error_type(cause)
         if isinstance(error, SourceMisconfigured):

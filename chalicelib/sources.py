@@ -16,7 +16,8 @@ The secret looks like::
 (chalicelib/reconcile/credentials.py); the receiver never looks at it.
 
 A source's name is what the URL carries (``/webhook/<name>``, :data:`SOURCE_NAME`): one the URL
-could never reach is a configuration error. A source's provider defaults to its own name. Every other key is a provider option (documented in
+could never reach is a configuration error. A source's provider defaults to its own name. Every other key
+is a provider option (documented in
 that provider's module). Several secrets are valid at once, which is how rotation works without
 downtime: add the new one, switch the provider over, remove the old one; each step is live within
 the cache TTL.

@@ -52,7 +52,8 @@ class SweepResult:
 def backoff_seconds(sweeps: int, first: int) -> int:
     """The wait after a record's ``sweeps``-th sweep: ``first``, doubled per sweep, capped at an
     hour (or at ``first`` if that is longer)."""
-    return min(first * 2 ** max(sweeps - 1, 0), max(MAX_BACKOFF_SECONDS, first))
+    doubled: int = first * 2 ** max(sweeps - 1, 0)  # typeshed says Any: a negative exponent makes a float
+    return min(doubled, max(MAX_BACKOFF_SECONDS, first))
 
 
 def sweep(context: SweepContext, now: float) -> SweepResult:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 LOCAL_ACCOUNT = "123456789012"
@@ -69,7 +69,7 @@ def stream_event(records: Iterable[Mapping[str, Any]], stream_arn: str) -> dict[
 
 def scheduled_event(rule_name: str, region: str, at: datetime | None = None) -> dict[str, Any]:
     """The event EventBridge sends a scheduled rule's target (``"version"`` is a string there)."""
-    moment = (at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    moment = (at or datetime.now(UTC)).astimezone(UTC)
     return {
         "version": "0",
         "id": str(uuid.uuid4()),

@@ -17,7 +17,9 @@ HIDDEN_FIELDS = frozenset(
     # The invocation's ids (chalicelib.log.invocation) are for correlating lines in CloudWatch.
     {"level", "message", "timestamp", "service", "requestId", "coldStart", "xrayTraceId"}
 )
-AUDIT_HIDDEN = frozenset({"audit", "change", "webhookId", "oldStatus", "newStatus", "at", "sequenceNumber", "provider", "eventId"})
+AUDIT_HIDDEN = frozenset(
+    {"audit", "change", "webhookId", "oldStatus", "newStatus", "at", "sequenceNumber", "provider", "eventId"}
+)
 
 
 def _value(value: Any) -> str:

@@ -40,7 +40,7 @@ def _files(paths: Paths) -> tuple[Path, Path, Path]:
     return paths.paypal / "ca.pem", paths.paypal / "cert.pem", paths.paypal / "signing-key.pem"
 
 
-def _name(common_name: str):  # type: ignore[no-untyped-def]
+def _name(common_name: str):
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
@@ -52,7 +52,7 @@ def _name(common_name: str):  # type: ignore[no-untyped-def]
     )
 
 
-def _key_usage(*, ca: bool):  # type: ignore[no-untyped-def]
+def _key_usage(*, ca: bool):
     from cryptography import x509
 
     return x509.KeyUsage(
@@ -69,7 +69,7 @@ def generate(now: dt.datetime | None = None) -> LocalPki:
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     not_before, not_after = now - dt.timedelta(hours=1), now + VALIDITY
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ca_name = _name("payment-webhooks local PayPal CA")
@@ -137,7 +137,7 @@ def _load(paths: Paths, now: dt.datetime) -> LocalPki | None:
 
 
 def load_or_create(paths: Paths) -> LocalPki:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     existing = _load(paths, now)
     if existing is not None:
         return existing
@@ -185,6 +185,7 @@ class CertServer(http.server.ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server's host (typeshed allows bytes for AF_UNIX)
         return f"http://{host}:{port}{self.cert_path}"
 
     def start(self) -> None:

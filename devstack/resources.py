@@ -116,7 +116,9 @@ def ensure_secret(secretsmanager: Any, secret_id: str, document: dict[str, Any],
         secretsmanager.put_secret_value(SecretId=secret_id, SecretString=text)
 
 
-def ensure_stack(session: Any, settings: Settings, sources: dict[str, Any], visibility_timeout: int = 30) -> StackResources:
+def ensure_stack(
+    session: Any, settings: Settings, sources: dict[str, Any], visibility_timeout: int = 30
+) -> StackResources:
     """Create whatever is missing for ``settings``' stage and return where everything is."""
     prefix = settings.table_name
     kms_key_id = ensure_kms_key(session.client("kms"), f"alias/{prefix}")

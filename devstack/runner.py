@@ -143,7 +143,9 @@ def exit_description(status: int) -> str:
     return f"exited with status {status}"
 
 
-def banner_hints(paths: Paths, port: int, cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> list[str]:
+def banner_hints(
+    paths: Paths, port: int, cwd: Path | None = None, environ: Mapping[str, str] | None = None
+) -> list[str]:
     """The start banner's "what next" lines: commands that work when pasted into another terminal.
 
     That terminal has no virtualenv active, so the tools are named by their path in this
@@ -277,7 +279,8 @@ class Runner:
         cert_url = self.cert_server.url
         (self.paths.paypal / "cert-url").write_text(cert_url + "\n")
         client_environment = {
-            **{k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION")},
+            **{k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                          "AWS_DEFAULT_REGION", "AWS_REGION")},
             **resources.environment(),
         }
         self.paths.env_script.write_text(env_script(client_environment))
@@ -296,7 +299,8 @@ class Runner:
         }
         write_private(self.paths.stack, json.dumps(stack, indent=2) + "\n")
 
-        self.say(f"payment-webhooks local stack: state in {display(self.paths.root)}/, AWS emulator log in {display(self.paths.moto_log)}")
+        self.say(f"payment-webhooks local stack: state in {display(self.paths.root)}/, "
+                 f"AWS emulator log in {display(self.paths.moto_log)}")
         self.say("  sources (POST /webhook/<source>):")
         for secret in secrets:
             self.say(f"    {secret.describe()}")
@@ -408,7 +412,7 @@ def _one_line_thread_failure(args: threading.ExceptHookArgs) -> None:
 
 def main() -> int:
     try:
-        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # TextIO has no reconfigure
     except AttributeError:
         pass
     real_stdout = sys.stdout
@@ -430,7 +434,7 @@ def main() -> int:
     threading.excepthook = _one_line_thread_failure
     runner = Runner(paths, options, real_stdout)
     # The app logs to whatever sys.stdout is (chalicelib.log): make its lines readable.
-    sys.stdout = ReadableStream(real_stdout, raw=options.raw_logs)  # type: ignore[assignment]
+    sys.stdout = ReadableStream(real_stdout, raw=options.raw_logs)
     runner.install_signal_handlers()
     status = 0
     try:
@@ -448,7 +452,8 @@ def main() -> int:
         print(f"make run: {exc}", file=sys.stderr)
         status = 1
     except Exception as exc:  # anything else at start: one line, no traceback; details in moto.log
-        print(f"make run: could not start the local stack ({type(exc).__name__}); see {display(paths.moto_log)}", file=sys.stderr)
+        print(f"make run: could not start the local stack ({type(exc).__name__}); see {display(paths.moto_log)}",
+              file=sys.stderr)
         status = 1
     finally:
         runner.ready = True  # a signal during shutdown must not abort the clean-up

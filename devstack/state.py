@@ -17,7 +17,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, IO
+from typing import IO, Any
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 LOCAL_DIR_VARIABLE = "PAYMENT_WEBHOOKS_LOCAL_DIR"

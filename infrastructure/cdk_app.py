@@ -38,8 +38,8 @@ def main() -> int:
     # cdk-nag reports unsuppressed findings as error annotations; the CDK CLI refuses to deploy
     # with them, and so does this entry point.
     errors = Annotations.from_stack(stack).find_error("*", Match.any_value())
-    for error in errors:
-        print(f"error at {error.id}: {error.entry.data}", file=sys.stderr)
+    for finding in errors:
+        print(f"error at {finding.id}: {finding.entry.data}", file=sys.stderr)
     return 1 if errors else 0
 
 

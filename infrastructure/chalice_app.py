@@ -48,6 +48,7 @@ from infrastructure.permissions import (
 from infrastructure.retention import retention
 from infrastructure.stage_config import REPO_ROOT, StageConfig
 
+
 @dataclass(frozen=True)
 class AppResources:
     """The stack's resources the functions use."""

@@ -46,7 +46,7 @@ def _encrypted_queue(
         encryption_master_key=key,
         data_key_reuse=DATA_KEY_REUSE,
         enforce_ssl=True,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,  # type: ignore[arg-type]  # the caller's other sqs.Queue options, passed through
     )
 
 

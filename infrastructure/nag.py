@@ -73,7 +73,7 @@ def suppress_reviewed_findings(stack: Stack) -> None:
     """Attach each accepted finding to the one resource it is about."""
     chalice = stack.node.find_child("PaymentWebhooksApp")
     for function in FUNCTIONS:
-        role = chalice.sam_template.get_resource(function.role_logical_id)  # type: ignore[attr-defined]
+        role = chalice.sam_template.get_resource(function.role_logical_id)  # type: ignore[attr-defined]  # an IConstruct: the Chalice one
         _suppress(role, XRAY_RESOURCE_STAR)
         if function is AUDITOR:
             _suppress(role, TABLE_STREAMS_WILDCARD)

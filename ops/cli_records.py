@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from chalicelib.ingest import SOURCE_NAME
+from chalicelib.sources import SOURCE_NAME
 from chalicelib.store import FAILED, FINAL_STATUSES, STATUSES
 from ops import records
 from ops.cli import common_options
@@ -71,7 +71,8 @@ def read_filters(source: str | None, status: str | None, since: str | None, unti
 
 @click.command(name="list")
 @filter_options
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most this many, newest first.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="At most this many, newest first.")
 @common_options
 def list_records(source: str | None, status: str | None, since: str | None, until: str | None, limit: int,
                  stage: str, as_json: bool) -> int:

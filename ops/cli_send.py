@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import click
 
@@ -91,7 +92,8 @@ def send(source: str, event_type: str, url: str | None, duplicate: bool, tamper:
         lines.append(f"  {answer.status} {answer.outcome} {' '.join(answer.webhook_ids)}".rstrip())
     if tamper:
         lines.append("  tampered after signing: " + ("rejected, as it must be" if ok else "NOT rejected as it must be"))
-    for webhook_id, record in zip(webhook_ids, final):
+    # Not strict: ``final`` is empty when we did not wait, and then there is no record to report.
+    for webhook_id, record in zip(webhook_ids, final, strict=False):
         if record is None:
             lines.append(f"  {webhook_id}: not found")
         elif record.is_final:
@@ -148,7 +150,7 @@ def lifecycle(source: str, payment_id: str | None, order: str, seed: int | None,
         random.Random(seed).shuffle(sequence)
     endpoint = webhook_url(target.app_url, source)
     webhook_ids: list[str] = []
-    sent = []
+    sent: list[dict[str, Any]] = []
     for event in sequence:
         answer = deliveries.post(endpoint, deliveries.sign(event, material))
         if not 200 <= answer.status < 300:

@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.queue import ProcessingQueue
@@ -50,9 +50,10 @@ def parse_time(text: str, now: float | None = None) -> str:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise OpsError(f"cannot read the time {text!r}: use e.g. 30m, 2h, 7d, 2024-05-01 or 2024-05-01T12:00:00Z") from None
+        raise OpsError(f"cannot read the time {text!r}: "
+                       "use e.g. 30m, 2h, 7d, 2024-05-01 or 2024-05-01T12:00:00Z") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return iso_timestamp(moment.timestamp())
 
 
@@ -165,7 +166,8 @@ def _receive(sqs: Any, dlq_url: str, limit: int | None, seen: set[str]) -> Itera
             return
         for message in fresh:
             if limit is not None and len(seen) >= limit:
-                sqs.change_message_visibility(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+                sqs.change_message_visibility(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"],
+                                              VisibilityTimeout=0)
                 continue
             seen.add(message["MessageId"])
             yield message

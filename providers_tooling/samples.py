@@ -11,11 +11,10 @@ import string
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.payments.money import format_minor_units
-
 
 ALNUM = string.ascii_letters + string.digits
 UPPER_ALNUM = string.ascii_uppercase + string.digits
@@ -104,7 +103,7 @@ class Context:
         return int(self.now + offset_seconds)
 
     def iso(self, offset_seconds: float = 0, millis: bool = True) -> str:
-        moment = datetime.fromtimestamp(self.now + offset_seconds, tz=timezone.utc)
+        moment = datetime.fromtimestamp(self.now + offset_seconds, tz=UTC)
         if millis:
             return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -45,7 +45,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator["StackFixture"]:
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[StackFixture]:
     import boto3
     from moto import mock_aws
 
@@ -67,7 +67,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator["StackFixture"]:
 
 
 class StackFixture:
-    def __init__(self, session, resources) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, session, resources) -> None:
         self.session = session
         self.resources = resources
         self.dynamodb = session.client("dynamodb")
@@ -103,7 +103,7 @@ class StackFixture:
 
 
 @pytest.fixture
-def client(stack: StackFixture):  # type: ignore[no-untyped-def]
+def client(stack: StackFixture):
     from chalice.test import Client
 
     from app import app

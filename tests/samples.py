@@ -52,7 +52,9 @@ def stripe_event(event_type: str = "payment_intent.succeeded", event_id: str | N
     return _catalog_event("stripe", event_type, "customer.created", options)
 
 
-def stripe_delivery(event: dict[str, Any], secret: str = STRIPE_SECRET, timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
+def stripe_delivery(
+    event: dict[str, Any], secret: str = STRIPE_SECRET, timestamp: int | None = None
+) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(event).encode()
     return body, stripe.signed_headers(body, secret, timestamp or int(time.time()))
 
@@ -64,7 +66,9 @@ def square_delivery(event_type: str = "payment.updated", event_id: str | None = 
     return body, square.signed_headers(body, SQUARE_KEY, SQUARE_URL)
 
 
-def adyen_item(psp: str, event_code: str = "AUTHORISATION", success: str = "true", original: str = "") -> dict[str, Any]:
+def adyen_item(
+    psp: str, event_code: str = "AUTHORISATION", success: str = "true", original: str = ""
+) -> dict[str, Any]:
     return adyen_notification_item(
         event_code, psp, success=success == "true", original_reference=original or None, amount=1000,
         currency="EUR", merchant_reference="order-1234", event_date="2024-02-15T12:00:00+01:00",
@@ -76,7 +80,9 @@ def adyen_delivery(*items: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
     return adyen.signed_body(notification, ADYEN_KEY), dict(JSON_HEADERS)
 
 
-def standard_delivery(event_type: str = "payment.succeeded", msg_id: str | None = None, timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
+def standard_delivery(
+    event_type: str = "payment.succeeded", msg_id: str | None = None, timestamp: int | None = None
+) -> tuple[bytes, dict[str, str]]:
     msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
     options = catalog.SampleOptions(payment_id=STANDARD_PAYMENT_ID, amount=1500, currency="USD", event_id=msg_id)
     body = json.dumps(_catalog_event("standard", event_type, "payment.succeeded", options)).encode()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.errors import ProcessingError
@@ -74,7 +74,7 @@ def id_or_expanded(document: Any, *path: str) -> str | None:
 
 def canonical_time(moment: datetime) -> str:
     """UTC ISO 8601 with milliseconds, like the webhook records' times: sorts as text."""
-    utc = moment.astimezone(timezone.utc)
+    utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
@@ -87,7 +87,7 @@ def rfc3339_time(value: object, field: str) -> str:
     except ValueError:
         raise ProcessingError(f"{field} is not a timestamp") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return canonical_time(moment)
 
 
@@ -95,4 +95,4 @@ def unix_time(value: object, field: str) -> str:
     """Unix seconds (Stripe's ``created``) in canonical form."""
     if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**33:
         raise ProcessingError(f"{field} is not a unix timestamp")
-    return canonical_time(datetime.fromtimestamp(value, tz=timezone.utc))
+    return canonical_time(datetime.fromtimestamp(value, tz=UTC))

@@ -157,7 +157,7 @@ def _join_maps(
 ) -> dict[str, Fact]:
     joined = dict(a)
     for name, fact in b.items():
-        joined[name] = join(joined.get(name), fact, key)  # type: ignore[assignment]
+        joined[name] = join(joined.get(name), fact, key)  # type: ignore[assignment]  # never None: fact is present
     return joined
 
 

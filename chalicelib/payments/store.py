@@ -49,7 +49,7 @@ from chalicelib.payments.record import (
     item_key,
     item_type,
 )
-from chalicelib.store import iso_timestamp
+from chalicelib.timestamps import iso_timestamp
 
 MAX_ATTEMPTS = 8
 CONTENTION_BACKOFF_CAP_SECONDS = 0.5

@@ -7,7 +7,8 @@ payment's ``pspReference``.
 from __future__ import annotations
 
 import string
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 from providers_tooling.samples import (
     UPPER_ALNUM,
@@ -67,12 +68,12 @@ def adyen_dedupe_key(item: Document) -> str:
                      fields.get("originalReference", "")))
 
 
-def _adyen(event_code: str, success: bool = True):  # type: ignore[no-untyped-def]
+def _adyen(event_code: str, success: bool = True):
     def build(ctx: Context) -> tuple[Document, str]:
         payment = ctx.payment_id
-        common = {"amount": ctx.amount, "currency": ctx.currency,
+        common: dict[str, Any] = {"amount": ctx.amount, "currency": ctx.currency,
                   "merchant_reference": "order-" + ctx.derive("order", string.digits, 8),
-                  "event_date": datetime.fromtimestamp(ctx.now, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")}
+                  "event_date": datetime.fromtimestamp(ctx.now, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")}
         if event_code == "AUTHORISATION":
             if success:
                 auth_code = ctx.derive("auth", string.digits, 6)

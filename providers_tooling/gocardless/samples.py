@@ -64,7 +64,7 @@ def _links(ctx: Context, resource_type: str) -> Document:
     return {"mandate": "MD" + ctx.derive("mandate", UPPER_ALNUM, 12)}
 
 
-def _event(resource_type: str, action: str):  # type: ignore[no-untyped-def]
+def _event(resource_type: str, action: str):
     def build(ctx: Context) -> tuple[Document, str]:
         event_id = ctx.event_id(_new_event_id)
         origin, cause, description = DETAILS[(resource_type, action)]

@@ -12,7 +12,7 @@ import secrets
 import string
 import uuid
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from providers_tooling.contract import (
@@ -41,11 +41,12 @@ def signed_headers(
 ) -> dict[str, str]:
     """RSASSA-PKCS1-v1_5/SHA-256 over ``id|time|webhook id|crc32(body)`` and PayPal's headers."""
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
     key = serialization.load_pem_private_key(private_key_pem, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)  # devstack/pki.py makes an RSA signing key
     message = f"{transmission_id}|{transmission_time}|{webhook_id}|{zlib.crc32(body) & 0xFFFFFFFF}"
-    signature = key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
+    signature = key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())
     return {
         **JSON_HEADERS,
         "PAYPAL-TRANSMISSION-ID": transmission_id,
@@ -61,7 +62,7 @@ def sign(event: BuiltEvent, material: SigningMaterial, timestamp: int) -> Delive
     if not key_pem or not cert_url:
         raise CannotSign("PayPal deliveries can only be signed for the local stack (PayPal holds the key)")
     body = compact_body(event.document)
-    transmission_time = datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    transmission_time = datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     headers = signed_headers(
         body, key_pem, str(cert_url), material.secret,
         transmission_id=str(uuid.uuid1()), transmission_time=transmission_time,

@@ -70,7 +70,7 @@ def _paypal_fee(ctx: Context) -> int:
     return ctx.amount * 349 // 10000 + 49
 
 
-def _paypal_capture(status: str, event_type: str, summary: str):  # type: ignore[no-untyped-def]
+def _paypal_capture(status: str, event_type: str, summary: str):
     def build(ctx: Context) -> tuple[Document, str]:
         ids = _paypal_ids(ctx)
         capture: Document = {
@@ -126,7 +126,7 @@ def _paypal_refunded(ctx: Context) -> tuple[Document, str]:
     return _paypal_event(ctx, "PAYMENT.CAPTURE.REFUNDED", "refund", refund, summary)
 
 
-def _paypal_authorization(status: str, event_type: str, summary: str):  # type: ignore[no-untyped-def]
+def _paypal_authorization(status: str, event_type: str, summary: str):
     def build(ctx: Context) -> tuple[Document, str]:
         ids = _paypal_ids(ctx)
         path = f"/v2/payments/authorizations/{ids['authorization']}"
@@ -152,7 +152,7 @@ def _paypal_authorization(status: str, event_type: str, summary: str):  # type: 
     return build
 
 
-def _paypal_dispute(status: str, event_type: str, summary: str):  # type: ignore[no-untyped-def]
+def _paypal_dispute(status: str, event_type: str, summary: str):
     def build(ctx: Context) -> tuple[Document, str]:
         ids = _paypal_ids(ctx)
         dispute: Document = {
@@ -203,6 +203,7 @@ SAMPLES: list[Sample] = [
         _paypal_refunded),
     Sample("paypal", "CUSTOMER.DISPUTE.CREATED", "CUSTOMER.DISPUTE.CREATED", "a buyer opened a dispute",
         _paypal_dispute("OPEN", "CUSTOMER.DISPUTE.CREATED", "A new dispute opened with Case # {id}")),
-    Sample("paypal", "CUSTOMER.DISPUTE.RESOLVED", "CUSTOMER.DISPUTE.RESOLVED", "a dispute was resolved (seller's favour)",
+    Sample("paypal", "CUSTOMER.DISPUTE.RESOLVED", "CUSTOMER.DISPUTE.RESOLVED",
+        "a dispute was resolved (seller's favour)",
         _paypal_dispute("RESOLVED", "CUSTOMER.DISPUTE.RESOLVED", "A dispute was resolved with Case # {id}")),
 ]

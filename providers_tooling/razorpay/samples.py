@@ -97,7 +97,8 @@ def _sample(event_type: str, description: str) -> Sample:
             status = event_type.rsplit(".", 1)[1].replace("created", "open").replace("action_required", "open")
             entities = {"payment": _payment(ctx, "captured"), "dispute": _dispute(ctx, status)}
         elif event_type.startswith("refund."):
-            status = {"refund.created": "pending", "refund.processed": "processed", "refund.failed": "failed"}[event_type]
+            status = {"refund.created": "pending", "refund.processed": "processed",
+                      "refund.failed": "failed"}[event_type]
             entities = {"refund": _refund(ctx, status), "payment": _payment(ctx, "captured")}
         else:
             entities = {"payment": _payment(ctx, event_type.split(".", 1)[1])}

@@ -33,7 +33,9 @@ def _square_ids(ctx: Context) -> dict[str, str]:
     }
 
 
-def _square_event(ctx: Context, event_type: str, object_type: str, object_id: str, obj: Document) -> tuple[Document, str]:
+def _square_event(
+    ctx: Context, event_type: str, object_type: str, object_id: str, obj: Document
+) -> tuple[Document, str]:
     event_id = ctx.event_id(lambda: str(uuid.uuid4()))
     document = {
         "merchant_id": SQUARE_MERCHANT_ID,
@@ -94,7 +96,7 @@ def _square_payment(ctx: Context, status: str, card_status: str, version: int) -
     return payment
 
 
-def _square_payment_event(event_type: str, status: str, card_status: str, version: int):  # type: ignore[no-untyped-def]
+def _square_payment_event(event_type: str, status: str, card_status: str, version: int):
     def build(ctx: Context) -> tuple[Document, str]:
         payment = _square_payment(ctx, status, card_status, version)
         return _square_event(ctx, event_type, "payment", payment["id"], payment)
@@ -102,7 +104,7 @@ def _square_payment_event(event_type: str, status: str, card_status: str, versio
     return build
 
 
-def _square_refund_event(event_type: str, status: str, version: int):  # type: ignore[no-untyped-def]
+def _square_refund_event(event_type: str, status: str, version: int):
     def build(ctx: Context) -> tuple[Document, str]:
         ids = _square_ids(ctx)
         refund: Document = {
@@ -126,7 +128,7 @@ def _square_refund_event(event_type: str, status: str, version: int):  # type: i
     return build
 
 
-def _square_dispute_event(event_type: str, state: str, version: int):  # type: ignore[no-untyped-def]
+def _square_dispute_event(event_type: str, state: str, version: int):
     def build(ctx: Context) -> tuple[Document, str]:
         ids = _square_ids(ctx)
         dispute = {

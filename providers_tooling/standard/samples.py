@@ -17,7 +17,7 @@ def new_payment_id() -> str:
     return "pay_" + random_id(ALNUM, 24)
 
 
-def _standard(event_type: str):  # type: ignore[no-untyped-def]
+def _standard(event_type: str):
     def build(ctx: Context) -> tuple[Document, str]:
         event_id = ctx.event_id(lambda: "msg_" + random_id(ALNUM, 27))
         payment = ctx.payment_id

@@ -233,7 +233,7 @@ def _dispute(ctx: Context, status: str, submitted: bool) -> Document:
     }
 
 
-def _stripe_intent_event(event_type: str, status: str, from_api: bool = True, **changes: Any):  # type: ignore[no-untyped-def]
+def _stripe_intent_event(event_type: str, status: str, from_api: bool = True, **changes: Any):
     def build(ctx: Context) -> tuple[Document, str]:
         ids = _stripe_ids(ctx)
         values = {key: (ids[value[1:]] if isinstance(value, str) and value.startswith("@") else value)
@@ -296,7 +296,7 @@ def _stripe_dispute_closed(ctx: Context) -> tuple[Document, str]:
 
 
 def _stripe_customer_created(ctx: Context) -> tuple[Document, str]:
-    customer = {
+    customer: Document = {
         "id": "cus_" + ctx.derive("customer", length=14),
         "object": "customer",
         "address": None,

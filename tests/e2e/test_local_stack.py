@@ -57,7 +57,7 @@ def test_a_signed_event_of_every_provider_is_processed(local_stack: StackProcess
         results.append(json.loads(out))
 
     # THEN each was accepted over HTTP and, by `ops show --json`, reached `processed`
-    for (source, event_type), sent in zip(ONE_OF_EACH, results):
+    for (source, event_type), sent in zip(ONE_OF_EACH, results, strict=True):
         [response] = sent["responses"]
         assert response["httpStatus"] == 200 and response["outcome"] == "accepted"
         [webhook_id] = response["webhookIds"]
@@ -108,7 +108,8 @@ def subscribe_alerts(local_stack: StackProcess, name: str) -> str:
 
 def alerts_for(local_stack: StackProcess, queue_url: str, webhook_id: str, seen: list[dict]) -> list[dict]:
     sqs = boto3_client(local_stack, "sqs")
-    for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+    received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    for message in received.get("Messages", []):
         seen.append(json.loads(message["Body"]))
         sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return [alert for alert in seen if alert.get("webhookId") == webhook_id]
@@ -143,7 +144,8 @@ def test_a_message_that_always_fails_is_dead_lettered_and_redrive_brings_it_back
 
     # WHEN the cause is fixed (the record gets a known provider) and the DLQ is redriven
     dynamodb.update_item(TableName=state["table_name"], Key={"pk": {"S": webhook_id}},
-                         UpdateExpression="SET provider = :stripe", ExpressionAttributeValues={":stripe": {"S": "stripe"}})
+                         UpdateExpression="SET provider = :stripe",
+                         ExpressionAttributeValues={":stripe": {"S": "stripe"}})
     moved = local_stack.ops_json("redrive")
 
     # THEN the message went back to processing, which now succeeds, and the DLQ is empty

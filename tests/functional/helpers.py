@@ -51,7 +51,8 @@ def process_queue(client: Any, stack: Any, rounds: int = 20) -> int:
     url = stack.resources.queue_url
     handled = 0
     for _ in range(rounds):
-        messages = stack.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
+        messages = stack.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                             AttributeNames=["All"]).get("Messages", [])
         if not messages:
             return handled
         handled += len(messages)
@@ -59,7 +60,8 @@ def process_queue(client: Any, stack: Any, rounds: int = 20) -> int:
         failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
         for message in messages:
             if message["MessageId"] in failed:
-                stack.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+                stack.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
+                                                    VisibilityTimeout=0)
             else:
                 stack.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     raise AssertionError("the queue did not drain")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 
@@ -97,8 +98,9 @@ def test_an_odd_record_is_reported_without_losing_the_ones_before_it(client, sta
 
 
 def test_alert_publish_failure_is_reported_for_retry(client, stack):
-    from tests.functional.helpers import fail_aws_call
     from botocore.exceptions import ClientError
+
+    from tests.functional.helpers import fail_aws_call
 
     event = {"Records": [record("REMOVE", image("processed"), None, "300")]}
     with fail_aws_call("sns.Publish", ClientError({"Error": {"Code": "Throttling", "Message": "x"}}, "Publish")):
@@ -166,7 +168,7 @@ def test_a_record_that_is_never_processed_ends_failed_and_alerted_after_bounded_
 
     # THEN it was re-queued five times, further and further apart, and then given up on once
     assert outcomes == [{"requeued": 1, "gaveUp": 0}] * max_sweeps + [{"requeued": 0, "gaveUp": 1}]
-    gaps = [b - a for a, b in zip(sweep_times, sweep_times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(sweep_times)]
     assert sweep_times[0] == 15 and gaps == [15, 30, 60, 60, 60]
     record = store.get("wh_never")
     assert record is not None and record.status == "failed" and record.sweeps == max_sweeps

@@ -11,7 +11,7 @@ from tests import samples
 from tests.functional.helpers import post, process_queue, webhook_items
 
 
-def two_event_delivery(payment_id: str = "PM0GCFUNCTIONAL"):  # type: ignore[no-untyped-def]
+def two_event_delivery(payment_id: str = "PM0GCFUNCTIONAL"):
     options = catalog.SampleOptions(payment_id=payment_id)
     built = delivery_of(catalog.build("gocardless", "payments.created", options),
                         catalog.build("gocardless", "payments.confirmed", options))

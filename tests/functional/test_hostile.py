@@ -114,7 +114,8 @@ def test_a_shifted_adyen_boundary_is_400_and_stores_nothing(client, stack):
     inner = shifted["NotificationRequestItem"]
     inner["merchantAccountCode"] += ":"
     inner["merchantReference"] = "order-1"
-    response = post(client, "adyen", adyen_body(signed_item(samples.adyen_item("PSP0008000000000")), shifted), dict(JSON_HEADERS))
+    body = adyen_body(signed_item(samples.adyen_item("PSP0008000000000")), shifted)
+    response = post(client, "adyen", body, dict(JSON_HEADERS))
 
     # THEN the whole delivery is refused and nothing is stored
     assert response.status_code == 400

@@ -11,7 +11,7 @@ from ops import records
 DAY = "2024-05-0{}T12:00:00.000Z"
 
 
-def put(stack, webhook_id: str, source: str, status: str, day: int) -> WebhookRecord:  # type: ignore[no-untyped-def]
+def put(stack, webhook_id: str, source: str, status: str, day: int) -> WebhookRecord:
     record = WebhookRecord(
         webhook_id=webhook_id, source=source, provider="stripe", event_id=f"evt_{webhook_id}",
         event_type="payment_intent.succeeded", payload='{"big": "payload"}', received_at=DAY.format(day),
@@ -21,11 +21,11 @@ def put(stack, webhook_id: str, source: str, status: str, day: int) -> WebhookRe
     return record
 
 
-def store_of(stack) -> WebhookStore:  # type: ignore[no-untyped-def]
+def store_of(stack) -> WebhookStore:
     return WebhookStore(stack.dynamodb, stack.resources.table_name)
 
 
-def queued_ids(stack, url: str | None = None) -> list[str]:  # type: ignore[no-untyped-def]
+def queued_ids(stack, url: str | None = None) -> list[str]:
     return [json.loads(m["Body"])["webhookId"] for m in stack.drain(url)]
 
 

@@ -223,7 +223,9 @@ def test_a_crash_between_publish_and_finish_republishes_the_same_event_id(client
 def test_a_malformed_amount_fails_the_webhook_with_a_safe_reason_and_publishes_nothing(client, stack):
     # GIVEN a Standard Webhooks payment whose amount has more decimals than USD allows
     inbox = subscribe(stack)
-    webhook_id = deliver_standard(client, "payment.succeeded", {"payment_id": "pay_x", "amount": "10.001", "currency": "USD"})
+    webhook_id = deliver_standard(
+        client, "payment.succeeded", {"payment_id": "pay_x", "amount": "10.001", "currency": "USD"}
+    )
 
     # WHEN the poller retries it until SQS dead-letters it
     process_queue(client, stack)
@@ -332,7 +334,9 @@ def paypal_webhook(event_type: str, resource_type: str, resource: dict[str, Any]
 
 PAYPAL_EVENTS = {
     "auth": ("PAYMENT.AUTHORIZATION.CREATED", "authorization", p.paypal_authorization("CREATED")),
-    "capture": ("PAYMENT.CAPTURE.COMPLETED", "capture", p.paypal_capture("COMPLETED", authorization_id=p.PAYPAL_AUTHORIZATION)),
+    "capture": (
+        "PAYMENT.CAPTURE.COMPLETED", "capture", p.paypal_capture("COMPLETED", authorization_id=p.PAYPAL_AUTHORIZATION)
+    ),
     "refund": ("PAYMENT.CAPTURE.REFUNDED", "refund", p.paypal_refund(value="4.00", total="4.00")),
     "dispute": ("CUSTOMER.DISPUTE.CREATED", "dispute", p.paypal_dispute("OPEN")),
 }
@@ -347,7 +351,7 @@ def apply_paypal(store: PaymentStore, names: tuple[str, ...]) -> None:
 def test_paypal_refunds_and_disputes_land_on_the_order_in_any_order(stack):
     order_key, capture_key = f"paypal:{p.PAYPAL_ORDER}", f"paypal:{p.PAYPAL_CAPTURE}"
     results = set()
-    for number, order in enumerate(itertools.permutations(PAYPAL_EVENTS)):
+    for order in itertools.permutations(PAYPAL_EVENTS):
         # GIVEN a fresh table (a prefix per permutation keeps them apart) and a fresh container
         store = PaymentStore(stack.dynamodb, stack.resources.table_name)
         stack.dynamodb.delete_item(TableName=stack.resources.table_name, Key={"pk": {"S": f"payment#{order_key}"}})
@@ -377,7 +381,9 @@ def counting_aws_calls() -> Iterator[list[str]]:
     handlers = []
     for name, aws_client in clients.items():
         handler_id = f"count-{name}-{uuid.uuid4().hex}"
-        aws_client.meta.events.register("before-call", lambda model, **_: calls.append(model.name), unique_id=handler_id)
+        aws_client.meta.events.register(
+            "before-call", lambda model, **_: calls.append(model.name), unique_id=handler_id
+        )
         handlers.append((aws_client, handler_id))
     try:
         yield calls
@@ -411,7 +417,10 @@ def test_a_payment_this_container_has_not_seen_still_costs_one_write(client, sta
         deliver_standard(client, "payment.succeeded", {"payment_id": f"pay_{number}", "amount": 100, "currency": "USD"})
     receive_one_round(client, stack)
     for number in range(10):
-        deliver_standard(client, "refund.succeeded", {"object": "refund", "id": f"re_{number}", "payment_id": f"pay_{number}", "amount": 100, "currency": "USD"})
+        refund = {
+            "object": "refund", "id": f"re_{number}", "payment_id": f"pay_{number}", "amount": 100, "currency": "USD"
+        }
+        deliver_standard(client, "refund.succeeded", refund)
     runtime.reset()
     runtime.services().payments  # noqa: B018
 

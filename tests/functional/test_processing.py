@@ -37,7 +37,8 @@ def test_a_poison_message_fails_alone(client, stack):
     # GIVEN a batch of two good messages and one that can never be processed
     good = [deliver(client, "stripe", samples.stripe_delivery(samples.stripe_event())) for _ in range(2)]
     stack.sqs.send_message(QueueUrl=stack.resources.queue_url, MessageBody="not json at all")
-    messages = stack.sqs.receive_message(QueueUrl=stack.resources.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    messages = stack.sqs.receive_message(QueueUrl=stack.resources.queue_url, MaxNumberOfMessages=10,
+                                         AttributeNames=["All"])["Messages"]
     assert len(messages) == 3
     poison = next(m["MessageId"] for m in messages if m["Body"] == "not json at all")
 

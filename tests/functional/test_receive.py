@@ -107,7 +107,8 @@ def test_other_providers_are_accepted(client, stack, deliver, request):
 
 def test_adyen_delivery_makes_one_record_per_item_and_answers_accepted(client, stack):
     body, headers = samples.adyen_delivery(
-        samples.adyen_item("PSP0001000000000"), samples.adyen_item("PSP0001000000000", "CAPTURE", original="PSP0001000000000")
+        samples.adyen_item("PSP0001000000000"),
+        samples.adyen_item("PSP0001000000000", "CAPTURE", original="PSP0001000000000"),
     )
     response = post(client, "adyen", body, headers)
 
@@ -119,7 +120,9 @@ def test_adyen_delivery_makes_one_record_per_item_and_answers_accepted(client, s
 
 
 def test_adyen_delivery_with_one_tampered_item_is_rejected_whole(client, stack):
-    body, headers = samples.adyen_delivery(samples.adyen_item("PSP0002000000000"), samples.adyen_item("PSP0003000000000"))
+    body, headers = samples.adyen_delivery(
+        samples.adyen_item("PSP0002000000000"), samples.adyen_item("PSP0003000000000")
+    )
     tampered = body.replace(b'"PSP0003000000000"', b'"PSP0004000000000"')
 
     response = post(client, "adyen", tampered, headers)
@@ -199,7 +202,8 @@ def test_json_with_charset_is_accepted(client, stack):
 def test_dependency_failure_is_503_with_retry_after_and_no_internals(client, stack, operation, capsys):
     # GIVEN an AWS call on the ingest path that fails
     body, headers = samples.stripe_delivery(samples.stripe_event())
-    with fail_aws_call(operation, ClientError({"Error": {"Code": "InternalError", "Message": INTERNAL_DETAIL}}, operation)):
+    error = ClientError({"Error": {"Code": "InternalError", "Message": INTERNAL_DETAIL}}, operation)
+    with fail_aws_call(operation, error):
         # WHEN a valid event arrives
         response = post(client, "stripe", body, headers)
 

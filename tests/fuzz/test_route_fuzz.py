@@ -56,7 +56,7 @@ def fuzz_app() -> Iterator[tuple[object, object]]:
         runtime.reset()
 
 
-def assert_rejected_and_nothing_stored(fuzz_app, response) -> None:  # type: ignore[no-untyped-def]
+def assert_rejected_and_nothing_stored(fuzz_app, response) -> None:
     _, (session, resources) = fuzz_app
     assert 400 <= response.status_code < 500, (response.status_code, response.body[:200])
     body = json.loads(response.body)
@@ -80,7 +80,8 @@ def hostile_json() -> st.SearchStrategy[bytes]:
         lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
         max_leaves=20,
     ).map(lambda value: json.dumps(value).encode())
-    return st.one_of(deep, deep_objects, huge_number, duplicate_keys, not_utf8, wrong_shapes, random_json, st.binary(max_size=512))
+    return st.one_of(deep, deep_objects, huge_number, duplicate_keys, not_utf8, wrong_shapes, random_json,
+                     st.binary(max_size=512))
 
 
 @given(source=st.sampled_from(SOURCES), body=hostile_json(), headers=st.dictionaries(
@@ -93,7 +94,8 @@ def hostile_json() -> st.SearchStrategy[bytes]:
 ))
 def test_unsigned_hostile_deliveries_are_rejected(fuzz_app, source, body, headers):
     client, _ = fuzz_app
-    response = client.http.post(f"/webhook/{source}", body=body, headers={"Content-Type": "application/json", **headers})
+    response = client.http.post(f"/webhook/{source}", body=body,
+                                headers={"Content-Type": "application/json", **headers})
     assert_rejected_and_nothing_stored(fuzz_app, response)
 
 
@@ -130,7 +132,8 @@ def test_correctly_signed_garbage_is_a_4xx_never_a_5xx(fuzz_app, body, timestamp
 @given(
     garbled=st.one_of(
         st.text(alphabet=string.printable, max_size=200),
-        st.lists(st.sampled_from(["t=1", "t=abc", "v1=", "v1=zz", "v0=00", ",", "t=", "=", "t=99999999999999999999"]), max_size=8).map(",".join),
+        st.lists(st.sampled_from(["t=1", "t=abc", "v1=", "v1=zz", "v0=00", ",", "t=", "=", "t=99999999999999999999"]),
+                 max_size=8).map(",".join),
     )
 )
 def test_garbled_and_repeated_stripe_headers_are_refused(fuzz_app, garbled):
@@ -138,12 +141,14 @@ def test_garbled_and_repeated_stripe_headers_are_refused(fuzz_app, garbled):
     body, headers = samples.stripe_delivery(samples.stripe_event())
     # A repeated header reaches the app comma-joined, as a proxy merges it.
     for value in (garbled, f"{headers['Stripe-Signature']},{garbled}" if "t=" in garbled else garbled):
-        response = client.http.post("/webhook/stripe", body=body, headers={"Content-Type": "application/json", "Stripe-Signature": value})
+        response = client.http.post("/webhook/stripe", body=body,
+                                    headers={"Content-Type": "application/json", "Stripe-Signature": value})
         assert_rejected_and_nothing_stored(fuzz_app, response)
 
 
 @given(content_type=st.one_of(
-    st.sampled_from(["text/plain", "application/xml", "multipart/form-data; boundary=x", "application/jsonp", "json", "*/*"]),
+    st.sampled_from(["text/plain", "application/xml", "multipart/form-data; boundary=x", "application/jsonp", "json",
+                     "*/*"]),
     st.text(alphabet=string.ascii_letters + "/;=-", max_size=30).filter(lambda t: "json" not in t.lower()),
 ))
 def test_wrong_content_types_are_415(fuzz_app, content_type):
@@ -159,13 +164,15 @@ def test_wrong_content_types_are_415(fuzz_app, content_type):
 def test_oversized_bodies_are_413(fuzz_app, extra):
     client, _ = fuzz_app
     body = b'{"id":"' + b"x" * (256 * 1024 + extra) + b'"}'
-    response = client.http.post("/webhook/stripe", body=body, headers=stripe.signed_headers(body, samples.STRIPE_SECRET, samples.now()))
+    response = client.http.post("/webhook/stripe", body=body,
+                                headers=stripe.signed_headers(body, samples.STRIPE_SECRET, samples.now()))
     assert response.status_code == 413
     assert_rejected_and_nothing_stored(fuzz_app, response)
 
 
 @given(source=st.one_of(
-    st.sampled_from(["..", "%2e%2e", "stripe%00", "STRIPE", "stripe ", "strípe", "stripe.json", "-stripe", "_", "a" * 65]),
+    st.sampled_from(["..", "%2e%2e", "stripe%00", "STRIPE", "stripe ", "strípe", "stripe.json", "-stripe", "_",
+                     "a" * 65]),
     st.text(min_size=1, max_size=40).filter(lambda s: "/" not in s and "?" not in s and "#" not in s),
 ))
 def test_unknown_sources_and_path_tricks_are_404(fuzz_app, source):

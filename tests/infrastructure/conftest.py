@@ -71,7 +71,7 @@ class Synthesized:
 
     @cached_property
     def json(self) -> dict[str, Any]:
-        return self.template.to_json()  # type: ignore[no-any-return]
+        return self.template.to_json()
 
     @cached_property
     def transformed(self) -> dict[str, Any]:
@@ -112,7 +112,7 @@ def sam_transform(template: dict[str, Any]) -> dict[str, Any]:
         def load(self) -> dict[str, str]:
             return {}
 
-    return transform(copy.deepcopy(template), {}, NoManagedPolicies())  # type: ignore[no-any-return]
+    return transform(copy.deepcopy(template), {}, NoManagedPolicies())
 
 
 @pytest.fixture(scope="session")

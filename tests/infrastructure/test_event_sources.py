@@ -48,7 +48,10 @@ def chalice_deployed_dev(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, 
         )["Role"]["Arn"]
         queue_url = sqs.create_queue(QueueName=names.processing_queue)["QueueUrl"]
         failures_url = sqs.create_queue(QueueName=names.audit_failure_queue)["QueueUrl"]
-        arn = lambda url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+        def arn(url: str) -> str:
+            return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
         stream_arn = session.client("dynamodb").create_table(
             TableName=names.table,
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -115,7 +118,9 @@ def test_fix_event_sources_is_idempotent_and_dry_run_changes_nothing(chalice_dep
     assert [f.settings for f in first] == [f.settings for f in second]
 
 
-def test_the_command_through_the_ops_cli(chalice_deployed_dev: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_command_through_the_ops_cli(
+    chalice_deployed_dev: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     from ops.main import main
 
     assert main(["fix-event-sources", "--stage", "dev", "--json"]) == 0
@@ -141,6 +146,7 @@ def test_a_stage_without_chalices_mappings_is_one_clear_error(
 
 def test_ops_does_not_import_the_cdk() -> None:
     # ops runs on an operator's machine and next to Lambda code: the shared settings must stay light
-    program = "import sys, ops.event_sources, ops.cli; print(any(m.startswith(('aws_cdk', 'jsii')) for m in sys.modules))"
+    program = ("import sys, ops.event_sources, ops.cli; "
+               "print(any(m.startswith(('aws_cdk', 'jsii')) for m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", program], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -233,4 +233,5 @@ def test_deployment_package_carries_arm64_wheels_the_runtime_can_load(prod: Synt
             assert (int(glibc[1]), int(glibc[2])) <= RUNTIME_GLIBC, tag
     # ... and only the app and its dependencies ship: no tests, tools or infrastructure
     assert "app.py" in names and any(n.startswith("chalicelib/") for n in names)
-    assert not any(n.startswith(("tests/", "infrastructure/", "devstack/", "ops/", "providers_tooling/")) for n in names)
+    assert not any(n.startswith(("tests/", "infrastructure/", "devstack/", "ops/", "providers_tooling/"))
+                   for n in names)

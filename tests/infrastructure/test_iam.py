@@ -125,7 +125,9 @@ def test_roles_that_write_webhook_records_can_write_only_webhook_keys(
     ]
     assert statements and all(actions(s) <= writes for s in statements)
     for statement in statements:
-        assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{WEBHOOK_ID_PREFIX}*"]}}
+        assert statement["Condition"] == {
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{WEBHOOK_ID_PREFIX}*"]}
+        }
     assert webhook_id_for("stripe", "evt_1").startswith(WEBHOOK_ID_PREFIX)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.reliability.judge import Outcome
@@ -22,12 +22,13 @@ BEGIN, END = "<!-- fault-injection:begin -->", "<!-- fault-injection:end -->"
 def table(outcomes: list[Outcome], webhooks: int) -> str:
     lines = [
         BEGIN,
-        f"Generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `python -m tests.reliability --webhooks {webhooks}`.",
+        f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m tests.reliability --webhooks {webhooks}`.",
         "",
         "`provider events` are distinct genuine events (an Adyen delivery carries two); `acked records` are",
         "the webhook records the provider got a 2xx for; forgeries are deliveries altered after signing.",
         "",
-        "| scenario | provider events | acked records | lost | double-applied | dead-lettered | needed the sweeper | faults injected | provider gave up | forgeries refused |",
+        "| scenario | provider events | acked records | lost | double-applied | dead-lettered | needed the sweeper "
+        "| faults injected | provider gave up | forgeries refused |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for o in outcomes:
@@ -56,7 +57,8 @@ def main() -> int:
                 sys.stdout.close()
                 sys.stdout = sys.__stdout__
             outcomes.append(outcome)
-            print(f"{scenario.name:45} acked={outcome.acked:4} lost={len(outcome.lost)} double={len(outcome.double_applied)} ok={outcome.ok}")
+            print(f"{scenario.name:45} acked={outcome.acked:4} lost={len(outcome.lost)} "
+                  f"double={len(outcome.double_applied)} ok={outcome.ok}")
     block = table(outcomes, args.webhooks)
     text = REPORT.read_text() if REPORT.exists() else ""
     if BEGIN in text and END in text:

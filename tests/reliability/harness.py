@@ -146,7 +146,8 @@ class Pipeline:
     def deliver(self, delivery: Delivery) -> None:
         delivery.attempts += 1
         try:
-            response = self.client.http.post(f"/webhook/{delivery.source}", body=delivery.body, headers=delivery.headers)
+            response = self.client.http.post(f"/webhook/{delivery.source}", body=delivery.body,
+                                             headers=delivery.headers)
         except Crash:
             self.crashes += 1
             return  # API Gateway answers 502: the provider will retry
@@ -170,7 +171,8 @@ class Pipeline:
                 return handled
             handled += len(messages)
             try:
-                result = self.client.lambda_.invoke("process_webhooks", sqs_event(messages, self.resources.queue_arn)).payload
+                result = self.client.lambda_.invoke("process_webhooks",
+                                                    sqs_event(messages, self.resources.queue_arn)).payload
                 failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
             except Crash:
                 self.crashes += 1
@@ -178,7 +180,8 @@ class Pipeline:
             for message in messages:
                 if message["MessageId"] in failed:
                     # The visibility timeout runs out at once (simulated time); SQS counts the receive.
-                    self.sqs.change_message_visibility(QueueUrl=self.resources.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+                    self.sqs.change_message_visibility(QueueUrl=self.resources.queue_url,
+                                                       ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
                 else:
                     self.sqs.delete_message(QueueUrl=self.resources.queue_url, ReceiptHandle=message["ReceiptHandle"])
         raise AssertionError("the processing queue never drained")
@@ -221,7 +224,8 @@ class Pipeline:
                 return
             batch = self.unaudited[:100]
             try:
-                result = self.client.lambda_.invoke("audit_changes", stream_event(batch, self.resources.table_stream_arn)).payload
+                result = self.client.lambda_.invoke("audit_changes",
+                                                    stream_event(batch, self.resources.table_stream_arn)).payload
                 failures = [f["itemIdentifier"] for f in result["batchItemFailures"]]
             except Crash:
                 self.crashes += 1
@@ -258,7 +262,8 @@ class Pipeline:
     def dead_letters(self) -> list[str]:
         ids = []
         for _ in range(100):
-            messages = self.sqs.receive_message(QueueUrl=self.resources.dlq_url, MaxNumberOfMessages=10).get("Messages", [])
+            messages = self.sqs.receive_message(QueueUrl=self.resources.dlq_url,
+                                                MaxNumberOfMessages=10).get("Messages", [])
             if not messages:
                 return ids
             ids.extend(json.loads(m["Body"]).get("webhookId", "?") for m in messages)

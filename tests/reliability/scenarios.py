@@ -48,28 +48,40 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("secrets read throttled", (Fault(SECRET, "throttle", every=2),), ""),
     Scenario("conditional put errors", (Fault(PUT, "error"),), "storage refuses every 3rd write"),
     Scenario("conditional put throttled", (Fault(PUT, "throttle", every=3, start=2),), ""),
-    Scenario("conditional put times out after writing", (Fault(PUT, "timeout"),), "stored, but the receiver never hears back"),
+    Scenario("conditional put times out after writing", (Fault(PUT, "timeout"),),
+             "stored, but the receiver never hears back"),
     Scenario("crash after the put", (Fault(PUT, "crash", match=WEBHOOK_PUT),), "stored, never queued, never answered"),
     Scenario("queue send errors", (Fault(SEND, "error"), Fault(SEND_BATCH, "error")), ""),
     Scenario("queue send throttled", (Fault(SEND, "throttle", every=2), Fault(SEND_BATCH, "throttle", every=2)), ""),
-    Scenario("queue send times out after sending", (Fault(SEND, "timeout"), Fault(SEND_BATCH, "timeout")), "queued, but answered 503"),
+    Scenario("queue send times out after sending", (Fault(SEND, "timeout"), Fault(SEND_BATCH, "timeout")),
+             "queued, but answered 503"),
     Scenario("crash after the send", (Fault(SEND, "crash"), Fault(SEND_BATCH, "crash")), "queued, never answered"),
     # When the record cannot even be read, it cannot be marked failed either: a message that runs
     # out of receives is dead-lettered with its record still `received`, for the sweeper.
-    Scenario("record read errors", (Fault(BATCH_GET, "error", match=RECORDS_READ),), "the processor cannot load records", sweeper_may_rescue=True),
-    Scenario("crash after reading the records", (Fault(BATCH_GET, "crash", match=RECORDS_READ),), "the processor dies mid-batch", sweeper_may_rescue=True),
-    Scenario("payment read errors", (Fault(BATCH_GET, "error", match=PAYMENTS_READ),), "the batch's payments cannot be read ahead"),
-    Scenario("record update errors", (Fault(UPDATE, "error", match=FINISH),), "the final status cannot be written", sweeper_may_rescue=True),
+    Scenario("record read errors", (Fault(BATCH_GET, "error", match=RECORDS_READ),),
+             "the processor cannot load records", sweeper_may_rescue=True),
+    Scenario("crash after reading the records", (Fault(BATCH_GET, "crash", match=RECORDS_READ),),
+             "the processor dies mid-batch", sweeper_may_rescue=True),
+    Scenario("payment read errors", (Fault(BATCH_GET, "error", match=PAYMENTS_READ),),
+             "the batch's payments cannot be read ahead"),
+    Scenario("record update errors", (Fault(UPDATE, "error", match=FINISH),),
+             "the final status cannot be written", sweeper_may_rescue=True),
     Scenario("record update times out after writing", (Fault(UPDATE, "timeout", match=FINISH),), ""),
-    Scenario("crash after the final update", (Fault(UPDATE, "crash", match=FINISH),), "done, but the message is not deleted"),
-    Scenario("alert publish errors", (Fault(PUBLISH, "error", every=1), Fault(UPDATE, "error", every=1, match=PROCESSED_FINISH)), "every webhook dead-letters and its alert fails at first"),
-    Scenario("processing always fails", (Fault(UPDATE, "error", every=1, match=PROCESSED_FINISH),), "every webhook ends failed in the DLQ with an alert"),
+    Scenario("crash after the final update", (Fault(UPDATE, "crash", match=FINISH),),
+             "done, but the message is not deleted"),
+    Scenario("alert publish errors",
+             (Fault(PUBLISH, "error", every=1), Fault(UPDATE, "error", every=1, match=PROCESSED_FINISH)),
+             "every webhook dead-letters and its alert fails at first"),
+    Scenario("processing always fails", (Fault(UPDATE, "error", every=1, match=PROCESSED_FINISH),),
+             "every webhook ends failed in the DLQ with an alert"),
     Scenario("payment write errors", (Fault(PUT, "error", match=PAYMENT_PUT),), "the payment record cannot be written"),
     # A crash mid-batch returns the whole batch, finished messages included: like the other
     # processor crashes, frequent ones can run messages out of receives (the sweeper rescues).
-    Scenario("crash after the payment write", (Fault(PUT, "crash", match=PAYMENT_PUT),), "applied, never published", sweeper_may_rescue=True),
+    Scenario("crash after the payment write", (Fault(PUT, "crash", match=PAYMENT_PUT),),
+             "applied, never published", sweeper_may_rescue=True),
     Scenario("payment event publish errors", (Fault(PUBLISH_BATCH, "error"),), "applied, publishing fails"),
-    Scenario("crash after the payment publish", (Fault(PUBLISH_BATCH, "crash"),), "published, never finished", sweeper_may_rescue=True),
+    Scenario("crash after the payment publish", (Fault(PUBLISH_BATCH, "crash"),), "published, never finished",
+             sweeper_may_rescue=True),
     Scenario("everything at once", (
         Fault(SECRET, "error", every=3), Fault(PUT, "timeout", every=4), Fault(SEND, "crash", every=5),
         Fault(BATCH_GET, "crash", every=4, match=RECORDS_READ), Fault(UPDATE, "timeout", every=3, match=FINISH),
@@ -85,26 +97,35 @@ def generate_deliveries(count: int, seed: int = 11) -> list[Delivery]:
     for index in range(count):
         kind = index % 4
         if kind == 0:
-            event = samples.stripe_event(rng.choice(["payment_intent.succeeded", "charge.refunded", "customer.created"]), event_id=f"evt_{uuid.UUID(int=rng.getrandbits(128)).hex}")
+            event = samples.stripe_event(
+                rng.choice(["payment_intent.succeeded", "charge.refunded", "customer.created"]),
+                event_id=f"evt_{uuid.UUID(int=rng.getrandbits(128)).hex}",
+            )
             body, headers = samples.stripe_delivery(event)
             source, key = "stripe", event["id"]
         elif kind == 1:
             event_id = str(uuid.UUID(int=rng.getrandbits(128)))
-            body, headers = samples.square_delivery(rng.choice(["payment.updated", "refund.created", "team_member.created"]), event_id=event_id)
+            body, headers = samples.square_delivery(
+                rng.choice(["payment.updated", "refund.created", "team_member.created"]), event_id=event_id
+            )
             source, key = "square", event_id
         elif kind == 2:
             psp = f"PSP{rng.getrandbits(40):013d}"
-            body, headers = samples.adyen_delivery(samples.adyen_item(psp), samples.adyen_item(f"{psp[:-1]}C", "CAPTURE", original=psp))
+            body, headers = samples.adyen_delivery(samples.adyen_item(psp),
+                                                   samples.adyen_item(f"{psp[:-1]}C", "CAPTURE", original=psp))
             source, key = "adyen", psp
         else:
             msg_id = f"msg_{uuid.UUID(int=rng.getrandbits(128)).hex}"
-            body, headers = samples.standard_delivery(rng.choice(["payment.succeeded", "refund.succeeded", "user.created"]), msg_id=msg_id)
+            body, headers = samples.standard_delivery(
+                rng.choice(["payment.succeeded", "refund.succeeded", "user.created"]), msg_id=msg_id
+            )
             source, key = "standard", msg_id
         deliveries.append(Delivery(source, body, headers, key))
         if rng.random() < 0.1:  # the provider delivers it twice on its own
             deliveries.append(Delivery(source, body, dict(headers), key))
         if rng.random() < 0.05:  # a forgery: same id, altered body
-            deliveries.append(Delivery(source, body.replace(b"1", b"2", 1) + b" ", dict(headers), f"forged-{key}", genuine=False))
+            deliveries.append(Delivery(source, body.replace(b"1", b"2", 1) + b" ", dict(headers), f"forged-{key}",
+                                       genuine=False))
     return deliveries
 
 
@@ -117,13 +138,13 @@ def _free_port() -> int:
 @contextmanager
 def emulated_stack() -> Iterator[Any]:
     """moto_server in a thread (streams need its HTTP API), the app's client, env pointing at it."""
+    import logging
+
     import boto3
     from chalice.test import Client
     from moto.server import ThreadedMotoServer
 
     from app import app
-
-    import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto_server's request log
     port = _free_port()
@@ -154,11 +175,13 @@ def run_named(scenario: Scenario, client: Any, session: Any, endpoint: str, coun
     sqs, sns = session.client("sqs"), session.client("sns")
     inbox = sqs.create_queue(QueueName="alert-inbox")["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=resources.alerts_topic_arn, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"})
+    sns.subscribe(TopicArn=resources.alerts_topic_arn, Protocol="sqs", Endpoint=inbox_arn,
+                  Attributes={"RawMessageDelivery": "true"})
 
     events_inbox = sqs.create_queue(QueueName="payment-events-inbox")["QueueUrl"]
     events_arn = sqs.get_queue_attributes(QueueUrl=events_inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=resources.payment_events_topic_arn, Protocol="sqs", Endpoint=events_arn, Attributes={"RawMessageDelivery": "true"})
+    sns.subscribe(TopicArn=resources.payment_events_topic_arn, Protocol="sqs", Endpoint=events_arn,
+                  Attributes={"RawMessageDelivery": "true"})
 
     def drain(queue_url: str) -> list[dict[str, Any]]:
         received: list[dict[str, Any]] = []

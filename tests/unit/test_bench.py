@@ -97,8 +97,10 @@ def test_cost_lines_turn_units_and_prices_into_dollars_per_million() -> None:
 def test_the_cost_model_uses_the_measured_calls() -> None:
     inputs = cost.CostInputs(
         ingest_calls={"dynamodb.PutItem": 1, "sqs.SendMessage": 1},
-        processing_calls={"dynamodb.BatchGetItem": 0.2, "dynamodb.PutItem": 1, "dynamodb.UpdateItem": 1, "sns.PublishBatch": 0.1},
-        webhook_item_bytes=1500, webhook_write_units=2, payment_item_bytes=900, handler_microseconds=40, log_bytes_per_webhook=700,
+        processing_calls={"dynamodb.BatchGetItem": 0.2, "dynamodb.PutItem": 1, "dynamodb.UpdateItem": 1,
+                          "sns.PublishBatch": 0.1},
+        webhook_item_bytes=1500, webhook_write_units=2, payment_item_bytes=900, handler_microseconds=40,
+        log_bytes_per_webhook=700,
         memory_mb={"api_handler": 512, "process_webhooks": 512, "audit_changes": 256, "sweep_stuck_webhooks": 256},
     )
     lines = {line.what: line for line in cost.line_items(inputs)}

@@ -81,7 +81,8 @@ def test_the_real_app_declares_a_queue_a_stream_and_a_schedule() -> None:
     found = discover(app, clients=lambda service: FakeSqs(), region="us-east-1",
                      function_name=lambda name: name, context_factory=context)
     # Two schedules: the sweeper and the reconciler
-    assert sorted(type(worker).__name__ for worker in found.workers) == ["Scheduler", "Scheduler", "SqsPoller", "StreamFollower"]
+    workers = sorted(type(worker).__name__ for worker in found.workers)
+    assert workers == ["Scheduler", "Scheduler", "SqsPoller", "StreamFollower"]
     assert found.not_emulated == []
 
 
@@ -233,9 +234,10 @@ def test_a_lock_held_by_a_killed_process_is_released(tmp_path: Any) -> None:
     # GIVEN a runner that took the lock and was killed outright (kill -9)
     paths = state.Paths(tmp_path)
     paths.ensure()
-    code = ("import sys, time; sys.path.insert(0, %r); from devstack.state import Paths, RunnerLock; "
-            "lock = RunnerLock(Paths(__import__('pathlib').Path(%r))); lock.acquire(); print('locked', flush=True); "
-            "time.sleep(60)") % (str(state.REPOSITORY), str(tmp_path))
+    code = (f"import sys, time; sys.path.insert(0, {str(state.REPOSITORY)!r}); "
+            "from devstack.state import Paths, RunnerLock; "
+            f"lock = RunnerLock(Paths(__import__('pathlib').Path({str(tmp_path)!r}))); lock.acquire(); "
+            "print('locked', flush=True); time.sleep(60)")
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None and child.stdout.readline().strip() == "locked"
     assert state.lock_is_held(paths)
@@ -379,7 +381,8 @@ def test_local_sources_file_is_merged_over_the_defaults(tmp_path: Any) -> None:
 
 @pytest.mark.parametrize(
     ("content", "problem"),
-    [(None, "cannot read"), ("{not json", "is not UTF-8 JSON"), ('{"stripe": {}}', 'must be an object with a "sources"'),
+    [(None, "cannot read"), ("{not json", "is not UTF-8 JSON"),
+     ('{"stripe": {}}', 'must be an object with a "sources"'),
      ('{"sources": []}', 'must be an object with a "sources"'), ("[]", 'must be an object with a "sources"')],
 )
 def test_an_unusable_local_sources_file_is_one_clear_line(tmp_path: Any, content: str | None, problem: str) -> None:

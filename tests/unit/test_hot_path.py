@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import io
 import json
 import time
+from collections import Counter
 from contextlib import redirect_stdout
 
 import pytest

@@ -50,14 +50,14 @@ def material_for(provider: str) -> delivery.SigningMaterial:
     )
 
 
-def verifier(provider: str):  # type: ignore[no-untyped-def]
+def verifier(provider: str):
     if provider == "paypal":
         documents = {CERT_URL: local_pki().cert_pem.encode()}
         return PayPalProvider(CertificateStore(fetcher=lambda url: documents[url]))
     return get_provider(provider)
 
 
-def verify(provider: str, signed: delivery.Delivery):  # type: ignore[no-untyped-def]
+def verify(provider: str, signed: delivery.Delivery):
     headers = {name.lower(): value for name, value in signed.headers.items()}
     return verifier(provider).verify(signed.body, headers, source_for(provider), time.time())
 

@@ -30,7 +30,9 @@ def test_reachable_names(name: str) -> None:
     assert parse_source(name, {"provider": "stripe", "secrets": [SECRET]}).name == name
 
 
-@pytest.mark.parametrize("name", ["stripe\n", "Stripe", "-stripe", "_", "stripe.eu", "a" * 65, "", "strípe", "stripe eu"])
+@pytest.mark.parametrize(
+    "name", ["stripe\n", "Stripe", "-stripe", "_", "stripe.eu", "a" * 65, "", "strípe", "stripe eu"]
+)
 def test_a_name_the_url_cannot_reach_is_a_configuration_error_that_does_not_echo_it(name: str) -> None:
     assert not SOURCE_NAME.fullmatch(name)  # fullmatch: "^...$" with match admitted "stripe\n"
     with pytest.raises(ConfigurationError) as raised:
@@ -51,8 +53,11 @@ def test_a_name_the_url_cannot_reach_is_a_configuration_error_that_does_not_echo
         SECRET,
     ],
 )
-def test_the_invalid_configuration_line_never_echoes_field_values(entry: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    table = SourceTable.from_document({"sources": {"stripe": entry, "stripe-eu": {"provider": "stripe", "secrets": ["y"]}}})
+def test_the_invalid_configuration_line_never_echoes_field_values(
+    entry: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entries = {"stripe": entry, "stripe-eu": {"provider": "stripe", "secrets": ["y"]}}
+    table = SourceTable.from_document({"sources": entries})
 
     [line] = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
     assert line["message"] == "source configuration invalid" and line["source"] == "stripe"

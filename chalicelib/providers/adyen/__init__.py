@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 
 from chalicelib.providers._helpers import decode_text, derived, required_string
 from chalicelib.providers.adyen.items import MERCHANT_ACCOUNT_OPTION, check_item, merchant_account, parse_delivery
-from chalicelib.providers.contract import Acknowledgement, InboundEvent, SourceConfig
 from chalicelib.providers.adyen.signature import (
     dedupe_key,
     keyed_hmacs,
     notification_items,
     verify_item,
 )
+from chalicelib.providers.contract import Acknowledgement, InboundEvent, SourceConfig
 
 if TYPE_CHECKING:
     from chalicelib.payments.model import PaymentEvent

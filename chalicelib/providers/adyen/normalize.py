@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.errors import ProcessingError
 from chalicelib.payments import fields, model, money
 from chalicelib.payments.model import PaymentEvent
-
 from chalicelib.providers.adyen.signature import ITEM_KEY
 
 if TYPE_CHECKING:

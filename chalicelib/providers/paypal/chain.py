@@ -43,7 +43,7 @@ import re
 import threading
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -134,7 +134,7 @@ def _anchor_store(trust_roots_pem: str | None) -> Any:
 
 
 def _as_datetime(now: float) -> datetime:
-    return datetime.fromtimestamp(now, tz=timezone.utc)
+    return datetime.fromtimestamp(now, tz=UTC)
 
 
 def _current(certificate: x509.Certificate, at: datetime) -> bool:

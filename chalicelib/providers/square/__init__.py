@@ -42,7 +42,9 @@ class SquareProvider:
     name: str = "square"
     signature_headers: tuple[str, ...] = (SIGNATURE_HEADER,)
     acknowledgement: Acknowledgement | None = None
-    options: Mapping[str, str] = MappingProxyType({NOTIFICATION_URL_OPTION: "required: the subscription's notification URL exactly as registered with Square"})
+    options: Mapping[str, str] = MappingProxyType(
+        {NOTIFICATION_URL_OPTION: "required: the subscription's notification URL exactly as registered with Square"}
+    )
 
     def verify(
         self, raw: bytes, headers: Mapping[str, str], source: SourceConfig, now: float

@@ -10,7 +10,6 @@ deduplicating on ``event_id``.
 
 from __future__ import annotations
 
-
 from chalicelib.errors import ConfigurationError
 from chalicelib.providers._helpers import (
     KeyedHmac,

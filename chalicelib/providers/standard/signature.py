@@ -111,7 +111,7 @@ def secret_key(source: SourceConfig, secret: str) -> bytes:
 
 def signed_bytes(msg_id: str, timestamp: int, raw: bytes) -> bytes:
     """What is signed: the id, the timestamp in decimal, each followed by a dot, then the body."""
-    return f"{msg_id}.{timestamp}.".encode("utf-8") + raw
+    return f"{msg_id}.{timestamp}.".encode() + raw
 
 
 def compute_signature(key: bytes, msg_id: str, timestamp: int, raw: bytes) -> str:

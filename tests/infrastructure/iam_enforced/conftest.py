@@ -65,7 +65,7 @@ def moto_endpoint() -> Iterator[str]:
         except OSError:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
-                raise RuntimeError("moto_server did not start")
+                raise RuntimeError("moto_server did not start") from None
             time.sleep(0.2)
     try:
         yield endpoint

@@ -165,7 +165,7 @@ def resolved_documents(
     return [resolver(document) for document in role_documents(template, role_logical_id)]
 
 
-def _as_list(value: Any) -> list[str]:
+def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 

@@ -61,7 +61,8 @@ def audit(world: Any, client: Any) -> dict[str, Any]:
         assert arn in [s["StreamArn"] for s in streams.list_streams(TableName=world.resources.table_name)["Streams"]]
         records = []
         for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")
+            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                                  ShardIteratorType="TRIM_HORIZON")
             records += streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
         assert records
         return client.lambda_.invoke("audit_changes", stream_event(records, arn)).payload
@@ -75,7 +76,9 @@ def status(world: Any, webhook_id: str) -> str:
 def test_every_flow_passes_under_the_roles_the_stack_deploys(enforced_stack, enforced_client):
     world = enforced_stack()
     alerts = world.admin.client("sqs").create_queue(QueueName="alert-inbox")["QueueUrl"]
-    alerts_arn = world.admin.client("sqs").get_queue_attributes(QueueUrl=alerts, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    alerts_arn = world.admin.client("sqs").get_queue_attributes(
+        QueueUrl=alerts, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
     world.admin.client("sns").subscribe(
         TopicArn=world.resources.alerts_topic_arn, Protocol="sqs", Endpoint=alerts_arn,
         Attributes={"RawMessageDelivery": "true"},
@@ -125,7 +128,8 @@ def test_every_flow_passes_under_the_roles_the_stack_deploys(enforced_stack, enf
         document["sources"]["stripe"]["api"] = {"key": "rk_test_iam", "baseUrl": base}
         secrets.put_secret_value(SecretId=world.resources.secret_id, SecretString=json.dumps(document))
         with world.as_function("reconcile_missed_webhooks"):
-            answer = enforced_client.lambda_.invoke("reconcile_missed_webhooks", scheduled_event("r", "us-east-1")).payload
+            event = scheduled_event("r", "us-east-1")
+            answer = enforced_client.lambda_.invoke("reconcile_missed_webhooks", event).payload
     assert answer["recovered"] == 1 and answer["failed"] == [], answer
     assert answer["sources"]["stripe"]["alreadyStored"] == 1
     assert status(world, webhook_id_for("stripe", "evt_iam_missed")) == RECEIVED

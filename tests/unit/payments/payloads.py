@@ -132,7 +132,8 @@ def stripe_charge(amount_refunded: int, refunds: list[dict[str, Any]] | None = N
         "amount_refunded": amount_refunded,
         "balance_transaction": "txn_3MtwBwLkdIwHu7ix0ELG5Ia8",
         "billing_details": {"address": {"city": None, "country": None, "line1": None, "line2": None,
-                                        "postal_code": None, "state": None}, "email": None, "name": None, "phone": None},
+                                        "postal_code": None, "state": None},
+                            "email": None, "name": None, "phone": None},
         "captured": True,
         "created": STRIPE_CREATED - 30,
         "currency": currency,
@@ -275,7 +276,8 @@ PAYPAL_API = "https://api.paypal.com"
 
 
 def paypal_event(event_type: str, resource_type: str, resource: dict[str, Any],
-                 create_time: str = "2024-02-15T12:00:07.940Z", event_id: str = "WH-58D329510W468432D-8HN650336L201105X",
+                 create_time: str = "2024-02-15T12:00:07.940Z",
+                 event_id: str = "WH-58D329510W468432D-8HN650336L201105X",
                  resource_version: str = "2.0") -> dict[str, Any]:
     return {
         "id": event_id,
@@ -424,14 +426,17 @@ def adyen_item(event_code: str, psp_reference: str = ADYEN_PAYMENT, success: str
 
 def adyen_record(item: dict[str, Any], webhook_id: str = "wh_test0000000000000000000001") -> WebhookRecord:
     fields = item["NotificationRequestItem"]
-    key = ":".join(str(fields.get(name) or "") for name in ("pspReference", "eventCode", "success", "originalReference"))
+    key = ":".join(str(fields.get(name) or "")
+                   for name in ("pspReference", "eventCode", "success", "originalReference"))
     return record("adyen", fields["eventCode"], item, event_id=key, webhook_id=webhook_id)
 
 
 # --- Standard Webhooks ------------------------------------------------------------------------
 
 
-def standard_event(event_type: str, data: dict[str, Any], timestamp: str | None = "2024-02-15T12:00:00Z") -> dict[str, Any]:
+def standard_event(
+    event_type: str, data: dict[str, Any], timestamp: str | None = "2024-02-15T12:00:00Z"
+) -> dict[str, Any]:
     document: dict[str, Any] = {"type": event_type, "data": copy.deepcopy(data)}
     if timestamp is not None:
         document["timestamp"] = timestamp

@@ -14,7 +14,7 @@ PAYMENT_KEY = f"adyen:{p.ADYEN_PAYMENT}"
 MODIFICATION = "ZC4R4RBFJGXXGN82"
 
 
-def normalize(item: dict):  # type: ignore[no-untyped-def]
+def normalize(item: dict):
     event = adyen.normalize(p.adyen_record(item))
     if event is not None:
         assert_valid(event.to_json())
@@ -50,7 +50,9 @@ def test_authorisation_is_keyed_by_its_own_psp_reference(success: str, status: s
         ("PREARBITRATION_LOST", "true", "dispute", "dispute_lost"),
     ],
 )
-def test_modifications_and_disputes_attach_by_original_reference(code: str, success: str, kind: str, status: str) -> None:
+def test_modifications_and_disputes_attach_by_original_reference(
+    code: str, success: str, kind: str, status: str
+) -> None:
     event = normalize(p.adyen_item(code, MODIFICATION, success, original_reference=p.ADYEN_PAYMENT))
     assert (event.kind, event.status, event.payment_key) == (kind, status, PAYMENT_KEY)
     if kind == "refund":
@@ -65,7 +67,8 @@ def test_a_capture_states_the_captured_amount() -> None:
 
 
 @pytest.mark.parametrize(("currency", "adyen_value", "minor"), [("CLP", 150000, 1500), ("IDR", 15000, 1500000),
-                                                               ("ISK", 10000, 100), ("JPY", 1500, 1500), ("KWD", 1234, 1234)])
+                                                               ("ISK", 10000, 100), ("JPY", 1500, 1500),
+                                                               ("KWD", 1234, 1234)])
 def test_adyen_units_are_converted_to_iso_minor_units(currency: str, adyen_value: int, minor: int) -> None:
     event = normalize(p.adyen_item("AUTHORISATION", value=adyen_value, currency=currency))
     assert (event.amount, event.currency) == (minor, currency)

@@ -22,7 +22,7 @@ def gc_event(resource_type: str, action: str, links: dict, created_at: str = "20
                                         "description": "..."}, "metadata": {}}
 
 
-def normalize(event: dict):  # type: ignore[no-untyped-def]
+def normalize(event: dict):
     event_type = f"{event['resource_type']}.{event['action']}"
     normalized = gocardless.normalize(p.record("gocardless", event_type, event, event_id=event["id"]))
     if normalized is not None:
@@ -78,7 +78,8 @@ def test_mandate_actions_follow_the_mandate(action: str, status: str) -> None:
 
 @pytest.mark.parametrize(
     ("resource_type", "action"),
-    [("payouts", "paid"), ("subscriptions", "created"), ("mandates", "transferred"), ("payments", "surcharge_fee_debited")],
+    [("payouts", "paid"), ("subscriptions", "created"), ("mandates", "transferred"),
+     ("payments", "surcharge_fee_debited")],
 )
 def test_other_events_are_outside_the_mapping(resource_type: str, action: str) -> None:
     assert normalize(gc_event(resource_type, action, {"payout": "PO1"})) is None

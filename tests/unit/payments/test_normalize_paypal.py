@@ -16,7 +16,7 @@ paypal = get_provider("paypal")
 ORDER_KEY, CAPTURE_KEY, AUTH_KEY = (f"paypal:{x}" for x in (p.PAYPAL_ORDER, p.PAYPAL_CAPTURE, p.PAYPAL_AUTHORIZATION))
 
 
-def normalize(event_type: str, resource_type: str, resource: dict):  # type: ignore[no-untyped-def]
+def normalize(event_type: str, resource_type: str, resource: dict):
     document = p.paypal_event(event_type, resource_type, resource)
     event = paypal.normalize(p.record("paypal", event_type, document, event_id=document["id"]))
     if event is not None:
@@ -53,7 +53,8 @@ def test_a_capture_without_an_order_is_keyed_by_its_authorization_else_by_itself
 
 @pytest.mark.parametrize(
     ("event_type", "auth_status", "status"),
-    [("PAYMENT.AUTHORIZATION.CREATED", "CREATED", "authorized"), ("PAYMENT.AUTHORIZATION.VOIDED", "VOIDED", "canceled")],
+    [("PAYMENT.AUTHORIZATION.CREATED", "CREATED", "authorized"),
+     ("PAYMENT.AUTHORIZATION.VOIDED", "VOIDED", "canceled")],
 )
 def test_authorization_events(event_type: str, auth_status: str, status: str) -> None:
     event = normalize(event_type, "authorization", p.paypal_authorization(auth_status))
@@ -62,17 +63,19 @@ def test_authorization_events(event_type: str, auth_status: str, status: str) ->
 
 
 @pytest.mark.parametrize(
-    ("value", "currency", "minor"), [("10.00", "USD", 1000), ("1500", "JPY", 1500), ("12.345", "KWD", 12345), ("100", "HUF", 10000)]
+    ("value", "currency", "minor"),
+    [("10.00", "USD", 1000), ("1500", "JPY", 1500), ("12.345", "KWD", 12345), ("100", "HUF", 10000)],
 )
 def test_decimal_amounts_use_the_currency_exponent(value: str, currency: str, minor: int) -> None:
-    event = normalize("PAYMENT.CAPTURE.COMPLETED", "capture", p.paypal_capture("COMPLETED", value=value, currency=currency))
+    event = normalize("PAYMENT.CAPTURE.COMPLETED", "capture",
+                      p.paypal_capture("COMPLETED", value=value, currency=currency))
     assert (event.amount, event.currency) == (minor, currency)
 
 
 @pytest.mark.parametrize(
     ("value", "currency", "reason"),
-    [("10.001", "USD", "not a whole number"), ("1.5", "JPY", "not a whole number"), ("10,00", "EUR", "malformed amount"),
-     ("-10.00", "USD", "malformed amount"), ("", "USD", "malformed amount")],
+    [("10.001", "USD", "not a whole number"), ("1.5", "JPY", "not a whole number"),
+     ("10,00", "EUR", "malformed amount"), ("-10.00", "USD", "malformed amount"), ("", "USD", "malformed amount")],
 )
 def test_malformed_amounts_fail_with_a_safe_reason(value: str, currency: str, reason: str) -> None:
     with pytest.raises(ProcessingError) as raised:
@@ -111,7 +114,9 @@ def test_a_refund_without_an_up_link_fails() -> None:
         ("CUSTOMER.DISPUTE.RESOLVED", "RESOLVED", "ACCEPTED", "dispute_lost"),
     ],
 )
-def test_dispute_events_name_the_capture(event_type: str, dispute_status: str, outcome: str | None, status: str) -> None:
+def test_dispute_events_name_the_capture(
+    event_type: str, dispute_status: str, outcome: str | None, status: str
+) -> None:
     event = normalize(event_type, "dispute", p.paypal_dispute(dispute_status, outcome))
     assert (event.kind, event.status, event.dispute_id) == ("dispute", status, "PP-D-27803")
     assert event.payment_key == CAPTURE_KEY and event.currency == "USD"

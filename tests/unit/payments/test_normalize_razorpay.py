@@ -26,7 +26,7 @@ def payment(amount: int = 50000, currency: str = "INR") -> dict:
     return {"id": "pay_29QQoUBi66xm2f", "entity": "payment", "amount": amount, "currency": currency}
 
 
-def normalize(document: dict):  # type: ignore[no-untyped-def]
+def normalize(document: dict):
     event = razorpay.normalize(p.record("razorpay", document["event"], document, event_id="KMjHCB3XJhDSx7"))
     if event is not None:
         assert_valid(event.to_json())
@@ -45,7 +45,8 @@ def test_payment_events_carry_the_amount_in_paise(event_type: str, status: str) 
 
 @pytest.mark.parametrize(
     ("event_type", "status"),
-    [("refund.created", "refund_pending"), ("refund.processed", "refund_succeeded"), ("refund.failed", "refund_failed")],
+    [("refund.created", "refund_pending"), ("refund.processed", "refund_succeeded"),
+     ("refund.failed", "refund_failed")],
 )
 def test_refund_events_name_their_payment_refund_and_amount(event_type: str, status: str) -> None:
     refund = {"id": "rfnd_FP8DDKxqJif6ca", "entity": "refund", "amount": 300100, "currency": "INR",
@@ -69,7 +70,9 @@ def test_dispute_events(event_type: str, status: str) -> None:
     assert event.payment_key == "razorpay:pay_29QQoUBi66xm2f"
 
 
-@pytest.mark.parametrize("event_type", ["payment.dispute.closed", "order.paid", "settlement.processed", "payment.downtime.started"])
+@pytest.mark.parametrize(
+    "event_type", ["payment.dispute.closed", "order.paid", "settlement.processed", "payment.downtime.started"]
+)
 def test_other_events_are_outside_the_mapping(event_type: str) -> None:
     assert normalize(rz_event(event_type, payment=payment())) is None
 

@@ -12,7 +12,7 @@ from tests.unit.payments.schema import assert_valid
 square = get_provider("square")
 
 
-def normalize(event_type: str, object_type: str, obj: dict):  # type: ignore[no-untyped-def]
+def normalize(event_type: str, object_type: str, obj: dict):
     object_id = obj.get("id", "x")
     event = square.normalize(p.record("square", event_type, p.square_event(event_type, object_type, object_id, obj)))
     if event is not None:

@@ -12,7 +12,7 @@ from tests.unit.payments.schema import assert_valid
 standard = get_provider("standard")
 
 
-def normalize(event_type: str, data: dict, **kw: object):  # type: ignore[no-untyped-def]
+def normalize(event_type: str, data: dict, **kw: object):
     event = standard.normalize(p.record("standard", event_type, p.standard_event(event_type, data, **kw)))  # type: ignore[arg-type]
     if event is not None:
         assert_valid(event.to_json())
@@ -46,16 +46,19 @@ def test_the_object_style_names_the_payment_by_its_id() -> None:
 @pytest.mark.parametrize(
     ("event_type", "status"),
     [("refund.created", "refund_pending"), ("refund.pending", "refund_pending"),
-     ("refund.succeeded", "refund_succeeded"), ("refund.failed", "refund_failed"), ("refund.canceled", "refund_failed")],
+     ("refund.succeeded", "refund_succeeded"), ("refund.failed", "refund_failed"),
+     ("refund.canceled", "refund_failed")],
 )
 def test_refund_events(event_type: str, status: str) -> None:
-    event = normalize(event_type, {"object": "refund", "id": "re_1", "payment_id": "pay_123", "amount": 500, "currency": "USD"})
+    event = normalize(event_type,
+                      {"object": "refund", "id": "re_1", "payment_id": "pay_123", "amount": 500, "currency": "USD"})
     assert (event.kind, event.status, event.refund_id, event.refund_amount) == ("refund", status, "re_1", 500)
     assert event.payment_key == "standard:pay_123" and event.amount is None
 
 
 def test_a_refund_may_name_its_refund_id_explicitly() -> None:
-    event = normalize("refund.succeeded", {"payment_id": "pay_123", "refund_id": "re_2", "amount": "5.00", "currency": "USD"})
+    event = normalize("refund.succeeded",
+                      {"payment_id": "pay_123", "refund_id": "re_2", "amount": "5.00", "currency": "USD"})
     assert (event.refund_id, event.refund_amount) == ("re_2", 500)
 
 
@@ -66,7 +69,9 @@ def test_a_refund_may_name_its_refund_id_explicitly() -> None:
 )
 def test_dispute_events(event_type: str, status: str) -> None:
     event = normalize(event_type, {"object": "dispute", "id": "dp_1", "payment_id": "pay_123", "currency": "USD"})
-    assert (event.kind, event.status, event.dispute_id, event.payment_key) == ("dispute", status, "dp_1", "standard:pay_123")
+    assert (event.kind, event.status, event.dispute_id, event.payment_key) == (
+        "dispute", status, "dp_1", "standard:pay_123"
+    )
 
 
 def test_without_a_timestamp_the_receive_time_is_used() -> None:

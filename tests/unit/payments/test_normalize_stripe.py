@@ -12,7 +12,7 @@ from tests.unit.payments.schema import assert_valid
 stripe = get_provider("stripe")
 
 
-def normalize(event_type: str, obj: dict, **kw: object):  # type: ignore[no-untyped-def]
+def normalize(event_type: str, obj: dict, **kw: object):
     event = stripe.normalize(p.record("stripe", event_type, p.stripe_event(event_type, obj, **kw)))  # type: ignore[arg-type]
     if event is not None:
         assert_valid(event.to_json())
@@ -52,9 +52,12 @@ def test_an_authorization_states_the_capturable_amount() -> None:
     assert normalize("payment_intent.amount_capturable_updated", intent).amount == 2000
 
 
-@pytest.mark.parametrize(("currency", "stripe_amount", "minor"), [("jpy", 500, 500), ("kwd", 1230, 1230), ("isk", 10000, 100)])
+@pytest.mark.parametrize(
+    ("currency", "stripe_amount", "minor"), [("jpy", 500, 500), ("kwd", 1230, 1230), ("isk", 10000, 100)]
+)
 def test_stripe_units_are_converted_to_iso_minor_units(currency: str, stripe_amount: int, minor: int) -> None:
-    event = normalize("payment_intent.succeeded", p.payment_intent("succeeded", amount=stripe_amount, currency=currency))
+    event = normalize("payment_intent.succeeded",
+                      p.payment_intent("succeeded", amount=stripe_amount, currency=currency))
     assert (event.amount, event.currency) == (minor, currency.upper())
 
 

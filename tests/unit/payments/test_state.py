@@ -101,7 +101,8 @@ def test_a_refund_before_the_payment_is_known_is_partial_until_the_amount_arrive
 
 
 @pytest.mark.parametrize(
-    ("outcome", "status"), [("dispute_open", "disputed"), ("dispute_won", "dispute_won"), ("dispute_lost", "dispute_lost")]
+    ("outcome", "status"),
+    [("dispute_open", "disputed"), ("dispute_won", "dispute_won"), ("dispute_lost", "dispute_lost")],
 )
 def test_disputes_and_their_outcomes(outcome: str, status: str) -> None:
     state = fold([payment("paid", "succeeded", 1), dispute("d", outcome, 100)])

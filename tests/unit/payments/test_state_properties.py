@@ -90,16 +90,22 @@ def deliveries(draw: st.DrawFn) -> tuple[list[PaymentEvent], list[PaymentEvent]]
 
 @PROPERTY
 @given(deliveries())
-def test_any_delivery_order_with_duplicates_ends_in_the_in_order_state(case: tuple[list[PaymentEvent], list[PaymentEvent]]) -> None:
+def test_any_delivery_order_with_duplicates_ends_in_the_in_order_state(
+    case: tuple[list[PaymentEvent], list[PaymentEvent]],
+) -> None:
     in_order, delivered = case
     expected, actual = fold(in_order), fold(delivered)
     assert actual.facts() == expected.facts()
-    assert (actual.status, actual.amount, actual.refunded_amount) == (expected.status, expected.amount, expected.refunded_amount)
+    assert (actual.status, actual.amount, actual.refunded_amount) == (
+        expected.status, expected.amount, expected.refunded_amount
+    )
 
 
 @PROPERTY
 @given(deliveries())
-def test_refunds_never_count_twice_and_never_exceed_what_was_refunded(case: tuple[list[PaymentEvent], list[PaymentEvent]]) -> None:
+def test_refunds_never_count_twice_and_never_exceed_what_was_refunded(
+    case: tuple[list[PaymentEvent], list[PaymentEvent]],
+) -> None:
     in_order, delivered = case
     state = fold(delivered)
     final = {}
@@ -112,7 +118,9 @@ def test_refunds_never_count_twice_and_never_exceed_what_was_refunded(case: tupl
 
 @PROPERTY
 @given(deliveries(), st.integers(min_value=0, max_value=100))
-def test_folding_two_halves_and_merging_them_is_the_same_state(case: tuple[list[PaymentEvent], list[PaymentEvent]], cut: int) -> None:
+def test_folding_two_halves_and_merging_them_is_the_same_state(
+    case: tuple[list[PaymentEvent], list[PaymentEvent]], cut: int
+) -> None:
     # (how a PayPal record first created under a capture id is folded into its order's record)
     _, delivered = case
     split = cut % (len(delivered) + 1)

@@ -1,8 +1,9 @@
 """Test PKI for the PayPal provider tests: the real 2017 delivery, and a throw-away CA.
 
 Nothing here touches the network. The real delivery and its certificates come from
-``tests/fixtures/paypal`` (a copy of the project's shared fixtures; see its README); the DigiCert root is embedded below because
-certifi's bundle no longer carries it (checked by a test), and its SHA-256 fingerprint is pinned.
+``tests/fixtures/paypal`` (a copy of the project's shared fixtures; see its README); the DigiCert root is
+embedded below because certifi's bundle no longer carries it (checked by a test), and its SHA-256
+fingerprint is pinned.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class RealDelivery:
     cert_url = (
         "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77"
     )
-    transmitted_at = dt.datetime(2017, 3, 30, 20, 4, 5, tzinfo=dt.timezone.utc).timestamp()
+    transmitted_at = dt.datetime(2017, 3, 30, 20, 4, 5, tzinfo=dt.UTC).timestamp()
 
     def headers(self, **overrides: str) -> dict[str, str]:
         headers = {

@@ -591,7 +591,9 @@ def test_merchant_account_pin_refuses_other_accounts() -> None:
     """GIVEN a source pinned to merchant account AcmeShopECOM (option merchantAccountCode)
     WHEN a delivery signed with its key carries an item for another account (or none)
     THEN it is refused whole (400); its own account's items pass."""
-    pinned = SourceConfig(name="adyen", provider="adyen", secrets=(KEY,), options={"merchantAccountCode": "AcmeShopECOM"})
+    pinned = SourceConfig(
+        name="adyen", provider="adyen", secrets=(KEY,), options={"merchantAccountCode": "AcmeShopECOM"}
+    )
     other = our_sign(dict(SECOND, merchantAccountCode="OtherShopECOM"))
     missing = our_sign({k: v for k, v in SECOND.items() if k != "merchantAccountCode"})
 
@@ -604,7 +606,9 @@ def test_merchant_account_pin_refuses_other_accounts() -> None:
 
 @pytest.mark.parametrize("option", [12, "", "Acme:Shop", ["AcmeShopECOM"]])
 def test_a_bad_merchant_account_pin_is_a_configuration_error(option: object) -> None:
-    source_config = SourceConfig(name="adyen", provider="adyen", secrets=(KEY,), options={"merchantAccountCode": option})
+    source_config = SourceConfig(
+        name="adyen", provider="adyen", secrets=(KEY,), options={"merchantAccountCode": option}
+    )
 
     with pytest.raises(ConfigurationError) as raised:
         PROVIDER.verify(body(delivery(sign(FIRST))), {}, source_config, NOW)

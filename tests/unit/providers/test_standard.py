@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -61,7 +61,7 @@ def sign(
     prefix: str = "webhook",
 ) -> dict[str, str]:
     """Headers as a sender sends them, signed by the reference library."""
-    when = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    when = datetime.fromtimestamp(timestamp, tz=UTC)
     signature = Webhook(secret).sign(msg_id, when, raw.decode("utf-8"))
     return {
         f"{prefix}-id": msg_id,
