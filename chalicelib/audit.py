@@ -21,7 +21,7 @@ from chalicelib import log
 from chalicelib.batch import partial_batch, stream_sequence_number
 from chalicelib.encoding import compact_json
 from chalicelib.payments.keys import ALIAS_ITEM_TYPE, PAYMENT_ITEM_TYPE
-from chalicelib.store import FAILED, ITEM_TYPE
+from chalicelib.webhooks.record import ITEM_TYPE, WebhookStatus
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 CHANGES = frozenset({"INSERT", "MODIFY", "REMOVE"})
@@ -133,7 +133,7 @@ def alert_reason(entry: Mapping[str, Any]) -> str | None:
         return "A webhook record was removed"
     if entry["audit"] == "payment":
         return None
-    if entry["newStatus"] == FAILED and entry["oldStatus"] != FAILED:
+    if entry["newStatus"] == WebhookStatus.FAILED and entry["oldStatus"] != WebhookStatus.FAILED:
         return "A webhook failed processing and was dead-lettered"
     return None
 

@@ -1,6 +1,6 @@
-"""The two things every DynamoDB caller here needs and should not write twice: telling a failed
-condition from any other error, and ``BatchGetItem`` in chunks of DynamoDB's limit with its
-unprocessed keys asked for again."""
+"""What every DynamoDB caller here needs and should not write twice: telling a failed condition,
+a permanent refusal and a passing fault apart, and ``BatchGetItem`` in chunks of DynamoDB's limit
+with its unprocessed keys asked for again."""
 
 from __future__ import annotations
 
@@ -23,6 +23,22 @@ def error_code(exc: BaseException) -> str:
         return ""
     error = response.get("Error")
     return str(error.get("Code", "")) if isinstance(error, dict) else ""
+
+
+PERMANENT_ERROR_CODES = frozenset({"ValidationException", "SerializationException"})
+"""DynamoDB errors that the same request gets again however often it is retried."""
+
+
+def is_item_too_large(exc: BaseException) -> bool:
+    """DynamoDB refused the item for its size (``ValidationException: Item size has exceeded
+    the maximum allowed size``): permanent, a retry of the same event fails the same way."""
+    return error_code(exc) == "ValidationException" and "size" in str(exc).lower()
+
+
+def is_permanent_error(exc: BaseException) -> bool:
+    """A client error that no retry of the same request can cure (throttling, 5xx and network
+    errors are not: they pass)."""
+    return error_code(exc) in PERMANENT_ERROR_CODES
 
 
 def is_conditional_failure(exc: BaseException) -> bool:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from chalicelib import log
+from chalicelib.dynamo import is_item_too_large, is_permanent_error
 from chalicelib.errors import (
     ConflictingEvent,
     ConflictingTransmission,
@@ -37,17 +38,15 @@ from chalicelib.providers import get_provider
 from chalicelib.providers.contract import InboundEvent, SourceConfig
 from chalicelib.queue import ProcessingQueue
 from chalicelib.sources import SOURCE_NAME, SourceRegistry
-from chalicelib.store import (
+from chalicelib.timestamps import iso_timestamp
+from chalicelib.webhooks.record import (
     ANSWER_ACCEPTED,
     MARKER_RETENTION_DAYS,
     MAX_ITEM_BYTES,
     ORIGIN_DELIVERY,
-    RECEIVED,
-    WebhookStore,
+    WebhookStatus,
     body_digest,
     dedupe_marker_item,
-    is_item_too_large,
-    is_permanent_error,
     item_size,
     received_item,
     safe_headers,
@@ -55,7 +54,7 @@ from chalicelib.store import (
     transmission_marker_item,
     webhook_id_for,
 )
-from chalicelib.timestamps import iso_timestamp
+from chalicelib.webhooks.store import WebhookStore
 
 SECONDS_PER_DAY = 86_400
 
@@ -212,7 +211,7 @@ def store_event(
     with storing(source, webhook_id):
         stored = store.put_new(item)
     if stored.created:
-        return Stored(True, RECEIVED)
+        return Stored(True, WebhookStatus.RECEIVED)
     if (claim.digest, claim.record_expires_at) != (stored.payload_sha256, stored.expires_at):
         # The record is older than the marker (stored before markers existed, or by the retry after
         # a crash between the two writes): the marker must say what the record says.
@@ -294,7 +293,7 @@ def store_and_queue(
         stored_events.append(StoredEvent(webhook_id, stored.created))
         # A duplicate still `received` may be one whose first send failed: queue it again.
         # Processing is idempotent, so a second message for a queued record is harmless.
-        if stored.status == RECEIVED:
+        if stored.status == WebhookStatus.RECEIVED:
             to_queue.append(webhook_id)
 
     try:

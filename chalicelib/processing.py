@@ -42,7 +42,8 @@ from typing import TYPE_CHECKING, Any
 from chalicelib import log
 from chalicelib.errors import ProcessingError
 from chalicelib.providers import get_provider
-from chalicelib.store import FAILED, IGNORED, PROCESSED, WebhookRecord, WebhookStore, attempt_entry
+from chalicelib.webhooks.record import WebhookRecord, WebhookStatus, attempt_entry
+from chalicelib.webhooks.store import WebhookStore
 
 if TYPE_CHECKING:
     from chalicelib.payments.model import PaymentEvent
@@ -119,7 +120,7 @@ def apply_event(
     """Apply a normalized event to its payment record (step 6, after :func:`_normalize`); no event
     means the webhook is ignored."""
     if event is None:
-        return Outcome(status=IGNORED)
+        return Outcome(status=WebhookStatus.IGNORED)
     applied = context.payments.apply(event, now)
     log.info(
         "payment event applied" if applied.changed else "payment event already applied",
@@ -132,7 +133,7 @@ def apply_event(
         paymentStatus=applied.record.status,
         version=applied.record.version,
     )
-    return Outcome(status=PROCESSED, event=applied.event, payment_status=applied.record.status)
+    return Outcome(status=WebhookStatus.PROCESSED, event=applied.event, payment_status=applied.record.status)
 
 
 def _report_failure(attempt: Attempt, exc: Exception, context: ProcessingContext) -> dict[str, str]:
@@ -154,10 +155,12 @@ def _report_failure(attempt: Attempt, exc: Exception, context: ProcessingContext
     )
     if webhook is not None:  # a record that could not even be read cannot be counted
         now = time.time()
-        history = webhook.with_attempt(attempt_entry(now, FAILED if last_receive else "retrying", reason))
+        history = webhook.with_attempt(attempt_entry(now, WebhookStatus.FAILED if last_receive else "retrying", reason))
         try:
             if last_receive:
-                context.store.finish(attempt.webhook_id, FAILED, now=now, reason=reason, attempt_log=history)
+                context.store.finish(
+                    attempt.webhook_id, WebhookStatus.FAILED, now=now, reason=reason, attempt_log=history
+                )
             else:
                 context.store.count_failed_attempt(attempt.webhook_id, reason, attempt_log=history)
         except Exception as write_error:  # the message is reported anyway; SQS retries or dead-letters it

@@ -17,7 +17,7 @@ from chalicelib.ingest import IngestContext
 from chalicelib.queue import ProcessingQueue
 from chalicelib.settings import Settings, get_settings
 from chalicelib.sources import SourceRegistry
-from chalicelib.store import WebhookStore
+from chalicelib.webhooks.store import WebhookStore
 
 if TYPE_CHECKING:
     from chalicelib.audit import AuditContext

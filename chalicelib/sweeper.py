@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from chalicelib import log
 from chalicelib.queue import ProcessingQueue
-from chalicelib.store import WebhookStore
 from chalicelib.timestamps import iso_timestamp
+from chalicelib.webhooks.store import WebhookStore
 
 MAX_PER_RUN = 1000
 """Records one run handles (the function has a timeout); the rest come first in the next run."""

@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import Flask, Response, abort, render_template, request, session
 
-from chalicelib.store import FAILED, STATUSES
+from chalicelib.webhooks.record import STATUSES, WebhookStatus
 from console import redact
 from console.data import Console, payment_key_of, status_trail
 from ops import records
@@ -55,7 +55,9 @@ def create_app(console: Console, secret_key: bytes | None = None) -> Flask:
 
     @app.context_processor
     def shared() -> dict[str, Any]:
-        return {"stage": console.stage, "csrf_token": _csrf_token, "csrf_field": CSRF_FIELD, "FAILED": FAILED}
+        return {
+            "stage": console.stage, "csrf_token": _csrf_token, "csrf_field": CSRF_FIELD, "FAILED": WebhookStatus.FAILED
+        }
 
     @app.before_request
     def only_loopback_and_tokens() -> Response | None:
@@ -151,7 +153,7 @@ def create_app(console: Console, secret_key: bytes | None = None) -> Flask:
         return render_template("done.html", title="Redriven", lines=[
             f"moved {len(moved)} message(s) from the dead-letter queue to the processing queue",
             *[f"moved {letter.webhook_id or '(not a webhook message)'}"
-              + (" (its failed record reopened)" if letter.status == FAILED else "") for letter in moved],
+              + (" (its failed record reopened)" if letter.status == WebhookStatus.FAILED else "") for letter in moved],
         ])
 
     @app.get("/events")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from chalicelib.providers import get_provider
-from chalicelib.store import FAILED, FINAL_STATUSES, RECEIVED, WebhookRecord
+from chalicelib.webhooks.record import FINAL_STATUSES, WebhookRecord, WebhookStatus
 from console.events import EventLog, Produced
 from ops import records
 from ops.stage import StageTarget
@@ -27,14 +27,14 @@ class TrailStep(NamedTuple):
 
 def status_trail(record: WebhookRecord) -> list[TrailStep]:
     """The record's status changes, from its arrival through every attempt in its history."""
-    steps = [TrailStep(record.received_at, RECEIVED, "received and queued")]
-    status = RECEIVED
+    steps = [TrailStep(record.received_at, WebhookStatus.RECEIVED, "received and queued")]
+    status: str = WebhookStatus.RECEIVED
     for entry in record.attempt_log:
         outcome = entry.get("outcome", "")
         if outcome in FINAL_STATUSES:
             status = outcome
         elif outcome == "reopened":
-            status = RECEIVED
+            status = WebhookStatus.RECEIVED
         note = outcome + (f": {entry['error']}" if entry.get("error") else "")
         steps.append(TrailStep(entry.get("at", ""), status, note))
     return steps
@@ -76,7 +76,7 @@ class Console:
         return self.target.payments().get(payment_key)
 
     def failed(self) -> list[WebhookRecord]:
-        return records.find(self.target.store(), records.Filters(status=FAILED))
+        return records.find(self.target.store(), records.Filters(status=WebhookStatus.FAILED))
 
     def dead_letters(self) -> list[records.DeadLetter]:
         """The DLQ's messages, looked at and left in place (redrive's own dry run)."""

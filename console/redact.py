@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from chalicelib.providers import PROVIDER_NAMES, get_provider
-from chalicelib.store import safe_headers
+from chalicelib.webhooks.record import safe_headers
 
 REDACTED = "[redacted]"
 _SECRET_KEY_WORDS = ("signature", "secret", "hmac", "password", "token")

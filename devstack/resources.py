@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.settings import Settings
-from chalicelib.store import SWEEP_INDEX
+from chalicelib.webhooks.record import SWEEP_INDEX
 
 
 @dataclass(frozen=True)

@@ -51,10 +51,10 @@ from infrastructure.names import (
 )
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
-SWEEP_INDEX_NAME = "sweep-index"  # chalicelib.store.SWEEP_INDEX
+SWEEP_INDEX_NAME = "sweep-index"  # chalicelib.webhooks.record.SWEEP_INDEX
 PAYMENT_KEY_PREFIX = "payment#"  # chalicelib.payments.keys.KEY_PREFIX
-WEBHOOK_KEY_PREFIX = "wh_"  # chalicelib.store.WEBHOOK_ID_PREFIX
-MARKER_KEY_PREFIXES = ("seen#", "tx#")  # chalicelib.store.DEDUPE_KEY_PREFIX, TRANSMISSION_KEY_PREFIX
+WEBHOOK_KEY_PREFIX = "wh_"  # chalicelib.webhooks.record.WEBHOOK_ID_PREFIX
+MARKER_KEY_PREFIXES = ("seen#", "tx#")  # chalicelib.webhooks.record.DEDUPE_KEY_PREFIX, TRANSMISSION_KEY_PREFIX
 CURSOR_KEY_PREFIX = "cursor#"  # chalicelib.reconcile.cursor.CURSOR_KEY_PREFIX
 
 

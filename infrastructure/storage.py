@@ -1,6 +1,6 @@
 """The webhook table and the sources secret.
 
-The table's shape is the one ``devstack/resources.py`` creates locally and ``chalicelib/store.py``
+The table's shape is the one ``devstack/resources.py`` creates locally and ``chalicelib/webhooks/store.py``
 relies on: key ``pk``; the sparse ``sweep-index`` (``sweepKey`` + ``sweepAt``, with the sweep
 count) that holds only records still ``received``; TTL on ``expiresAt``; a stream with both images for the
 audit. Payment records (``pk`` ``payment#...``) share the table and need nothing more from it.
@@ -22,7 +22,7 @@ from infrastructure.stage_config import StageConfig
 PARTITION_KEY = "pk"
 SWEEP_KEY = "sweepKey"
 SWEEP_SORT_KEY = "sweepAt"
-SWEEP_INDEX_ATTRIBUTES = ["sweeps"]  # chalicelib/store.py reads the count with the keys
+SWEEP_INDEX_ATTRIBUTES = ["sweeps"]  # chalicelib/webhooks/store.py reads the count with the keys
 TTL_ATTRIBUTE = "expiresAt"
 PITR_RECOVERY_DAYS = 35  # the maximum: restore to any second of the last five weeks
 

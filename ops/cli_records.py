@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from chalicelib.sources import SOURCE_NAME
-from chalicelib.store import FAILED, FINAL_STATUSES, STATUSES
+from chalicelib.webhooks.record import FINAL_STATUSES, STATUSES, WebhookStatus
 from ops import records
 from ops.cli import common_options
 from ops.output import emit, payment_text, progress_bar, record_text
@@ -177,7 +177,7 @@ def _redriven(status: str | None, dry_run: bool) -> str:
     """What redrive does to the message's record, in words (its status alone read as a failure)."""
     if status is None:
         return "(no record)"
-    if status == FAILED:
+    if status == WebhookStatus.FAILED:
         return "(record failed: would be reopened)" if dry_run else "(record was failed: reopened)"
     return f"(record {status}: left as it is)"
 

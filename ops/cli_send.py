@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from chalicelib.store import WebhookRecord
+from chalicelib.webhooks.record import WebhookRecord
 from ops import delivery as deliveries
 from ops import samples
 from ops.cli import common_options, webhook_url

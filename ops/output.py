@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from chalicelib.store import WebhookRecord
+from chalicelib.webhooks.record import WebhookRecord
 
 
 def emit(as_json: bool, document: Any, text: str) -> None:

@@ -20,8 +20,9 @@ from typing import Any
 
 from chalicelib.queue import ProcessingQueue
 from chalicelib.settings import Settings
-from chalicelib.store import FAILED, FINAL_STATUSES, WebhookRecord, WebhookStore
 from chalicelib.timestamps import iso_timestamp
+from chalicelib.webhooks.record import FINAL_STATUSES, WebhookRecord, WebhookStatus
+from chalicelib.webhooks.store import WebhookStore
 from ops.stage import OpsError
 
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
@@ -198,7 +199,7 @@ def redrive(
         if dry_run:
             held.append(message["ReceiptHandle"])
         else:
-            if record is not None and record.status == FAILED:
+            if record is not None and record.status == WebhookStatus.FAILED:
                 store.reopen(record.webhook_id, reopened_sweep_at())
             sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"])
             sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])

@@ -19,7 +19,7 @@ from typing import Any
 from chalicelib.payments.store import PaymentStore
 from chalicelib.queue import ProcessingQueue
 from chalicelib.settings import Settings
-from chalicelib.store import WebhookStore
+from chalicelib.webhooks.store import WebhookStore
 from devstack.state import CREDENTIALS, REGION, REPOSITORY, Paths, read_stack
 from providers_tooling.contract import SigningMaterial
 

@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.store import FAILED, IGNORED, PROCESSED, RECEIVED, WebhookRecord, WebhookStore
+from chalicelib.webhooks.record import WebhookRecord, WebhookStatus
+from chalicelib.webhooks.store import WebhookStore
 from console.events import ALERT, EventLog, Produced
 
-COLOURS = {PROCESSED: "green", FAILED: "red", RECEIVED: "yellow", IGNORED: "bright_black", ALERT: "red",
+COLOURS = {WebhookStatus.PROCESSED: "green", WebhookStatus.FAILED: "red", WebhookStatus.RECEIVED: "yellow",
+           WebhookStatus.IGNORED: "bright_black", ALERT: "red",
            "payment-event": "cyan", "retrying": "magenta"}
 
 
@@ -78,21 +80,21 @@ class Follower:
         head = f"{record.source:<10} {record.event_type:<32} {_short(record.webhook_id)}"
         lines: list[Line] = []
         if before is None:
-            lines.append(Line("webhook", record.received_at, {**base, "status": RECEIVED},
-                              f"{head} received", RECEIVED))
-            before = (RECEIVED, 0)
+            lines.append(Line("webhook", record.received_at, {**base, "status": WebhookStatus.RECEIVED},
+                              f"{head} received", WebhookStatus.RECEIVED))
+            before = (WebhookStatus.RECEIVED, 0)
         status, attempts = before
-        if record.attempts > attempts and record.status == RECEIVED and record.last_error:
+        if record.attempts > attempts and record.status == WebhookStatus.RECEIVED and record.last_error:
             lines.append(Line("attempt", _last_attempt_time(record),
                               {**base, "attempt": record.attempts, "error": record.last_error},
                               f"{head} attempt {record.attempts} failed: {record.last_error}", "retrying"))
         if record.status != status:
             detail = f" after {record.attempts} attempt(s)" if record.is_final else " (reopened)"
-            if record.status == FAILED and record.last_error:
+            if record.status == WebhookStatus.FAILED and record.last_error:
                 detail += f": {record.last_error}"
             lines.append(Line("status", _last_attempt_time(record),
                               {**base, "status": record.status, "attempts": record.attempts,
-                               "error": record.last_error if record.status == FAILED else None},
+                               "error": record.last_error if record.status == WebhookStatus.FAILED else None},
                               f"{head} {record.status}{detail}", record.status))
         return lines
 

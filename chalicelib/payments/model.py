@@ -22,7 +22,7 @@ from chalicelib.errors import ProcessingError
 from chalicelib.payments import money
 
 if TYPE_CHECKING:
-    from chalicelib.store import WebhookRecord
+    from chalicelib.webhooks.record import WebhookRecord
 
 SCHEMA_VERSION = "1"
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.store import is_conditional_failure
+from chalicelib.dynamo import is_conditional_failure
 from chalicelib.timestamps import iso_timestamp
 
 CURSOR_KEY_PREFIX = "cursor#"

@@ -28,7 +28,7 @@ from chalicelib.providers.contract import InboundEvent, SourceConfig
 from chalicelib.reconcile.credentials import ApiCredentials, api_credentials
 from chalicelib.reconcile.cursor import MAX_WINDOW_SECONDS, MIN_WINDOW_SECONDS, Cursor, CursorStore
 from chalicelib.reconcile.http import JsonClient, ProviderApiError
-from chalicelib.store import ORIGIN_RECONCILED, webhook_id_for
+from chalicelib.webhooks.record import ORIGIN_RECONCILED, webhook_id_for
 
 OVERLAP_SECONDS = 600
 """Each window starts this long before the cursor: an event a provider lists late (its list is

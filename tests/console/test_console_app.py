@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.store import RECEIVED, WebhookRecord, WebhookStore
+from chalicelib.webhooks.record import WebhookRecord, WebhookStatus
+from chalicelib.webhooks.store import WebhookStore
 from console.app import create_app
 from console.data import Console
 from console.events import PAYMENT_EVENT, EventLog
@@ -49,7 +50,8 @@ def failing_record(stack: Any, webhook_id: str = "wh_console_poison") -> str:
     event = samples.stripe_event("payment_intent.succeeded")
     record = WebhookRecord(webhook_id=webhook_id, source="stripe", provider="no-such-provider", event_id=event["id"],
                            event_type=event["type"], payload=json.dumps(event),
-                           received_at="2024-01-01T00:00:00.000Z", status=RECEIVED, expires_at=2_000_000_000)
+                           received_at="2024-01-01T00:00:00.000Z", status=WebhookStatus.RECEIVED,
+                           expires_at=2_000_000_000)
     stack.dynamodb.put_item(TableName=stack.resources.table_name, Item=record.to_item())
     stack.sqs.send_message(QueueUrl=stack.resources.queue_url, MessageBody=json.dumps({"webhookId": webhook_id}))
     return webhook_id

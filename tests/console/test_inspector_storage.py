@@ -7,14 +7,8 @@ from typing import Any
 
 from bench.calls import dynamodb_item_bytes
 from chalicelib.providers import PROVIDER_NAMES, get_provider
-from chalicelib.store import (
-    ATTEMPT_HISTORY_LIMIT,
-    RECEIVED,
-    WebhookRecord,
-    WebhookStore,
-    attempt_entry,
-    safe_headers,
-)
+from chalicelib.webhooks.record import ATTEMPT_HISTORY_LIMIT, WebhookRecord, WebhookStatus, attempt_entry, safe_headers
+from chalicelib.webhooks.store import WebhookStore
 from tests import samples
 from tests.functional.helpers import post, process_queue
 
@@ -54,7 +48,7 @@ def test_every_failed_attempt_is_kept_with_its_safe_reason(client: Any, stack: A
     record = WebhookRecord(
         webhook_id="wh_poison_storage", source="stripe", provider="no-such-provider", event_id=event["id"],
         event_type=event["type"], payload=json.dumps(event), received_at="2024-01-01T00:00:00.000Z",
-        status=RECEIVED, expires_at=2_000_000_000,
+        status=WebhookStatus.RECEIVED, expires_at=2_000_000_000,
     )
     stack.dynamodb.put_item(TableName=stack.resources.table_name, Item=record.to_item())
     stack.sqs.send_message(QueueUrl=stack.resources.queue_url, MessageBody=json.dumps({"webhookId": record.webhook_id}))
@@ -76,7 +70,9 @@ def test_every_failed_attempt_is_kept_with_its_safe_reason(client: Any, stack: A
 
 
 def test_the_attempt_history_is_bounded() -> None:
-    record = WebhookRecord("wh_x", "stripe", "stripe", "evt", "t", "{}", "2024-01-01T00:00:00.000Z", RECEIVED)
+    record = WebhookRecord(
+        "wh_x", "stripe", "stripe", "evt", "t", "{}", "2024-01-01T00:00:00.000Z", WebhookStatus.RECEIVED
+    )
     for second in range(ATTEMPT_HISTORY_LIMIT + 5):
         record.attempt_log = tuple(record.with_attempt(attempt_entry(second, "retrying", "boom")))
     assert len(record.attempt_log) == ATTEMPT_HISTORY_LIMIT
@@ -98,7 +94,7 @@ def test_the_item_size_effect_is_small() -> None:
     # What the inspector adds to a typical record: the headers a provider sends through API
     # Gateway, the answer, and a full history of failed attempts (the worst case).
     base = WebhookRecord("wh_" + "0" * 32, "stripe", "stripe", "evt_" + "1" * 24, "payment_intent.succeeded",
-                         "{}", "2024-01-01T00:00:00.000Z", RECEIVED, expires_at=2_000_000_000)
+                         "{}", "2024-01-01T00:00:00.000Z", WebhookStatus.RECEIVED, expires_at=2_000_000_000)
     headers = {"content-type": "application/json; charset=utf-8", "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
                "content-length": "2345", "host": "abc123.execute-api.us-east-1.amazonaws.com",
                "x-forwarded-for": "54.187.174.169", "x-forwarded-port": "443", "x-forwarded-proto": "https",

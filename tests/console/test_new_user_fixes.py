@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.store import FAILED, PROCESSED, WebhookRecord
+from chalicelib.webhooks.record import WebhookRecord, WebhookStatus
 from ops import cli_records, cli_send
 from ops.main import main
 from ops.stage import StageTarget
@@ -33,8 +33,8 @@ def test_replay_and_its_dry_run_use_the_same_words_and_counts(
     stack: Any, target: StageTarget, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],  # noqa: F811
 ) -> None:
     monkeypatch.setattr(cli_records, "resolve", lambda stage: target)
-    put(stack, "wh_a", PROCESSED)
-    put(stack, "wh_b", FAILED)
+    put(stack, "wh_a", WebhookStatus.PROCESSED)
+    put(stack, "wh_b", WebhookStatus.FAILED)
     _, dry, _ = run(capsys, "replay", "wh_a", "wh_b", "--dry-run")
     _, real, _ = run(capsys, "replay", "wh_a", "wh_b")
     assert dry.splitlines()[0] == "would queue 2 webhook(s) for processing (2 would be reopened first)"
@@ -87,7 +87,8 @@ def test_send_calls_a_failing_webhook_failing_and_warns_about_an_event_id_it_can
 def test_show_prints_the_attempts_and_headers_as_lines_not_reprs() -> None:
     from ops.output import record_text
 
-    record = WebhookRecord("wh_1", "stripe", "stripe", "evt", "t", "{}", "2024-01-01T00:00:00.000Z", FAILED,
+    record = WebhookRecord("wh_1", "stripe", "stripe", "evt", "t", "{}", "2024-01-01T00:00:00.000Z",
+                           WebhookStatus.FAILED,
                            attempts=1, last_error="boom", headers={"user-agent": "Stripe/1.0"}, answer="200 accepted",
                            attempt_log=({"at": "2024-01-01T00:00:01.000Z", "outcome": "failed", "error": "boom"},))
     lines = record_text(record, payload=False).splitlines()

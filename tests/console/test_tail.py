@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from chalicelib.store import WebhookStore
+from chalicelib.webhooks.store import WebhookStore
 from console.events import ALERT, PAYMENT_EVENT, EventLog
 from ops.tail import Follower, render
 from tests import samples

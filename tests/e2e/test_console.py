@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from chalicelib.store import RECEIVED, WebhookRecord
+from chalicelib.webhooks.record import WebhookRecord, WebhookStatus
 from devstack.emulator import free_port
 from devstack.state import REPOSITORY
 from ops import samples
@@ -127,7 +127,8 @@ def poison(stack: StackProcess) -> str:
     event = samples.build("stripe", "payment_intent.succeeded")
     record = WebhookRecord(webhook_id=webhook_id, source="stripe", provider="no-such-provider",
                            event_id=event.event_id, event_type=event.event_type, payload=json.dumps(event.document),
-                           received_at="2024-01-01T00:00:00.000Z", status=RECEIVED, expires_at=2_000_000_000)
+                           received_at="2024-01-01T00:00:00.000Z", status=WebhookStatus.RECEIVED,
+                           expires_at=2_000_000_000)
     boto3_client(stack, "dynamodb").put_item(TableName=resources["table_name"], Item=record.to_item())
     boto3_client(stack, "sqs").send_message(QueueUrl=resources["queue_url"],
                                             MessageBody=json.dumps({"webhookId": webhook_id}))

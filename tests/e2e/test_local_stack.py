@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from chalicelib.providers import PROVIDER_NAMES
-from chalicelib.store import RECEIVED, WebhookRecord
+from chalicelib.webhooks.record import WebhookRecord, WebhookStatus
 from devstack.emulator import free_port
 from devstack.state import REPOSITORY
 from ops import samples
@@ -125,7 +125,7 @@ def test_a_message_that_always_fails_is_dead_lettered_and_redrive_brings_it_back
     record = WebhookRecord(
         webhook_id=webhook_id, source="stripe", provider="no-such-provider", event_id=event.event_id,
         event_type=event.event_type, payload=json.dumps(event.document), received_at="2024-01-01T00:00:00.000Z",
-        status=RECEIVED, expires_at=2_000_000_000,
+        status=WebhookStatus.RECEIVED, expires_at=2_000_000_000,
     )
     dynamodb.put_item(TableName=state["table_name"], Item=record.to_item())
     sqs.send_message(QueueUrl=state["queue_url"], MessageBody=json.dumps({"webhookId": webhook_id}))

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from chalicelib.providers.stripe.events_api import is_payment_relevant
-from chalicelib.store import webhook_id_for
+from chalicelib.webhooks.record import webhook_id_for
 from devstack.emulator import free_port
 from devstack.state import REPOSITORY
 from tests.e2e.stack import StackProcess

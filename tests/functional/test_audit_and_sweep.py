@@ -7,8 +7,8 @@ import json
 import time
 
 from chalicelib import runtime, sweeper
-from chalicelib.store import RECEIVED, WebhookRecord
 from chalicelib.timestamps import iso_timestamp
+from chalicelib.webhooks.record import WebhookRecord, WebhookStatus
 from tests.functional.helpers import log_lines
 
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/payment-webhooks-local/stream/2024-01-01T00:00:00.000"
@@ -112,7 +112,7 @@ def stuck_record(webhook_id: str, received_at: float, sweep_after: int = 900) ->
     return WebhookRecord(
         webhook_id=webhook_id, source="stripe", provider="stripe", event_id=f"evt_{webhook_id}",
         event_type="payment_intent.succeeded", payload="{}", received_at=iso_timestamp(received_at),
-        status=RECEIVED, expires_at=2_000_000_000, sweep_at=iso_timestamp(received_at + sweep_after),
+        status=WebhookStatus.RECEIVED, expires_at=2_000_000_000, sweep_at=iso_timestamp(received_at + sweep_after),
     )
 
 
@@ -221,4 +221,4 @@ def test_a_replayed_record_starts_its_sweeps_afresh(stack):
     later = iso_timestamp(time.time() + 900)
     assert store.reopen("wh_tired", later)
     reopened = store.get("wh_tired")
-    assert reopened.status == RECEIVED and reopened.sweeps == 0 and reopened.sweep_at == later
+    assert reopened.status == WebhookStatus.RECEIVED and reopened.sweeps == 0 and reopened.sweep_at == later

@@ -17,10 +17,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib import runtime
+from chalicelib.dynamo import is_item_too_large
 from chalicelib.ingest import Delivery, receive
 from chalicelib.providers import paypal
 from chalicelib.providers.paypal.chain import CertificateStore
-from chalicelib.store import DEDUPE_ITEM_TYPE, TRANSMISSION_ITEM_TYPE, WebhookStore, is_item_too_large
+from chalicelib.webhooks.record import DEDUPE_ITEM_TYPE, TRANSMISSION_ITEM_TYPE
+from chalicelib.webhooks.store import WebhookStore
 from providers_tooling import square
 from tests import samples
 from tests.functional.helpers import fail_aws_call, log_lines, post, process_queue, webhook_items

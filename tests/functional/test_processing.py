@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.store import RECEIVED, WebhookRecord
+from chalicelib.webhooks.record import WebhookRecord, WebhookStatus
 from tests import samples
 from tests.functional.helpers import invoke_processor, post, process_queue
 
@@ -66,7 +66,7 @@ def test_a_webhook_that_always_fails_ends_failed_in_the_dlq(client, stack):
     record = WebhookRecord(
         webhook_id="wh_alwaysfails", source="legacy", provider="no-such-provider", event_id="evt_1",
         event_type="payment_intent.succeeded", payload="{}", received_at="2024-01-01T00:00:00.000Z",
-        status=RECEIVED, expires_at=2_000_000_000,
+        status=WebhookStatus.RECEIVED, expires_at=2_000_000_000,
     )
     stack.dynamodb.put_item(TableName=stack.resources.table_name, Item=record.to_item())
     stack.sqs.send_message(QueueUrl=stack.resources.queue_url, MessageBody=json.dumps({"webhookId": "wh_alwaysfails"}))

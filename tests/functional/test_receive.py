@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from chalicelib import runtime
 from chalicelib.providers import stripe
 from chalicelib.providers._helpers import digest_without
-from chalicelib.store import sweep_shard
+from chalicelib.webhooks.record import sweep_shard
 from tests import samples
 from tests.functional.helpers import fail_aws_call, post, process_queue, webhook_items
 

@@ -19,7 +19,7 @@ from chalicelib.reconcile.run import (
     ReconcileContext,
     reconcile_all,
 )
-from chalicelib.store import webhook_id_for
+from chalicelib.webhooks.record import webhook_id_for
 from tests import samples
 from tests.functional.events_stub import StubState, events_stub
 from tests.functional.helpers import post

@@ -19,7 +19,7 @@ from chalicelib.providers.contract import SourceConfig
 from chalicelib.reconcile.cursor import CursorStore
 from chalicelib.reconcile.http import JsonClient
 from chalicelib.reconcile.run import ReconcileContext, events_api_factory, reconcile_all
-from chalicelib.store import webhook_id_for
+from chalicelib.webhooks.record import webhook_id_for
 from tests.functional.events_stub import PagedStub, paged_stub
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -100,7 +100,7 @@ def test_processor_can_put_payment_records_but_never_overwrite_a_webhook_record(
     assert put["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["payment#*"]}}
     record = pytest.importorskip("chalicelib.payments.record")
     assert put["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == [f"{record.KEY_PREFIX}*"]
-    from chalicelib.store import webhook_id_for
+    from chalicelib.webhooks.record import webhook_id_for
 
     assert not webhook_id_for("stripe", "evt_1").startswith(record.KEY_PREFIX)
 
@@ -118,7 +118,7 @@ def test_roles_that_write_webhook_records_can_write_only_webhook_keys(
 ) -> None:
     # The receiver, the processor's final update and the sweeper touch webhook records only: they
     # must not be able to overwrite a payment record (keys "payment#...").
-    from chalicelib.store import WEBHOOK_ID_PREFIX, webhook_id_for
+    from chalicelib.webhooks.record import WEBHOOK_ID_PREFIX, webhook_id_for
 
     statements = [
         s for s in role_statements(stage, role) if actions(s) & writes and s["Sid"] != "StoreDedupeMarkers"
@@ -134,7 +134,7 @@ def test_roles_that_write_webhook_records_can_write_only_webhook_keys(
 def test_the_receiver_writes_markers_only_under_their_own_key_prefixes(stage: Synthesized) -> None:
     # The dedupe and transmission markers are the receiver's only writes outside "wh_...": they
     # must not reach a payment record either, and their prefixes are the ones the store writes.
-    from chalicelib.store import dedupe_key, transmission_key, webhook_id_for
+    from chalicelib.webhooks.record import dedupe_key, transmission_key, webhook_id_for
 
     [statement] = [s for s in role_statements(stage, "ApiHandlerRole") if s["Sid"] == "StoreDedupeMarkers"]
     assert actions(statement) == {"dynamodb:GetItem", "dynamodb:PutItem"}
@@ -182,7 +182,7 @@ def test_reconciler_reads_the_secret_creates_records_and_cursors_queues_ids_and_
     # It can create webhook records and its cursors, never touch a payment record, nor update
     # (or replace) anything else
     from chalicelib.reconcile.cursor import CURSOR_KEY_PREFIX
-    from chalicelib.store import WEBHOOK_ID_PREFIX
+    from chalicelib.webhooks.record import WEBHOOK_ID_PREFIX
 
     [table] = [s for s in role_statements(stage, "ReconcileMissedWebhooksRole") if "dynamodb:PutItem" in actions(s)]
     assert table["Condition"] == {

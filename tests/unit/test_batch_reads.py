@@ -7,13 +7,14 @@ from typing import Any
 import pytest
 
 from chalicelib.payments.store import PaymentStore
-from chalicelib.store import RECEIVED, WebhookRecord, WebhookStore
+from chalicelib.webhooks.record import WebhookRecord, WebhookStatus
+from chalicelib.webhooks.store import WebhookStore
 
 
 def record_item(webhook_id: str) -> dict[str, Any]:
     return WebhookRecord(
         webhook_id=webhook_id, source="stripe", provider="stripe", event_id=f"evt_{webhook_id}", event_type="x",
-        payload="{}", received_at="2024-01-01T00:00:00.000Z", status=RECEIVED, expires_at=1,
+        payload="{}", received_at="2024-01-01T00:00:00.000Z", status=WebhookStatus.RECEIVED, expires_at=1,
     ).to_item()
 
 
@@ -47,7 +48,7 @@ def test_records_are_read_in_one_call_and_missing_ones_are_just_absent() -> None
 
 
 def test_unprocessed_keys_are_asked_for_again_then_reported_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("chalicelib.store.BATCH_GET_BACKOFF_SECONDS", 0)
+    monkeypatch.setattr("chalicelib.webhooks.store.BATCH_GET_BACKOFF_SECONDS", 0)
     once = FakeDynamoDB({"wh_1": record_item("wh_1")}, throttled=1)
     assert set(WebhookStore(once, "t").load(["wh_1"]).found) == {"wh_1"} and len(once.requests) == 2
 

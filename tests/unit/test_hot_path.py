@@ -18,17 +18,17 @@ from chalicelib.errors import MalformedPayload
 from chalicelib.providers._helpers import derived, hmac_sha256, hmac_sha256_after, keyed_hmac, parse_json_object
 from chalicelib.providers.contract import SourceConfig
 from chalicelib.queue import message_body
-from chalicelib.store import (
-    RECEIVED,
+from chalicelib.timestamps import iso_timestamp
+from chalicelib.webhooks.record import (
     SWEEP_SHARDS,
     WebhookRecord,
+    WebhookStatus,
     payload_digest,
     received_item,
     sweep_shard,
     sweep_shards,
     webhook_id_for,
 )
-from chalicelib.timestamps import iso_timestamp
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -87,7 +87,8 @@ def test_a_received_item_reads_back_as_the_record_it_was_built_from() -> None:
     record = WebhookRecord.from_item(item)
     assert record == WebhookRecord(
         webhook_id="wh_1", source="stripe-eu", provider="stripe", event_id="evt_1", event_type="charge.succeeded",
-        payload='{"id":"evt_1"}', received_at="2024-02-15T12:00:00.000Z", status=RECEIVED, expires_at=1_700_000_000,
+        payload='{"id":"evt_1"}', received_at="2024-02-15T12:00:00.000Z", status=WebhookStatus.RECEIVED,
+        expires_at=1_700_000_000,
         sweep_at="2024-02-15T12:15:00.000Z", payload_sha256=payload_digest('{"id":"evt_1"}'),
     )
     assert item["sweepKey"] == {"S": sweep_shard("wh_1")} and record.to_item() == item

@@ -27,7 +27,7 @@ from chalicelib.providers.contract import Acknowledgement, InboundEvent, SourceC
 
 if TYPE_CHECKING:
     from chalicelib.payments.model import PaymentEvent
-    from chalicelib.store import WebhookRecord
+    from chalicelib.webhooks.record import WebhookRecord
 
 
 class AdyenProvider:

@@ -19,7 +19,7 @@ from chalicelib.payments.model import PaymentEvent
 from chalicelib.providers.adyen.signature import ITEM_KEY
 
 if TYPE_CHECKING:
-    from chalicelib.store import WebhookRecord
+    from chalicelib.webhooks.record import WebhookRecord
 
 
 # eventCode -> (kind, status when success is "true", status when "false"); None: not mapped.

@@ -35,7 +35,7 @@ from chalicelib.providers.gocardless.signature import (
 
 if TYPE_CHECKING:
     from chalicelib.payments.model import PaymentEvent
-    from chalicelib.store import WebhookRecord
+    from chalicelib.webhooks.record import WebhookRecord
 
 
 class GoCardlessProvider:

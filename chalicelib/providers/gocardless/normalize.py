@@ -36,7 +36,7 @@ from chalicelib.payments import fields, model
 from chalicelib.payments.model import PaymentEvent
 
 if TYPE_CHECKING:
-    from chalicelib.store import WebhookRecord
+    from chalicelib.webhooks.record import WebhookRecord
 
 # event type -> (kind, status)
 EVENT_MAPPING: dict[str, tuple[str, str]] = {

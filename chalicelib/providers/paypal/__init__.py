@@ -56,7 +56,7 @@ from chalicelib.providers.paypal.window import check_transmission_time, parse_tr
 
 if TYPE_CHECKING:
     from chalicelib.payments.model import PaymentEvent
-    from chalicelib.store import WebhookRecord
+    from chalicelib.webhooks.record import WebhookRecord
 
 OPTIONS: dict[str, str] = {
     "certHosts": "hosts the certificate URL may use, exact match",

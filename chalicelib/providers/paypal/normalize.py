@@ -18,7 +18,7 @@ from chalicelib.payments import fields, model, money
 from chalicelib.payments.model import PaymentEvent, payment_key
 
 if TYPE_CHECKING:
-    from chalicelib.store import WebhookRecord
+    from chalicelib.webhooks.record import WebhookRecord
 
 
 CAPTURE_STATUSES: dict[str, str] = {

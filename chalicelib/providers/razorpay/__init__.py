@@ -28,7 +28,7 @@ from chalicelib.providers.razorpay.signature import EVENT_ID_HEADER, SIGNATURE_H
 
 if TYPE_CHECKING:
     from chalicelib.payments.model import PaymentEvent
-    from chalicelib.store import WebhookRecord
+    from chalicelib.webhooks.record import WebhookRecord
 
 
 class RazorpayProvider:

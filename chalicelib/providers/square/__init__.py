@@ -33,7 +33,7 @@ from chalicelib.providers.square.signature import (
 
 if TYPE_CHECKING:
     from chalicelib.payments.model import PaymentEvent
-    from chalicelib.store import WebhookRecord
+    from chalicelib.webhooks.record import WebhookRecord
 
 
 class SquareProvider:

@@ -12,7 +12,7 @@ from chalicelib.payments import fields, model, money
 from chalicelib.payments.model import PaymentEvent
 
 if TYPE_CHECKING:
-    from chalicelib.store import WebhookRecord
+    from chalicelib.webhooks.record import WebhookRecord
 
 
 EVENT_MAPPING: dict[str, tuple[str, str]] = {

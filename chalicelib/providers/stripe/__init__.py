@@ -34,7 +34,7 @@ from chalicelib.providers.stripe.signature import (
 
 if TYPE_CHECKING:
     from chalicelib.payments.model import PaymentEvent
-    from chalicelib.store import WebhookRecord
+    from chalicelib.webhooks.record import WebhookRecord
 
 
 VOLATILE_FIELDS = frozenset({"pending_webhooks"})

@@ -16,7 +16,7 @@ from chalicelib.payments import fields, model, money
 from chalicelib.payments.model import PaymentEvent
 
 if TYPE_CHECKING:
-    from chalicelib.store import WebhookRecord
+    from chalicelib.webhooks.record import WebhookRecord
 
 
 PAYMENT_INTENT_STATUSES: dict[str, str] = {

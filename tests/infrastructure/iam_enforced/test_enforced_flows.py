@@ -17,8 +17,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib import runtime, sweeper
-from chalicelib.store import RECEIVED, WebhookRecord, webhook_id_for
 from chalicelib.timestamps import iso_timestamp
+from chalicelib.webhooks.record import WebhookRecord, WebhookStatus, webhook_id_for
 from devstack.events import scheduled_event, sqs_event, stream_event
 from infrastructure.names import FUNCTIONS
 from tests import samples
@@ -101,14 +101,14 @@ def test_every_flow_passes_under_the_roles_the_stack_deploys(enforced_stack, enf
     stuck = WebhookRecord(
         webhook_id="wh_iamstuck", source="stripe", provider="stripe", event_id="evt_stuck",
         event_type="payment_intent.succeeded", payload="{}", received_at=iso_timestamp(time.time() - 7200),
-        status=RECEIVED, expires_at=2_000_000_000,
+        status=WebhookStatus.RECEIVED, expires_at=2_000_000_000,
     )
     world.admin.client("dynamodb").put_item(TableName=world.resources.table_name, Item=stuck.to_item())
     with world.as_function("sweep_stuck_webhooks"):
         answer = enforced_client.lambda_.invoke("sweep_stuck_webhooks", scheduled_event("sweep", "us-east-1")).payload
         assert answer == {"requeued": 1, "gaveUp": 0}
         later = time.time()
-        while status(world, "wh_iamstuck") == RECEIVED:
+        while status(world, "wh_iamstuck") == WebhookStatus.RECEIVED:
             later += 3600
             sweeper.sweep(runtime.services().sweep, now=later)
     assert status(world, "wh_iamstuck") == "failed"
@@ -132,7 +132,7 @@ def test_every_flow_passes_under_the_roles_the_stack_deploys(enforced_stack, enf
             answer = enforced_client.lambda_.invoke("reconcile_missed_webhooks", event).payload
     assert answer["recovered"] == 1 and answer["failed"] == [], answer
     assert answer["sources"]["stripe"]["alreadyStored"] == 1
-    assert status(world, webhook_id_for("stripe", "evt_iam_missed")) == RECEIVED
+    assert status(world, webhook_id_for("stripe", "evt_iam_missed")) == WebhookStatus.RECEIVED
     alerted = world.admin.client("sqs").receive_message(QueueUrl=alerts, MaxNumberOfMessages=10)["Messages"]
     assert any(webhook_id_for("stripe", "evt_iam_missed") in m["Body"] for m in alerted)
 
@@ -155,7 +155,7 @@ def test_a_processor_role_without_batch_get_item_cannot_process(enforced_stack, 
 
     # THEN AWS's answer (AccessDenied) fails the whole batch and nothing is processed
     assert len(result["batchItemFailures"]) == 1
-    assert status(world, webhook_id) == RECEIVED
+    assert status(world, webhook_id) == WebhookStatus.RECEIVED
 
 
 def test_a_receiver_role_without_put_item_answers_503_and_stores_nothing(enforced_stack, enforced_client):

@@ -13,7 +13,7 @@ import copy
 import json
 from typing import Any
 
-from chalicelib.store import RECEIVED, WebhookRecord
+from chalicelib.webhooks.record import WebhookRecord, WebhookStatus
 
 RECEIVED_AT = "2024-02-15T12:00:05.000Z"
 
@@ -24,7 +24,7 @@ def record(provider: str, event_type: str, document: dict[str, Any], event_id: s
     return WebhookRecord(
         webhook_id=webhook_id, source=source or provider, provider=provider, event_id=event_id,
         event_type=event_type, payload=json.dumps(document), received_at=RECEIVED_AT,
-        status=RECEIVED, expires_at=2_000_000_000,
+        status=WebhookStatus.RECEIVED, expires_at=2_000_000_000,
     )
 
 
