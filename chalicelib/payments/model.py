@@ -16,6 +16,7 @@ import base64
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ProcessingError
@@ -26,38 +27,55 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = "1"
 
-# What an event is about.
-PAYMENT = "payment"
-REFUND = "refund"
-DISPUTE = "dispute"
 
-# The status an event reports, by kind (the status of the payment, of the refund, of the dispute).
-PENDING = "pending"
-REQUIRES_ACTION = "requires_action"
-AUTHORIZED = "authorized"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-CANCELED = "canceled"
-REFUND_PENDING = "refund_pending"
-REFUND_SUCCEEDED = "refund_succeeded"
-REFUND_FAILED = "refund_failed"
-DISPUTE_OPEN = "dispute_open"
-DISPUTE_WON = "dispute_won"
-DISPUTE_LOST = "dispute_lost"
+class EventKind(StrEnum):
+    """What an event is about."""
+
+    PAYMENT = "payment"
+    REFUND = "refund"
+    DISPUTE = "dispute"
+
+
+class PaymentStatus(StrEnum):
+    """The payment vocabulary: the status an event reports (of the payment, of the refund, of the
+    dispute: :data:`EVENT_STATUSES`), and the status of a payment record, which
+    chalicelib.payments.state derives and no event reports as such (``partially_refunded``,
+    ``refunded``, ``disputed``). Not to be confused with a webhook record's status
+    (:class:`chalicelib.webhooks.record.WebhookStatus`)."""
+
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    AUTHORIZED = "authorized"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    REFUND_PENDING = "refund_pending"
+    REFUND_SUCCEEDED = "refund_succeeded"
+    REFUND_FAILED = "refund_failed"
+    DISPUTE_OPEN = "dispute_open"
+    DISPUTE_WON = "dispute_won"
+    DISPUTE_LOST = "dispute_lost"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    DISPUTED = "disputed"
+
 
 EVENT_STATUSES: dict[str, frozenset[str]] = {
-    PAYMENT: frozenset({PENDING, REQUIRES_ACTION, AUTHORIZED, SUCCEEDED, FAILED, CANCELED}),
-    REFUND: frozenset({REFUND_PENDING, REFUND_SUCCEEDED, REFUND_FAILED}),
-    DISPUTE: frozenset({DISPUTE_OPEN, DISPUTE_WON, DISPUTE_LOST}),
+    EventKind.PAYMENT: frozenset({
+        PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION, PaymentStatus.AUTHORIZED, PaymentStatus.SUCCEEDED,
+        PaymentStatus.FAILED, PaymentStatus.CANCELED,
+    }),
+    EventKind.REFUND: frozenset({
+        PaymentStatus.REFUND_PENDING, PaymentStatus.REFUND_SUCCEEDED, PaymentStatus.REFUND_FAILED,
+    }),
+    EventKind.DISPUTE: frozenset({PaymentStatus.DISPUTE_OPEN, PaymentStatus.DISPUTE_WON, PaymentStatus.DISPUTE_LOST}),
 }
 
-# The status of a payment record (derived by chalicelib.payments.state, never reported as such).
-PARTIALLY_REFUNDED = "partially_refunded"
-REFUNDED = "refunded"
-DISPUTED = "disputed"
-PAYMENT_STATUSES = frozenset(
-    EVENT_STATUSES[PAYMENT] | {PARTIALLY_REFUNDED, REFUNDED, DISPUTED, DISPUTE_WON, DISPUTE_LOST}
-)
+PAYMENT_STATUSES = frozenset(EVENT_STATUSES[EventKind.PAYMENT] | {
+    PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED, PaymentStatus.DISPUTED, PaymentStatus.DISPUTE_WON,
+    PaymentStatus.DISPUTE_LOST,
+})
+"""The statuses a payment record can have (derived by chalicelib.payments.state)."""
 
 _MAX_ID_LENGTH = 255
 

@@ -41,48 +41,28 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from chalicelib.errors import ProcessingError
-from chalicelib.payments.model import (
-    AUTHORIZED,
-    CANCELED,
-    DISPUTE,
-    DISPUTE_LOST,
-    DISPUTE_OPEN,
-    DISPUTE_WON,
-    DISPUTED,
-    FAILED,
-    PARTIALLY_REFUNDED,
-    PAYMENT,
-    PENDING,
-    REFUND,
-    REFUND_FAILED,
-    REFUND_PENDING,
-    REFUND_SUCCEEDED,
-    REFUNDED,
-    REQUIRES_ACTION,
-    SUCCEEDED,
-    PaymentEvent,
-)
+from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus
 
 MAX_APPLIED = 200
 
 # status -> (rank, step): rank first, then provider time, then step, then event id.
 LIFECYCLE_ORDER: dict[str, tuple[int, int]] = {
-    PENDING: (1, 0),
-    REQUIRES_ACTION: (1, 1),
-    FAILED: (1, 2),
-    AUTHORIZED: (2, 0),
-    CANCELED: (3, 0),
-    SUCCEEDED: (3, 1),
+    PaymentStatus.PENDING: (1, 0),
+    PaymentStatus.REQUIRES_ACTION: (1, 1),
+    PaymentStatus.FAILED: (1, 2),
+    PaymentStatus.AUTHORIZED: (2, 0),
+    PaymentStatus.CANCELED: (3, 0),
+    PaymentStatus.SUCCEEDED: (3, 1),
 }
 REFUND_ORDER: dict[str, tuple[int, int]] = {
-    REFUND_PENDING: (0, 0),
-    REFUND_SUCCEEDED: (1, 0),
-    REFUND_FAILED: (1, 1),
+    PaymentStatus.REFUND_PENDING: (0, 0),
+    PaymentStatus.REFUND_SUCCEEDED: (1, 0),
+    PaymentStatus.REFUND_FAILED: (1, 1),
 }
 DISPUTE_ORDER: dict[str, tuple[int, int]] = {
-    DISPUTE_OPEN: (0, 0),
-    DISPUTE_WON: (1, 0),
-    DISPUTE_LOST: (1, 1),
+    PaymentStatus.DISPUTE_OPEN: (0, 0),
+    PaymentStatus.DISPUTE_WON: (1, 0),
+    PaymentStatus.DISPUTE_LOST: (1, 1),
 }
 
 
@@ -94,7 +74,7 @@ class Fact:
     occurred_at: str
     event_id: str
     amount: int | None = None
-    kind: str = PAYMENT
+    kind: str = EventKind.PAYMENT
     """Only meaningful in the amount slot: which kind of event stated the amount."""
 
     def to_json(self) -> dict[str, Any]:
@@ -113,7 +93,7 @@ class Fact:
             occurred_at=data["occurredAt"],
             event_id=data["eventId"],
             amount=data.get("amount"),
-            kind=data.get("kind", PAYMENT),
+            kind=data.get("kind", EventKind.PAYMENT),
         )
 
 
@@ -131,7 +111,7 @@ dispute_key = _ordered(DISPUTE_ORDER)
 
 
 def amount_key(fact: Fact) -> tuple[Any, ...]:
-    if fact.kind == PAYMENT:
+    if fact.kind == EventKind.PAYMENT:
         return (1, *lifecycle_key(fact))
     return (0, 0, fact.occurred_at, 0, fact.event_id)
 
@@ -192,13 +172,13 @@ class PaymentState:
         currency = _join_currency(self.currency, event.currency)
         at, event_id = event.occurred_at, event.event_id
         lifecycle, refunds, disputes = self.lifecycle, self.refunds, self.disputes
-        if event.kind == PAYMENT:
+        if event.kind == EventKind.PAYMENT:
             lifecycle = join(lifecycle, Fact(event.status, at, event_id), lifecycle_key)
-        elif event.kind == REFUND and event.refund_id is not None:
-            fact = Fact(event.status, at, event_id, event.refund_amount, REFUND)
+        elif event.kind == EventKind.REFUND and event.refund_id is not None:
+            fact = Fact(event.status, at, event_id, event.refund_amount, EventKind.REFUND)
             refunds = _join_maps(refunds, {event.refund_id: fact}, refund_key)
-        elif event.kind == DISPUTE:
-            fact = Fact(event.status, at, event_id, kind=DISPUTE)
+        elif event.kind == EventKind.DISPUTE:
+            fact = Fact(event.status, at, event_id, kind=EventKind.DISPUTE)
             # Named by the provider-scoped key, as before records were keyed by source: a record
             # moved to its source's key keeps the same facts.
             disputes = _join_maps(disputes, {event.dispute_id or event.provider_payment_key: fact}, dispute_key)
@@ -208,7 +188,7 @@ class PaymentState:
             amount_fact = join(amount_fact, stated, amount_key)
         reported = self.reported_refunded
         if event.refunded_total is not None:
-            total = Fact(REFUND_SUCCEEDED, at, event_id, event.refunded_total, REFUND)
+            total = Fact(PaymentStatus.REFUND_SUCCEEDED, at, event_id, event.refunded_total, EventKind.REFUND)
             reported = join(reported, total, reported_key)
         return PaymentState(
             lifecycle=lifecycle,
@@ -245,7 +225,7 @@ class PaymentState:
     @property
     def refunded_amount(self) -> int:
         by_refund = sum(
-            fact.amount or 0 for fact in self.refunds.values() if fact.status == REFUND_SUCCEEDED
+            fact.amount or 0 for fact in self.refunds.values() if fact.status == PaymentStatus.REFUND_SUCCEEDED
         )
         reported = self.reported_refunded.amount if self.reported_refunded is not None else 0
         return max(by_refund, reported or 0)
@@ -253,18 +233,18 @@ class PaymentState:
     @property
     def status(self) -> str:
         outcomes = {fact.status for fact in self.disputes.values()}
-        if DISPUTE_OPEN in outcomes:
-            return DISPUTED
-        if DISPUTE_LOST in outcomes:
-            return DISPUTE_LOST
+        if PaymentStatus.DISPUTE_OPEN in outcomes:
+            return PaymentStatus.DISPUTED
+        if PaymentStatus.DISPUTE_LOST in outcomes:
+            return PaymentStatus.DISPUTE_LOST
         refunded, amount = self.refunded_amount, self.amount
         if refunded > 0 and amount is not None and refunded >= amount:
-            return REFUNDED
+            return PaymentStatus.REFUNDED
         if refunded > 0:
-            return PARTIALLY_REFUNDED
-        if DISPUTE_WON in outcomes:
-            return DISPUTE_WON
-        return self.lifecycle.status if self.lifecycle is not None else PENDING
+            return PaymentStatus.PARTIALLY_REFUNDED
+        if PaymentStatus.DISPUTE_WON in outcomes:
+            return PaymentStatus.DISPUTE_WON
+        return self.lifecycle.status if self.lifecycle is not None else PaymentStatus.PENDING
 
     def facts(self) -> dict[str, Any]:
         """Everything that defines the state, without the order events were applied in: two

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ProcessingError
-from chalicelib.payments import fields, model, money
-from chalicelib.payments.model import PaymentEvent
+from chalicelib.payments import fields, money
+from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus
 from chalicelib.providers.adyen.signature import ITEM_KEY
 
 if TYPE_CHECKING:
@@ -24,20 +24,21 @@ if TYPE_CHECKING:
 
 # eventCode -> (kind, status when success is "true", status when "false"); None: not mapped.
 EVENT_MAPPING: dict[str, tuple[str, str | None, str | None]] = {
-    "AUTHORISATION": (model.PAYMENT, model.AUTHORIZED, model.FAILED),
-    "CAPTURE": (model.PAYMENT, model.SUCCEEDED, model.FAILED),
-    "CAPTURE_FAILED": (model.PAYMENT, model.FAILED, None),
-    "CANCELLATION": (model.PAYMENT, model.CANCELED, model.AUTHORIZED),  # a failed cancellation leaves the authorisation
-    "REFUND": (model.REFUND, model.REFUND_SUCCEEDED, model.REFUND_FAILED),
-    "CANCEL_OR_REFUND": (model.REFUND, model.REFUND_SUCCEEDED, model.REFUND_FAILED),
-    "REFUND_FAILED": (model.REFUND, model.REFUND_FAILED, None),
-    "REFUNDED_REVERSED": (model.REFUND, model.REFUND_FAILED, None),
-    "NOTIFICATION_OF_CHARGEBACK": (model.DISPUTE, model.DISPUTE_OPEN, None),
-    "CHARGEBACK": (model.DISPUTE, model.DISPUTE_LOST, None),
-    "CHARGEBACK_REVERSED": (model.DISPUTE, model.DISPUTE_WON, None),
-    "SECOND_CHARGEBACK": (model.DISPUTE, model.DISPUTE_LOST, None),
-    "PREARBITRATION_WON": (model.DISPUTE, model.DISPUTE_WON, None),
-    "PREARBITRATION_LOST": (model.DISPUTE, model.DISPUTE_LOST, None),
+    "AUTHORISATION": (EventKind.PAYMENT, PaymentStatus.AUTHORIZED, PaymentStatus.FAILED),
+    "CAPTURE": (EventKind.PAYMENT, PaymentStatus.SUCCEEDED, PaymentStatus.FAILED),
+    "CAPTURE_FAILED": (EventKind.PAYMENT, PaymentStatus.FAILED, None),
+    # a failed cancellation leaves the authorisation
+    "CANCELLATION": (EventKind.PAYMENT, PaymentStatus.CANCELED, PaymentStatus.AUTHORIZED),
+    "REFUND": (EventKind.REFUND, PaymentStatus.REFUND_SUCCEEDED, PaymentStatus.REFUND_FAILED),
+    "CANCEL_OR_REFUND": (EventKind.REFUND, PaymentStatus.REFUND_SUCCEEDED, PaymentStatus.REFUND_FAILED),
+    "REFUND_FAILED": (EventKind.REFUND, PaymentStatus.REFUND_FAILED, None),
+    "REFUNDED_REVERSED": (EventKind.REFUND, PaymentStatus.REFUND_FAILED, None),
+    "NOTIFICATION_OF_CHARGEBACK": (EventKind.DISPUTE, PaymentStatus.DISPUTE_OPEN, None),
+    "CHARGEBACK": (EventKind.DISPUTE, PaymentStatus.DISPUTE_LOST, None),
+    "CHARGEBACK_REVERSED": (EventKind.DISPUTE, PaymentStatus.DISPUTE_WON, None),
+    "SECOND_CHARGEBACK": (EventKind.DISPUTE, PaymentStatus.DISPUTE_LOST, None),
+    "PREARBITRATION_WON": (EventKind.DISPUTE, PaymentStatus.DISPUTE_WON, None),
+    "PREARBITRATION_LOST": (EventKind.DISPUTE, PaymentStatus.DISPUTE_LOST, None),
 }
 # Adyen's decimals where they differ from ISO 4217.
 ADYEN_UNIT_EXPONENTS: dict[str, int] = {"CLP": 2, "CVE": 0, "IDR": 0, "ISK": 2}
@@ -80,13 +81,14 @@ def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
     event_date = item.get("eventDate")
     occurred_at = fields.rfc3339_time(event_date, "eventDate") if event_date else webhook.received_at
     details: dict[str, Any] = {"currency": currency}
-    if kind == model.PAYMENT and status in (model.AUTHORIZED, model.SUCCEEDED) and webhook.event_type != "CANCELLATION":
+    money_moved = status in (PaymentStatus.AUTHORIZED, PaymentStatus.SUCCEEDED)
+    if kind == EventKind.PAYMENT and money_moved and webhook.event_type != "CANCELLATION":
         details["amount"] = amount
-    elif kind == model.REFUND:
+    elif kind == EventKind.REFUND:
         if amount is None:
             raise ProcessingError("the refund has no amount")
         details.update(refund_id=psp_reference, refund_amount=amount)
-    elif kind == model.DISPUTE:
+    elif kind == EventKind.DISPUTE:
         details["dispute_id"] = psp_reference
     return PaymentEvent.from_webhook(
         webhook,

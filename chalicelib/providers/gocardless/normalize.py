@@ -32,40 +32,40 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ProcessingError
-from chalicelib.payments import fields, model
-from chalicelib.payments.model import PaymentEvent
+from chalicelib.payments import fields
+from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus
 
 if TYPE_CHECKING:
     from chalicelib.webhooks.record import WebhookRecord
 
 # event type -> (kind, status)
 EVENT_MAPPING: dict[str, tuple[str, str]] = {
-    "payments.created": (model.PAYMENT, model.PENDING),
-    "payments.customer_approval_granted": (model.PAYMENT, model.PENDING),
-    "payments.submitted": (model.PAYMENT, model.PENDING),
-    "payments.resubmission_requested": (model.PAYMENT, model.PENDING),
-    "payments.confirmed": (model.PAYMENT, model.SUCCEEDED),
-    "payments.paid_out": (model.PAYMENT, model.SUCCEEDED),
-    "payments.failed": (model.PAYMENT, model.FAILED),
-    "payments.customer_approval_denied": (model.PAYMENT, model.FAILED),
-    "payments.late_failure_settled": (model.PAYMENT, model.FAILED),
-    "payments.cancelled": (model.PAYMENT, model.CANCELED),
-    "payments.charged_back": (model.DISPUTE, model.DISPUTE_LOST),
-    "payments.chargeback_settled": (model.DISPUTE, model.DISPUTE_LOST),
-    "payments.chargeback_cancelled": (model.DISPUTE, model.DISPUTE_WON),
-    "refunds.created": (model.REFUND, model.REFUND_PENDING),
-    "refunds.paid": (model.REFUND, model.REFUND_SUCCEEDED),
-    "refunds.refund_settled": (model.REFUND, model.REFUND_SUCCEEDED),
-    "refunds.failed": (model.REFUND, model.REFUND_FAILED),
-    "refunds.funds_returned": (model.REFUND, model.REFUND_FAILED),
-    "mandates.created": (model.PAYMENT, model.PENDING),
-    "mandates.submitted": (model.PAYMENT, model.PENDING),
-    "mandates.customer_approval_granted": (model.PAYMENT, model.PENDING),
-    "mandates.resubmission_requested": (model.PAYMENT, model.PENDING),
-    "mandates.active": (model.PAYMENT, model.AUTHORIZED),
-    "mandates.failed": (model.PAYMENT, model.FAILED),
-    "mandates.cancelled": (model.PAYMENT, model.CANCELED),
-    "mandates.expired": (model.PAYMENT, model.CANCELED),
+    "payments.created": (EventKind.PAYMENT, PaymentStatus.PENDING),
+    "payments.customer_approval_granted": (EventKind.PAYMENT, PaymentStatus.PENDING),
+    "payments.submitted": (EventKind.PAYMENT, PaymentStatus.PENDING),
+    "payments.resubmission_requested": (EventKind.PAYMENT, PaymentStatus.PENDING),
+    "payments.confirmed": (EventKind.PAYMENT, PaymentStatus.SUCCEEDED),
+    "payments.paid_out": (EventKind.PAYMENT, PaymentStatus.SUCCEEDED),
+    "payments.failed": (EventKind.PAYMENT, PaymentStatus.FAILED),
+    "payments.customer_approval_denied": (EventKind.PAYMENT, PaymentStatus.FAILED),
+    "payments.late_failure_settled": (EventKind.PAYMENT, PaymentStatus.FAILED),
+    "payments.cancelled": (EventKind.PAYMENT, PaymentStatus.CANCELED),
+    "payments.charged_back": (EventKind.DISPUTE, PaymentStatus.DISPUTE_LOST),
+    "payments.chargeback_settled": (EventKind.DISPUTE, PaymentStatus.DISPUTE_LOST),
+    "payments.chargeback_cancelled": (EventKind.DISPUTE, PaymentStatus.DISPUTE_WON),
+    "refunds.created": (EventKind.REFUND, PaymentStatus.REFUND_PENDING),
+    "refunds.paid": (EventKind.REFUND, PaymentStatus.REFUND_SUCCEEDED),
+    "refunds.refund_settled": (EventKind.REFUND, PaymentStatus.REFUND_SUCCEEDED),
+    "refunds.failed": (EventKind.REFUND, PaymentStatus.REFUND_FAILED),
+    "refunds.funds_returned": (EventKind.REFUND, PaymentStatus.REFUND_FAILED),
+    "mandates.created": (EventKind.PAYMENT, PaymentStatus.PENDING),
+    "mandates.submitted": (EventKind.PAYMENT, PaymentStatus.PENDING),
+    "mandates.customer_approval_granted": (EventKind.PAYMENT, PaymentStatus.PENDING),
+    "mandates.resubmission_requested": (EventKind.PAYMENT, PaymentStatus.PENDING),
+    "mandates.active": (EventKind.PAYMENT, PaymentStatus.AUTHORIZED),
+    "mandates.failed": (EventKind.PAYMENT, PaymentStatus.FAILED),
+    "mandates.cancelled": (EventKind.PAYMENT, PaymentStatus.CANCELED),
+    "mandates.expired": (EventKind.PAYMENT, PaymentStatus.CANCELED),
 }
 # resource type -> the links that may name what the event is keyed by, in order of preference
 KEY_LINKS: dict[str, tuple[str, ...]] = {

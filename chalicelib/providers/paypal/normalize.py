@@ -14,40 +14,40 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ProcessingError
-from chalicelib.payments import fields, model, money
-from chalicelib.payments.model import PaymentEvent, payment_key
+from chalicelib.payments import fields, money
+from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus, payment_key
 
 if TYPE_CHECKING:
     from chalicelib.webhooks.record import WebhookRecord
 
 
 CAPTURE_STATUSES: dict[str, str] = {
-    "PAYMENT.CAPTURE.PENDING": model.PENDING,
-    "PAYMENT.CAPTURE.COMPLETED": model.SUCCEEDED,
-    "PAYMENT.CAPTURE.DENIED": model.FAILED,
-    "PAYMENT.CAPTURE.DECLINED": model.FAILED,
+    "PAYMENT.CAPTURE.PENDING": PaymentStatus.PENDING,
+    "PAYMENT.CAPTURE.COMPLETED": PaymentStatus.SUCCEEDED,
+    "PAYMENT.CAPTURE.DENIED": PaymentStatus.FAILED,
+    "PAYMENT.CAPTURE.DECLINED": PaymentStatus.FAILED,
 }
 AUTHORIZATION_STATUSES: dict[str, str] = {
-    "PAYMENT.AUTHORIZATION.CREATED": model.AUTHORIZED,
-    "PAYMENT.AUTHORIZATION.VOIDED": model.CANCELED,
+    "PAYMENT.AUTHORIZATION.CREATED": PaymentStatus.AUTHORIZED,
+    "PAYMENT.AUTHORIZATION.VOIDED": PaymentStatus.CANCELED,
 }
 REFUND_EVENT_TYPES = frozenset({"PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED"})
 DISPUTE_EVENT_PREFIX = "CUSTOMER.DISPUTE."
 REFUND_STATUSES: dict[str, str] = {
-    "PENDING": model.REFUND_PENDING,
-    "COMPLETED": model.REFUND_SUCCEEDED,
-    "FAILED": model.REFUND_FAILED,
-    "CANCELLED": model.REFUND_FAILED,
+    "PENDING": PaymentStatus.REFUND_PENDING,
+    "COMPLETED": PaymentStatus.REFUND_SUCCEEDED,
+    "FAILED": PaymentStatus.REFUND_FAILED,
+    "CANCELLED": PaymentStatus.REFUND_FAILED,
 }
 # dispute_outcome.outcome_code of a resolved dispute: did the merchant keep the money?
 DISPUTE_OUTCOMES: dict[str, str] = {
-    "RESOLVED_BUYER_FAVOUR": model.DISPUTE_LOST,
-    "ACCEPTED": model.DISPUTE_LOST,
-    "RESOLVED_SELLER_FAVOUR": model.DISPUTE_WON,
-    "RESOLVED_WITH_PAYOUT": model.DISPUTE_WON,  # PayPal paid the buyer from its own funds
-    "CANCELED_BY_BUYER": model.DISPUTE_WON,
-    "DENIED": model.DISPUTE_WON,
-    "NONE": model.DISPUTE_WON,  # closed without a decision against the merchant
+    "RESOLVED_BUYER_FAVOUR": PaymentStatus.DISPUTE_LOST,
+    "ACCEPTED": PaymentStatus.DISPUTE_LOST,
+    "RESOLVED_SELLER_FAVOUR": PaymentStatus.DISPUTE_WON,
+    "RESOLVED_WITH_PAYOUT": PaymentStatus.DISPUTE_WON,  # PayPal paid the buyer from its own funds
+    "CANCELED_BY_BUYER": PaymentStatus.DISPUTE_WON,
+    "DENIED": PaymentStatus.DISPUTE_WON,
+    "NONE": PaymentStatus.DISPUTE_WON,  # closed without a decision against the merchant
 }
 
 
@@ -106,7 +106,7 @@ def _payment_event(webhook: WebhookRecord, document: Mapping[str, Any], status: 
         webhook,
         provider_payment_id=payment_id,
         related_payment_keys=related,
-        kind=model.PAYMENT,
+        kind=EventKind.PAYMENT,
         status=status,
         occurred_at=_time(document, resource),
         amount=amount,
@@ -133,7 +133,7 @@ def _refund_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> Paymen
     return PaymentEvent.from_webhook(
         webhook,
         provider_payment_id=capture_id,
-        kind=model.REFUND,
+        kind=EventKind.REFUND,
         status=REFUND_STATUSES[status],
         occurred_at=_time(document, resource),
         currency=currency,
@@ -157,12 +157,12 @@ def _dispute_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> Payme
             raise ProcessingError("the dispute has an unknown outcome")
         status = DISPUTE_OUTCOMES[outcome]
     else:
-        status = model.DISPUTE_OPEN
+        status = PaymentStatus.DISPUTE_OPEN
     stated = paypal_amount(resource, "dispute_amount")
     return PaymentEvent.from_webhook(
         webhook,
         provider_payment_id=transaction_id,
-        kind=model.DISPUTE,
+        kind=EventKind.DISPUTE,
         status=status,
         occurred_at=_time(document, resource),
         currency=stated[1] if stated is not None else None,

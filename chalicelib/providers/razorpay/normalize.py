@@ -18,28 +18,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.payments import fields, model, money
-from chalicelib.payments.model import PaymentEvent
+from chalicelib.payments import fields, money
+from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus
 
 if TYPE_CHECKING:
     from chalicelib.webhooks.record import WebhookRecord
 
 PAYMENT_STATUSES: dict[str, str] = {
-    "payment.authorized": model.AUTHORIZED,
-    "payment.captured": model.SUCCEEDED,
-    "payment.failed": model.FAILED,
+    "payment.authorized": PaymentStatus.AUTHORIZED,
+    "payment.captured": PaymentStatus.SUCCEEDED,
+    "payment.failed": PaymentStatus.FAILED,
 }
 REFUND_STATUSES: dict[str, str] = {
-    "refund.created": model.REFUND_PENDING,
-    "refund.processed": model.REFUND_SUCCEEDED,
-    "refund.failed": model.REFUND_FAILED,
+    "refund.created": PaymentStatus.REFUND_PENDING,
+    "refund.processed": PaymentStatus.REFUND_SUCCEEDED,
+    "refund.failed": PaymentStatus.REFUND_FAILED,
 }
 DISPUTE_STATUSES: dict[str, str] = {
-    "payment.dispute.created": model.DISPUTE_OPEN,
-    "payment.dispute.under_review": model.DISPUTE_OPEN,
-    "payment.dispute.action_required": model.DISPUTE_OPEN,
-    "payment.dispute.won": model.DISPUTE_WON,
-    "payment.dispute.lost": model.DISPUTE_LOST,
+    "payment.dispute.created": PaymentStatus.DISPUTE_OPEN,
+    "payment.dispute.under_review": PaymentStatus.DISPUTE_OPEN,
+    "payment.dispute.action_required": PaymentStatus.DISPUTE_OPEN,
+    "payment.dispute.won": PaymentStatus.DISPUTE_WON,
+    "payment.dispute.lost": PaymentStatus.DISPUTE_LOST,
 }
 
 
@@ -65,20 +65,20 @@ def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
         payment = _entity(document, "payment")
         amount, currency = _amount(payment, "payment")
         return PaymentEvent.from_webhook(
-            webhook, provider_payment_id=fields.text(payment, "id"), kind=model.PAYMENT,
+            webhook, provider_payment_id=fields.text(payment, "id"), kind=EventKind.PAYMENT,
             status=PAYMENT_STATUSES[event_type], occurred_at=at, amount=amount, currency=currency,
         )
     if event_type in REFUND_STATUSES:
         refund = _entity(document, "refund")
         amount, currency = _amount(refund, "refund")
         return PaymentEvent.from_webhook(
-            webhook, provider_payment_id=fields.text(refund, "payment_id"), kind=model.REFUND,
+            webhook, provider_payment_id=fields.text(refund, "payment_id"), kind=EventKind.REFUND,
             status=REFUND_STATUSES[event_type], occurred_at=at, currency=currency,
             refund_id=fields.text(refund, "id"), refund_amount=amount,
         )
     dispute = _entity(document, "dispute")
     return PaymentEvent.from_webhook(
-        webhook, provider_payment_id=fields.text(dispute, "payment_id"), kind=model.DISPUTE,
+        webhook, provider_payment_id=fields.text(dispute, "payment_id"), kind=EventKind.DISPUTE,
         status=DISPUTE_STATUSES[event_type], occurred_at=at,
         currency=money.currency_code(dispute.get("currency"), "payload.dispute.entity.currency"),
         dispute_id=fields.text(dispute, "id"),

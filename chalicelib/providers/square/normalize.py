@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ProcessingError
-from chalicelib.payments import fields, model, money
-from chalicelib.payments.model import PaymentEvent
+from chalicelib.payments import fields, money
+from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus
 
 if TYPE_CHECKING:
     from chalicelib.webhooks.record import WebhookRecord
@@ -23,27 +23,27 @@ PAYMENT_EVENT_TYPES = frozenset({"payment.created", "payment.updated"})
 REFUND_EVENT_TYPES = frozenset({"refund.created", "refund.updated"})
 DISPUTE_EVENT_PREFIX = "dispute."
 PAYMENT_STATUSES: dict[str, str] = {
-    "PENDING": model.PENDING,
-    "APPROVED": model.AUTHORIZED,
-    "COMPLETED": model.SUCCEEDED,
-    "CANCELED": model.CANCELED,
-    "FAILED": model.FAILED,
+    "PENDING": PaymentStatus.PENDING,
+    "APPROVED": PaymentStatus.AUTHORIZED,
+    "COMPLETED": PaymentStatus.SUCCEEDED,
+    "CANCELED": PaymentStatus.CANCELED,
+    "FAILED": PaymentStatus.FAILED,
 }
 REFUND_STATUSES: dict[str, str] = {
-    "PENDING": model.REFUND_PENDING,
-    "COMPLETED": model.REFUND_SUCCEEDED,
-    "REJECTED": model.REFUND_FAILED,
-    "FAILED": model.REFUND_FAILED,
+    "PENDING": PaymentStatus.REFUND_PENDING,
+    "COMPLETED": PaymentStatus.REFUND_SUCCEEDED,
+    "REJECTED": PaymentStatus.REFUND_FAILED,
+    "FAILED": PaymentStatus.REFUND_FAILED,
 }
 DISPUTE_STATES: dict[str, str] = {
-    "INQUIRY_EVIDENCE_REQUIRED": model.DISPUTE_OPEN,
-    "INQUIRY_PROCESSING": model.DISPUTE_OPEN,
-    "EVIDENCE_REQUIRED": model.DISPUTE_OPEN,
-    "PROCESSING": model.DISPUTE_OPEN,
-    "INQUIRY_CLOSED": model.DISPUTE_WON,  # closed without becoming a chargeback: the money stays
-    "WON": model.DISPUTE_WON,
-    "LOST": model.DISPUTE_LOST,
-    "ACCEPTED": model.DISPUTE_LOST,  # the seller accepted the dispute: the money goes back
+    "INQUIRY_EVIDENCE_REQUIRED": PaymentStatus.DISPUTE_OPEN,
+    "INQUIRY_PROCESSING": PaymentStatus.DISPUTE_OPEN,
+    "EVIDENCE_REQUIRED": PaymentStatus.DISPUTE_OPEN,
+    "PROCESSING": PaymentStatus.DISPUTE_OPEN,
+    "INQUIRY_CLOSED": PaymentStatus.DISPUTE_WON,  # closed without becoming a chargeback: the money stays
+    "WON": PaymentStatus.DISPUTE_WON,
+    "LOST": PaymentStatus.DISPUTE_LOST,
+    "ACCEPTED": PaymentStatus.DISPUTE_LOST,  # the seller accepted the dispute: the money goes back
 }
 
 
@@ -82,7 +82,7 @@ def _payment_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> Payme
     return PaymentEvent.from_webhook(
         webhook,
         provider_payment_id=fields.text(payment, "id"),
-        kind=model.PAYMENT,
+        kind=EventKind.PAYMENT,
         status=_state(payment.get("status"), PAYMENT_STATUSES, "payment"),
         occurred_at=_time(document, payment),
         amount=amount,
@@ -100,7 +100,7 @@ def _refund_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> Paymen
     return PaymentEvent.from_webhook(
         webhook,
         provider_payment_id=fields.text(refund, "payment_id"),
-        kind=model.REFUND,
+        kind=EventKind.REFUND,
         status=_state(refund.get("status"), REFUND_STATUSES, "refund"),
         occurred_at=_time(document, refund),
         currency=currency,
@@ -129,7 +129,7 @@ def _dispute_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> Payme
     return PaymentEvent.from_webhook(
         webhook,
         provider_payment_id=_disputed_payment_id(dispute),
-        kind=model.DISPUTE,
+        kind=EventKind.DISPUTE,
         status=_state(dispute.get("state"), DISPUTE_STATES, "dispute"),
         occurred_at=_time(document, dispute),
         currency=stated[1] if stated is not None else None,

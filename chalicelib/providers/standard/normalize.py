@@ -8,33 +8,33 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ProcessingError
-from chalicelib.payments import fields, model, money
-from chalicelib.payments.model import PaymentEvent
+from chalicelib.payments import fields, money
+from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus
 
 if TYPE_CHECKING:
     from chalicelib.webhooks.record import WebhookRecord
 
 
 EVENT_MAPPING: dict[str, tuple[str, str]] = {
-    "payment.pending": (model.PAYMENT, model.PENDING),
-    "payment.processing": (model.PAYMENT, model.PENDING),
-    "payment.requires_action": (model.PAYMENT, model.REQUIRES_ACTION),
-    "payment.authorized": (model.PAYMENT, model.AUTHORIZED),
-    "payment.succeeded": (model.PAYMENT, model.SUCCEEDED),
-    "payment.captured": (model.PAYMENT, model.SUCCEEDED),
-    "payment.failed": (model.PAYMENT, model.FAILED),
-    "payment.canceled": (model.PAYMENT, model.CANCELED),
-    "payment.cancelled": (model.PAYMENT, model.CANCELED),
-    "refund.created": (model.REFUND, model.REFUND_PENDING),
-    "refund.pending": (model.REFUND, model.REFUND_PENDING),
-    "refund.succeeded": (model.REFUND, model.REFUND_SUCCEEDED),
-    "refund.failed": (model.REFUND, model.REFUND_FAILED),
-    "refund.canceled": (model.REFUND, model.REFUND_FAILED),
-    "dispute.created": (model.DISPUTE, model.DISPUTE_OPEN),
-    "dispute.opened": (model.DISPUTE, model.DISPUTE_OPEN),
-    "dispute.updated": (model.DISPUTE, model.DISPUTE_OPEN),
-    "dispute.won": (model.DISPUTE, model.DISPUTE_WON),
-    "dispute.lost": (model.DISPUTE, model.DISPUTE_LOST),
+    "payment.pending": (EventKind.PAYMENT, PaymentStatus.PENDING),
+    "payment.processing": (EventKind.PAYMENT, PaymentStatus.PENDING),
+    "payment.requires_action": (EventKind.PAYMENT, PaymentStatus.REQUIRES_ACTION),
+    "payment.authorized": (EventKind.PAYMENT, PaymentStatus.AUTHORIZED),
+    "payment.succeeded": (EventKind.PAYMENT, PaymentStatus.SUCCEEDED),
+    "payment.captured": (EventKind.PAYMENT, PaymentStatus.SUCCEEDED),
+    "payment.failed": (EventKind.PAYMENT, PaymentStatus.FAILED),
+    "payment.canceled": (EventKind.PAYMENT, PaymentStatus.CANCELED),
+    "payment.cancelled": (EventKind.PAYMENT, PaymentStatus.CANCELED),
+    "refund.created": (EventKind.REFUND, PaymentStatus.REFUND_PENDING),
+    "refund.pending": (EventKind.REFUND, PaymentStatus.REFUND_PENDING),
+    "refund.succeeded": (EventKind.REFUND, PaymentStatus.REFUND_SUCCEEDED),
+    "refund.failed": (EventKind.REFUND, PaymentStatus.REFUND_FAILED),
+    "refund.canceled": (EventKind.REFUND, PaymentStatus.REFUND_FAILED),
+    "dispute.created": (EventKind.DISPUTE, PaymentStatus.DISPUTE_OPEN),
+    "dispute.opened": (EventKind.DISPUTE, PaymentStatus.DISPUTE_OPEN),
+    "dispute.updated": (EventKind.DISPUTE, PaymentStatus.DISPUTE_OPEN),
+    "dispute.won": (EventKind.DISPUTE, PaymentStatus.DISPUTE_WON),
+    "dispute.lost": (EventKind.DISPUTE, PaymentStatus.DISPUTE_LOST),
 }
 
 
@@ -77,12 +77,12 @@ def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
     amount, currency = generic_amount(data)
     timestamp = document.get("timestamp")
     details: dict[str, Any] = {"currency": currency}
-    if kind == model.PAYMENT:
+    if kind == EventKind.PAYMENT:
         payment_id = _object_id(data, "payment_id", "payment")
         details["amount"] = amount
     else:
         payment_id = fields.optional_text(data, "payment_id")
-        if kind == model.REFUND:
+        if kind == EventKind.REFUND:
             if amount is None:
                 raise ProcessingError("the refund has no data.amount")
             refund_id = _required(_object_id(data, "refund_id", "refund"), "refund id")

@@ -12,22 +12,22 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ProcessingError
-from chalicelib.payments import fields, model, money
-from chalicelib.payments.model import PaymentEvent
+from chalicelib.payments import fields, money
+from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus
 
 if TYPE_CHECKING:
     from chalicelib.webhooks.record import WebhookRecord
 
 
 PAYMENT_INTENT_STATUSES: dict[str, str] = {
-    "payment_intent.created": model.PENDING,
-    "payment_intent.processing": model.PENDING,
-    "payment_intent.partially_funded": model.PENDING,
-    "payment_intent.requires_action": model.REQUIRES_ACTION,
-    "payment_intent.amount_capturable_updated": model.AUTHORIZED,
-    "payment_intent.succeeded": model.SUCCEEDED,
-    "payment_intent.payment_failed": model.FAILED,
-    "payment_intent.canceled": model.CANCELED,
+    "payment_intent.created": PaymentStatus.PENDING,
+    "payment_intent.processing": PaymentStatus.PENDING,
+    "payment_intent.partially_funded": PaymentStatus.PENDING,
+    "payment_intent.requires_action": PaymentStatus.REQUIRES_ACTION,
+    "payment_intent.amount_capturable_updated": PaymentStatus.AUTHORIZED,
+    "payment_intent.succeeded": PaymentStatus.SUCCEEDED,
+    "payment_intent.payment_failed": PaymentStatus.FAILED,
+    "payment_intent.canceled": PaymentStatus.CANCELED,
 }
 CHARGE_REFUNDED = "charge.refunded"
 REFUND_EVENT_TYPES = frozenset(
@@ -35,20 +35,20 @@ REFUND_EVENT_TYPES = frozenset(
 )
 DISPUTE_EVENT_PREFIX = "charge.dispute."
 REFUND_STATUSES: dict[str, str] = {
-    "pending": model.REFUND_PENDING,
-    "requires_action": model.REFUND_PENDING,
-    "succeeded": model.REFUND_SUCCEEDED,
-    "failed": model.REFUND_FAILED,
-    "canceled": model.REFUND_FAILED,
+    "pending": PaymentStatus.REFUND_PENDING,
+    "requires_action": PaymentStatus.REFUND_PENDING,
+    "succeeded": PaymentStatus.REFUND_SUCCEEDED,
+    "failed": PaymentStatus.REFUND_FAILED,
+    "canceled": PaymentStatus.REFUND_FAILED,
 }
 DISPUTE_STATUSES: dict[str, str] = {
-    "warning_needs_response": model.DISPUTE_OPEN,
-    "warning_under_review": model.DISPUTE_OPEN,
-    "needs_response": model.DISPUTE_OPEN,
-    "under_review": model.DISPUTE_OPEN,
-    "won": model.DISPUTE_WON,
-    "warning_closed": model.DISPUTE_WON,  # an inquiry closed without a chargeback: the money stays
-    "lost": model.DISPUTE_LOST,
+    "warning_needs_response": PaymentStatus.DISPUTE_OPEN,
+    "warning_under_review": PaymentStatus.DISPUTE_OPEN,
+    "needs_response": PaymentStatus.DISPUTE_OPEN,
+    "under_review": PaymentStatus.DISPUTE_OPEN,
+    "won": PaymentStatus.DISPUTE_WON,
+    "warning_closed": PaymentStatus.DISPUTE_WON,  # an inquiry closed without a chargeback: the money stays
+    "lost": PaymentStatus.DISPUTE_LOST,
 }
 # Stripe's unit differs from ISO 4217 for these currencies (docs.stripe.com/currencies).
 STRIPE_UNIT_EXPONENTS: dict[str, int] = {"ISK": 2, "MGA": 0}
@@ -83,14 +83,14 @@ def _payment_intent_event(webhook: WebhookRecord, document: Mapping[str, Any], a
     status = PAYMENT_INTENT_STATUSES[webhook.event_type]
     currency = money.currency_code(intent.get("currency"), "data.object.currency")
     field = "amount"
-    if status == model.SUCCEEDED and _positive_int(intent.get("amount_received")):
+    if status == PaymentStatus.SUCCEEDED and _positive_int(intent.get("amount_received")):
         field = "amount_received"  # what was captured (a partial capture is less than amount)
-    elif status == model.AUTHORIZED and _positive_int(intent.get("amount_capturable")):
+    elif status == PaymentStatus.AUTHORIZED and _positive_int(intent.get("amount_capturable")):
         field = "amount_capturable"
     return PaymentEvent.from_webhook(
         webhook,
         provider_payment_id=fields.text(intent, "id"),
-        kind=model.PAYMENT,
+        kind=EventKind.PAYMENT,
         status=status,
         occurred_at=at,
         amount=stripe_amount(intent.get(field), currency, f"data.object.{field}"),
@@ -116,7 +116,7 @@ def _charge_refunded_event(
         listed = [refund for refund in refunds if isinstance(refund, dict)]
         if listed:
             newest = max(listed, key=lambda r: (r.get("created") or 0, str(r.get("id"))))
-    refund_fields: dict[str, Any] = {"status": model.REFUND_SUCCEEDED}
+    refund_fields: dict[str, Any] = {"status": PaymentStatus.REFUND_SUCCEEDED}
     if newest is not None:
         refund_fields = {
             "status": _refund_status(newest.get("status")),
@@ -128,7 +128,7 @@ def _charge_refunded_event(
         provider_payment_id=(
             fields.id_or_expanded(charge, "payment_intent") or fields.text(charge, "id")
         ),
-        kind=model.REFUND,
+        kind=EventKind.REFUND,
         occurred_at=at,
         amount=stripe_amount(charge.get(field), currency, f"data.object.{field}"),
         currency=currency,
@@ -151,7 +151,7 @@ def _refund_event(webhook: WebhookRecord, document: Mapping[str, Any], at: str) 
     return PaymentEvent.from_webhook(
         webhook,
         provider_payment_id=_payment_id(refund),
-        kind=model.REFUND,
+        kind=EventKind.REFUND,
         status=_refund_status(refund.get("status")),
         occurred_at=at,
         currency=currency,
@@ -168,7 +168,7 @@ def _dispute_event(webhook: WebhookRecord, document: Mapping[str, Any], at: str)
     return PaymentEvent.from_webhook(
         webhook,
         provider_payment_id=_payment_id(dispute),
-        kind=model.DISPUTE,
+        kind=EventKind.DISPUTE,
         status=DISPUTE_STATUSES[status],
         occurred_at=at,
         currency=money.currency_code(dispute.get("currency"), "data.object.currency"),
