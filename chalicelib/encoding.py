@@ -16,8 +16,3 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
 def compact_json(value: Any) -> str:
     """``value`` as JSON with no whitespace, ASCII only (what every reader accepts)."""
     return _ENCODER.encode(value)
-
-
-def json_string(value: str) -> str:
-    """``value`` as a JSON string literal (quoted and escaped)."""
-    return _ENCODER.encode(value)

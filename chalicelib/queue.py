@@ -10,15 +10,14 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from chalicelib.encoding import json_string
+from chalicelib.encoding import compact_json
 
 SQS_BATCH_LIMIT = 10
 
 
 def message_body(webhook_id: str) -> str:
-    """``{"webhookId":"wh_..."}``: written out rather than encoded as an object (1.8 µs -> 0.25 µs,
-    measured with timeit), with the id escaped like any JSON string."""
-    return '{"webhookId":' + json_string(webhook_id) + "}"
+    """``{"webhookId":"wh_..."}``."""
+    return compact_json({"webhookId": webhook_id})
 
 
 class ProcessingQueue:

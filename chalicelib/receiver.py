@@ -15,7 +15,7 @@ from typing import Any
 from chalice import Response
 
 from chalicelib import log
-from chalicelib.encoding import compact_json, json_string
+from chalicelib.encoding import compact_json
 from chalicelib.errors import ConfigurationError, DependencyUnavailable, SourceMisconfigured, WebhookError
 from chalicelib.ingest import Ack, Delivery, receive
 from chalicelib.providers import get_provider
@@ -40,8 +40,7 @@ def ack_response(ack: Ack) -> Response:
             headers={"Content-Type": fixed.content_type, "X-Webhook-Ids": ",".join(ack.webhook_ids)},
         )
     status = "duplicate" if ack.duplicate else "accepted"
-    # Written out rather than encoded as an object: one of these per webhook (about 1 µs less).
-    body = '{"webhookId":' + json_string(ack.webhook_ids[0]) + ',"status":"' + status + '"}'
+    body = compact_json({"webhookId": ack.webhook_ids[0], "status": status})
     headers: dict[str, str | list[str]] = {"Content-Type": "application/json"}
     if len(ack.webhook_ids) > 1:  # a delivery of several events (GoCardless): every id, in order
         headers["X-Webhook-Ids"] = ",".join(ack.webhook_ids)

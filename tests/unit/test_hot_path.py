@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib import log
-from chalicelib.encoding import compact_json, json_string
+from chalicelib.encoding import compact_json
 from chalicelib.errors import MalformedPayload
 from chalicelib.providers._helpers import derived, hmac_sha256, hmac_sha256_after, keyed_hmac, parse_json_object
 from chalicelib.providers.contract import SourceConfig
@@ -52,11 +52,6 @@ def test_cached_timestamps_are_the_plain_ones(moments: list[float]) -> None:
 @given(JSON_VALUES)
 def test_compact_json_is_the_standard_encoder(value: object) -> None:
     assert compact_json(value) == json.dumps(value, separators=(",", ":"))
-
-
-@given(st.text())
-def test_json_strings_are_the_standard_encoding(text: str) -> None:
-    assert json_string(text) == json.dumps(text)
 
 
 @given(st.text())
