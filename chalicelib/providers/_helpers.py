@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 import json
 from binascii import b2a_base64
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalicelib.errors import ConfigurationError, MalformedPayload, MissingHeader, SignatureExpired
 from chalicelib.providers.contract import SourceConfig
+
+if TYPE_CHECKING:
+    from chalicelib.payments.model import PaymentEvent
+    from chalicelib.webhooks.record import WebhookRecord
 
 T = TypeVar("T")
 KeyedHmac = hmac.HMAC
@@ -128,6 +133,18 @@ def digest_without(document: Mapping[str, Any], volatile: frozenset[str]) -> str
     kept = {key: value for key, value in document.items() if key not in volatile}
     text = json.dumps(kept, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class NormalizedOnFirstUse:
+    """The ``normalize`` every provider package has: its ``normalize`` module's function, imported on
+    first use. The receiver never normalizes, so its cold start skips every normalizer."""
+
+    name: str
+
+    def normalize(self, webhook: WebhookRecord) -> PaymentEvent | None:
+        module = importlib.import_module(f"chalicelib.providers.{self.name}.normalize")
+        normalize: Callable[[WebhookRecord], PaymentEvent | None] = module.normalize
+        return normalize(webhook)
 
 
 def parse_json_object(raw: bytes | str) -> dict[str, Any]:

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
-from chalicelib.providers._helpers import decode_text, derived, required_string
+from chalicelib.providers._helpers import NormalizedOnFirstUse, decode_text, derived, required_string
 from chalicelib.providers.adyen.items import MERCHANT_ACCOUNT_OPTION, check_item, merchant_account, parse_delivery
 from chalicelib.providers.adyen.signature import (
     dedupe_key,
@@ -25,12 +24,8 @@ from chalicelib.providers.adyen.signature import (
 )
 from chalicelib.providers.contract import Acknowledgement, InboundEvent, SourceConfig
 
-if TYPE_CHECKING:
-    from chalicelib.payments.model import PaymentEvent
-    from chalicelib.webhooks.record import WebhookRecord
 
-
-class AdyenProvider:
+class AdyenProvider(NormalizedOnFirstUse):
     """Adyen standard (payment) webhooks with HMAC signatures enabled."""
 
     name: str = "adyen"
@@ -71,12 +66,6 @@ class AdyenProvider:
             )
             for item, entry in zip(items, entries, strict=True)
         ]
-
-    def normalize(self, webhook: WebhookRecord) -> PaymentEvent | None:
-        # Imported on first use: the receiver never normalizes, so its cold start skips it.
-        from chalicelib.providers.adyen.normalize import normalize
-
-        return normalize(webhook)
 
 
 PROVIDER = AdyenProvider()

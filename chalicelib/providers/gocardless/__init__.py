@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 from chalicelib.encoding import compact_json
 from chalicelib.errors import InvalidSignature
 from chalicelib.providers._helpers import (
+    NormalizedOnFirstUse,
     any_digest_matches,
     decode_text,
     derived,
@@ -33,12 +33,8 @@ from chalicelib.providers.gocardless.signature import (
     signing_keys,
 )
 
-if TYPE_CHECKING:
-    from chalicelib.payments.model import PaymentEvent
-    from chalicelib.webhooks.record import WebhookRecord
 
-
-class GoCardlessProvider:
+class GoCardlessProvider(NormalizedOnFirstUse):
     """GoCardless webhook endpoints (several events per delivery)."""
 
     name: str = "gocardless"
@@ -68,12 +64,6 @@ class GoCardlessProvider:
             InboundEvent(required_string(event, "id"), event_type(event), compact_json(event))
             for event in events
         ]
-
-    def normalize(self, webhook: WebhookRecord) -> PaymentEvent | None:
-        # Imported on first use: the receiver never normalizes, so its cold start skips it.
-        from chalicelib.providers.gocardless.normalize import normalize
-
-        return normalize(webhook)
 
 
 PROVIDER = GoCardlessProvider()

@@ -33,10 +33,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 from chalicelib.errors import ConfigurationError, InvalidSignature
-from chalicelib.providers._helpers import decode_text, parse_json_object, require_header, required_string
+from chalicelib.providers._helpers import (
+    NormalizedOnFirstUse,
+    decode_text,
+    parse_json_object,
+    require_header,
+    required_string,
+)
 from chalicelib.providers.contract import Acknowledgement, InboundEvent, SourceConfig
 from chalicelib.providers.paypal import messages
 from chalicelib.providers.paypal.chain import DEFAULT_STORE, CertificateStore
@@ -54,10 +59,6 @@ from chalicelib.providers.paypal.signature import (
 )
 from chalicelib.providers.paypal.window import check_transmission_time, parse_transmission_time
 
-if TYPE_CHECKING:
-    from chalicelib.payments.model import PaymentEvent
-    from chalicelib.webhooks.record import WebhookRecord
-
 OPTIONS: dict[str, str] = {
     "certHosts": "hosts the certificate URL may use, exact match",
     "certSubjects": "names the leaf certificate must carry exactly (subject CN or DNS SAN)",
@@ -68,7 +69,7 @@ OPTIONS: dict[str, str] = {
 }
 
 
-class PayPalProvider:
+class PayPalProvider(NormalizedOnFirstUse):
     """Verifies PayPal deliveries; ``certificates`` is injectable (tests pass a fake fetcher)."""
 
     name = "paypal"
@@ -129,12 +130,6 @@ class PayPalProvider:
                 transmission_id=transmission_id,
             )
         ]
-
-    def normalize(self, webhook: WebhookRecord) -> PaymentEvent | None:
-        # Imported on first use: the receiver never normalizes, so its cold start skips it.
-        from chalicelib.providers.paypal.normalize import normalize
-
-        return normalize(webhook)
 
 
 PROVIDER = PayPalProvider()

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 from chalicelib.errors import InvalidSignature
 from chalicelib.providers._helpers import (
+    NormalizedOnFirstUse,
     any_digest_matches,
     decode_text,
     derived,
@@ -26,12 +26,8 @@ from chalicelib.providers._helpers import (
 from chalicelib.providers.contract import Acknowledgement, InboundEvent, SourceConfig
 from chalicelib.providers.razorpay.signature import EVENT_ID_HEADER, SIGNATURE_HEADER, signing_keys
 
-if TYPE_CHECKING:
-    from chalicelib.payments.model import PaymentEvent
-    from chalicelib.webhooks.record import WebhookRecord
 
-
-class RazorpayProvider:
+class RazorpayProvider(NormalizedOnFirstUse):
     """Razorpay webhooks (one event per delivery, its id in a header)."""
 
     name: str = "razorpay"
@@ -58,12 +54,6 @@ class RazorpayProvider:
         text = decode_text(raw)
         document = parse_json_object(text)
         return [InboundEvent(event_id, required_string(document, "event"), text)]
-
-    def normalize(self, webhook: WebhookRecord) -> PaymentEvent | None:
-        # Imported on first use: the receiver never normalizes, so its cold start skips it.
-        from chalicelib.providers.razorpay.normalize import normalize
-
-        return normalize(webhook)
 
 
 PROVIDER = RazorpayProvider()

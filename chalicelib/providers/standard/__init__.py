@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 from chalicelib.errors import InvalidSignature
 from chalicelib.providers._helpers import (
+    NormalizedOnFirstUse,
     any_digest_matches,
     base64_text,
     check_timestamp,
@@ -31,12 +31,8 @@ from chalicelib.providers.standard.signature import (
     signing_keys,
 )
 
-if TYPE_CHECKING:
-    from chalicelib.payments.model import PaymentEvent
-    from chalicelib.webhooks.record import WebhookRecord
 
-
-class StandardWebhooksProvider:
+class StandardWebhooksProvider(NormalizedOnFirstUse):
     """Any sender that follows the Standard Webhooks specification with symmetric (v1) keys."""
 
     name: str = "standard"
@@ -69,12 +65,6 @@ class StandardWebhooksProvider:
         return [
             InboundEvent(signed.msg_id, read_event_type(document), text)  # (id, type, payload)
         ]
-
-    def normalize(self, webhook: WebhookRecord) -> PaymentEvent | None:
-        # Imported on first use: the receiver never normalizes, so its cold start skips it.
-        from chalicelib.providers.standard.normalize import normalize
-
-        return normalize(webhook)
 
 
 PROVIDER = StandardWebhooksProvider()

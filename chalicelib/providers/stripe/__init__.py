@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 from chalicelib.errors import InvalidSignature
 from chalicelib.providers._helpers import (
+    NormalizedOnFirstUse,
     any_digest_matches,
     check_timestamp,
     decode_text,
@@ -32,18 +32,13 @@ from chalicelib.providers.stripe.signature import (
     signing_keys,
 )
 
-if TYPE_CHECKING:
-    from chalicelib.payments.model import PaymentEvent
-    from chalicelib.webhooks.record import WebhookRecord
-
-
 VOLATILE_FIELDS = frozenset({"pending_webhooks"})
 """Fields of an event that Stripe may state differently on a retry of the same event:
 ``pending_webhooks`` counts the endpoints it has yet to deliver to. A conflicting-delivery check
 that compared them would alert on genuine retries."""
 
 
-class StripeProvider:
+class StripeProvider(NormalizedOnFirstUse):
     """Stripe webhook endpoints (snapshot events)."""
 
     name: str = "stripe"
@@ -78,12 +73,6 @@ class StripeProvider:
                 content_digest=digest_without(document, VOLATILE_FIELDS),
             )
         ]
-
-    def normalize(self, webhook: WebhookRecord) -> PaymentEvent | None:
-        # Imported on first use: the receiver never normalizes, so its cold start skips it.
-        from chalicelib.providers.stripe.normalize import normalize
-
-        return normalize(webhook)
 
 
 PROVIDER = StripeProvider()
