@@ -258,7 +258,7 @@ def test_a_stale_pid_that_is_not_moto_is_left_alone(tmp_path: Any) -> None:
 
 
 def test_environment_script_quotes_values() -> None:
-    from devstack.runner import env_script
+    from devstack.startup import env_script
 
     script = env_script({"A": "it's", "B": "x y"})
     completed = subprocess.run(["sh", "-c", script + 'printf "%s|%s" "$A" "$B"'], capture_output=True, text=True)
@@ -286,7 +286,7 @@ def test_the_scheduler_sends_an_eventbridge_scheduled_event() -> None:
 
 
 def test_the_banner_hints_name_commands_that_run_from_a_fresh_terminal(tmp_path: Any) -> None:
-    from devstack.runner import banner_hints
+    from devstack.startup import banner_hints
 
     # GIVEN the default state directory, the banner read in the repository root
     paths = state.Paths(state.REPOSITORY / ".local")
@@ -305,7 +305,7 @@ def test_the_banner_hints_name_commands_that_run_from_a_fresh_terminal(tmp_path:
 
 
 def test_the_banner_hints_carry_a_state_directory_and_the_way_back_to_the_repository(tmp_path: Any) -> None:
-    from devstack.runner import banner_hints
+    from devstack.startup import banner_hints
 
     # GIVEN a stack with its own state directory, started from another directory
     paths = state.Paths(tmp_path / "state")
@@ -334,7 +334,8 @@ class LockedEvent:
 def test_the_signal_handler_only_sets_a_flag(tmp_path: Any) -> None:
     import signal
 
-    from devstack.runner import Interrupted, Runner, RunnerOptions
+    from devstack.runner import Interrupted, Runner
+    from devstack.startup import RunnerOptions
 
     # GIVEN a runner whose stop Event must not be touched from a signal handler
     runner = Runner(state.Paths(tmp_path), RunnerOptions(port=1, moto_port=None, visibility_timeout=1, raw_logs=False),
