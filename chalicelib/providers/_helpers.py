@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import importlib
 import json
+import re
 from binascii import b2a_base64
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -133,6 +134,85 @@ def digest_without(document: Mapping[str, Any], volatile: frozenset[str]) -> str
     kept = {key: value for key, value in document.items() if key not in volatile}
     text = json.dumps(kept, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+_WHITESPACE = re.compile(f"[{_JSON_WHITESPACE}]*")
+
+
+def _skip(text: str, index: int) -> int:
+    match = _WHITESPACE.match(text, index)
+    assert match is not None  # the pattern matches the empty string
+    return match.end()
+
+
+def _value(text: str, index: int) -> tuple[Any, int]:
+    """One JSON value starting at ``index`` (the decoder's public ``raw_decode``), and its end."""
+    return _DECODER.raw_decode(text, index)
+
+
+def _array_elements(text: str, index: int) -> tuple[list[Any], list[str], int]:
+    """The array starting at ``text[index] == "["``: its values, each one's text, and its end."""
+    values: list[Any] = []
+    texts: list[str] = []
+    index = _skip(text, index + 1)
+    if text[index] == "]":
+        return values, texts, index + 1
+    while True:
+        value, end = _value(text, index)
+        values.append(value)
+        texts.append(text[index:end])
+        index = _skip(text, end)
+        if text[index] == "]":
+            return values, texts, index + 1
+        if text[index] != ",":
+            raise ValueError("expected , or ]")
+        index = _skip(text, index + 1)
+
+
+def parse_object_with_element_texts(text: str, array_key: str) -> tuple[dict[str, Any], list[str] | None]:
+    """The body as one JSON object (as ``json.loads`` reads it: the last of duplicate keys wins),
+    and the text of each element of its ``array_key`` array (None unless it is one), exactly as
+    sent: what a provider that delivers several events in one body stores for each (Adyen's
+    items, GoCardless's events), rather than a re-serialisation that was never sent.
+
+    Only the top level is walked here; every value in it is decoded by the C decoder.
+    """
+    document: dict[str, Any] = {}
+    entries: list[str] | None = None
+    try:
+        index = _skip(text, 0)
+        if text[index] != "{":
+            raise MalformedPayload("The body must be a JSON object.")
+        index = _skip(text, index + 1)
+        if text[index] == "}":
+            index += 1
+        else:
+            while True:
+                if text[index] != '"':
+                    raise ValueError("object keys are strings")
+                key, index = _value(text, index)
+                index = _skip(text, index)
+                if text[index] != ":":
+                    raise ValueError("expected :")
+                index = _skip(text, index + 1)
+                if key == array_key and text[index] == "[":
+                    document[key], entries, index = _array_elements(text, index)
+                else:
+                    document[key], index = _value(text, index)
+                    if key == array_key:
+                        entries = None  # a later duplicate key replaces the array
+                index = _skip(text, index)
+                if text[index] == "}":
+                    index += 1
+                    break
+                if text[index] != ",":
+                    raise ValueError("expected , or }")
+                index = _skip(text, index + 1)
+        if _skip(text, index) != len(text):
+            raise ValueError("extra data")
+    except (ValueError, IndexError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        raise MalformedPayload("The body is not valid JSON.") from exc
+    return document, entries
 
 
 class NormalizedOnFirstUse:

@@ -2,7 +2,8 @@
 
 Why the text: each item is stored on its own, and storing a re-serialisation would store
 something that was not sent (and ASCII escaping made it grow: 4 bytes of "€" in 12 of ``\\u20ac``),
-so the body is parsed once while noting where each ``notificationItems`` element starts and ends.
+so the body is parsed once while noting where each ``notificationItems`` element starts and ends
+(:func:`chalicelib.providers._helpers.parse_object_with_element_texts`).
 
 Why the formats: the HMAC covers eight fields joined with ``:`` and nothing escaped, so moving a
 ``:`` from one field to its neighbour keeps a genuine signature valid while changing the
@@ -16,94 +17,21 @@ free field, and it may hold ``:`` (Adyen's test notifications do).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.errors import ConfigurationError, InvalidEventField, MalformedPayload
+from chalicelib.errors import ConfigurationError, InvalidEventField
+from chalicelib.providers._helpers import parse_object_with_element_texts
 
 ITEMS_KEY = "notificationItems"
 MERCHANT_ACCOUNT_OPTION = "merchantAccountCode"
 PSP_REFERENCE = re.compile(r"[A-Z0-9]{16}")
 CURRENCY = re.compile(r"[A-Z]{3}")
 AMOUNT_DIGITS = re.compile(r"-?[0-9]+")
-_DECODER = json.JSONDecoder()
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-
-
-def _skip(text: str, index: int) -> int:
-    match = _WHITESPACE.match(text, index)
-    assert match is not None  # the pattern matches the empty string
-    return match.end()
-
-
-def _value(text: str, index: int) -> tuple[Any, int]:
-    """One JSON value starting at ``index`` (the decoder's public ``raw_decode``), and its end."""
-    return _DECODER.raw_decode(text, index)
-
-
-def _array_elements(text: str, index: int) -> tuple[list[Any], list[str], int]:
-    """The array starting at ``text[index] == "["``: its values, each one's text, and its end."""
-    values: list[Any] = []
-    texts: list[str] = []
-    index = _skip(text, index + 1)
-    if text[index] == "]":
-        return values, texts, index + 1
-    while True:
-        value, end = _value(text, index)
-        values.append(value)
-        texts.append(text[index:end])
-        index = _skip(text, end)
-        if text[index] == "]":
-            return values, texts, index + 1
-        if text[index] != ",":
-            raise ValueError("expected , or ]")
-        index = _skip(text, index + 1)
-
-
 def parse_delivery(text: str) -> tuple[dict[str, Any], list[str] | None]:
-    """The body as one JSON object (as ``json.loads`` reads it: the last of duplicate keys wins),
-    and the text of each element of its ``notificationItems`` array (None unless it is one).
-
-    Only the top level is walked here; every value in it is decoded by the C decoder.
-    """
-    document: dict[str, Any] = {}
-    entries: list[str] | None = None
-    try:
-        index = _skip(text, 0)
-        if text[index] != "{":
-            raise MalformedPayload("The body must be a JSON object.")
-        index = _skip(text, index + 1)
-        if text[index] == "}":
-            index += 1
-        else:
-            while True:
-                if text[index] != '"':
-                    raise ValueError("object keys are strings")
-                key, index = _value(text, index)
-                index = _skip(text, index)
-                if text[index] != ":":
-                    raise ValueError("expected :")
-                index = _skip(text, index + 1)
-                if key == ITEMS_KEY and text[index] == "[":
-                    document[key], entries, index = _array_elements(text, index)
-                else:
-                    document[key], index = _value(text, index)
-                    if key == ITEMS_KEY:
-                        entries = None  # a later duplicate key replaces the array
-                index = _skip(text, index)
-                if text[index] == "}":
-                    index += 1
-                    break
-                if text[index] != ",":
-                    raise ValueError("expected , or }")
-                index = _skip(text, index + 1)
-        if _skip(text, index) != len(text):
-            raise ValueError("extra data")
-    except (ValueError, IndexError, RecursionError) as exc:  # JSONDecodeError is a ValueError
-        raise MalformedPayload("The body is not valid JSON.") from exc
-    return document, entries
+    """The body as one JSON object, and the text of each ``notificationItems`` element."""
+    return parse_object_with_element_texts(text, ITEMS_KEY)
 
 
 def _encodable(value: str) -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from chalicelib.encoding import compact_json
 from chalicelib.errors import InvalidSignature
 from chalicelib.providers._helpers import (
     NormalizedOnFirstUse,
@@ -21,12 +20,13 @@ from chalicelib.providers._helpers import (
     decode_text,
     derived,
     hmac_sha256_after,
-    parse_json_object,
+    parse_object_with_element_texts,
     require_header,
     required_string,
 )
 from chalicelib.providers.contract import Acknowledgement, InboundEvent, SourceConfig
 from chalicelib.providers.gocardless.signature import (
+    EVENTS_KEY,
     SIGNATURE_HEADER,
     delivery_events,
     event_type,
@@ -48,8 +48,8 @@ class GoCardlessProvider(NormalizedOnFirstUse):
         """Verify the raw body, then return one event per entry of ``events``, in order.
 
         ``now`` is unused: nothing in the scheme carries a time. Each event's payload is its
-        own object re-serialised (the signature covers the whole delivery, so a stored event is
-        not re-verifiable on its own; it was verified as part of the delivery).
+        object's text exactly as sent (the signature covers the whole delivery, so a stored event
+        is not re-verifiable on its own; it was verified as part of the delivery).
         """
         keys = derived(source, signing_keys)
         received = require_header(headers, SIGNATURE_HEADER)
@@ -59,10 +59,12 @@ class GoCardlessProvider(NormalizedOnFirstUse):
         if not received.isascii() or not any_digest_matches(expected, (received,)):
             raise InvalidSignature()
 
-        events = delivery_events(parse_json_object(decode_text(raw)))
+        document, texts = parse_object_with_element_texts(decode_text(raw), EVENTS_KEY)
+        events = delivery_events(document)
+        assert texts is not None and len(texts) == len(events)  # delivery_events requires the array
         return [
-            InboundEvent(required_string(event, "id"), event_type(event), compact_json(event))
-            for event in events
+            InboundEvent(required_string(event, "id"), event_type(event), text)
+            for event, text in zip(events, texts, strict=True)
         ]
 
 

@@ -39,9 +39,12 @@ def signing_keys(source: SourceConfig) -> tuple[KeyedHmac, ...]:
     )
 
 
+EVENTS_KEY = "events"
+
+
 def delivery_events(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The ``events`` of a delivery; none, or one that is not an object, is malformed."""
-    events = document.get("events")
+    events = document.get(EVENTS_KEY)
     if not isinstance(events, list) or not events:
         raise MalformedPayload("The body has no events.")
     if not all(isinstance(event, dict) for event in events):

@@ -64,6 +64,23 @@ def test_the_sdks_published_delivery_verifies_and_splits_into_its_two_events() -
     assert compute_signature(SDK_KEY, body) == SDK_SIGNATURE
 
 
+def test_each_event_is_stored_as_the_text_it_was_sent_as() -> None:
+    # GIVEN the SDK's delivery as GoCardless writes it (spaces after separators), with a non-ASCII
+    # description added the way a sender writes UTF-8 (not as \u escapes)
+    document = json.loads(sdk_body())
+    document["events"][0]["details"]["description"] = "Abonnement créé – 10 €"
+    body = json.dumps(document, ensure_ascii=False, indent=1).encode()
+
+    # WHEN verified
+    events = PROVIDER.verify(body, headers_for(body), source(), NOW)
+
+    # THEN each payload is a slice of the signed body, byte for byte: nothing re-encoded, nothing grown
+    text = body.decode()
+    for event, original in zip(events, document["events"], strict=True):
+        assert event.payload in text and json.loads(event.payload) == original
+    assert "créé – 10 €" in events[0].payload
+
+
 def test_the_sdks_delivery_with_another_key_is_refused_by_both() -> None:
     with pytest.raises(InvalidSignature):
         PROVIDER.verify(sdk_body(), {"webhook-signature": SDK_SIGNATURE}, source("anotherkey"), NOW)
