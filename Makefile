@@ -41,7 +41,7 @@ test: install lint browser
 # The whole pipeline on this machine (embedded AWS emulator, no account): see "Running it locally".
 # LOCAL_SOURCES_FILE=<file.json> (sources-secret format) adds or replaces sources (devstack/sources.py).
 run: install
-	@LOCAL_SOURCES_FILE="$(LOCAL_SOURCES_FILE)" $(BIN)/python -m devstack
+	@LOCAL_SOURCES_FILE="$(LOCAL_SOURCES_FILE)" $(BIN)/python -m devstack $(if $(V),-v,)
 
 # The fast tiers only (no local stack, no synthesis): a quick check while working.
 unit: install lint

@@ -1,10 +1,13 @@
-"""The runner's console: the app's JSON log lines, one short readable line each.
+"""The runner's console: the app's JSON log lines, one short readable line per webhook outcome.
 
-In AWS the app's JSON lines (``chalicelib.log``) go to CloudWatch, where they are queried. In a terminal the
-same line is easier to read as ``12:00:01 INFO  webhook received source=stripe outcome=accepted``.
-The app logs to whatever ``sys.stdout`` is at the time (``chalicelib.log``), so the runner installs
-this writer there; ``LOG_FORMAT=json`` keeps the raw lines. Nothing is added, only fields that say
-nothing to a person at a terminal (service name, request and trace ids) are dropped.
+In AWS the app's JSON lines (``chalicelib.log``) go to CloudWatch, where they are queried. In a
+terminal, by default, only what happened to each webhook is shown, one short line each
+(``2026-01-02T03:04:05.678Z INFO  webhook received  source=stripe outcome=accepted webhookIds=wh_1``):
+the receiver's answer, the processor's outcome, and every warning and error with all its fields.
+The details are on demand: ``-v`` (``make run V=1``, or ``LOG_VERBOSE=1``) shows every line with all
+its fields, audit lines included; ``LOG_FORMAT=json`` keeps the raw lines. The app logs to whatever
+``sys.stdout`` is at the time (``chalicelib.log``), so the runner installs this writer there.
+Fields that say nothing to a person at a terminal (service name, request and trace ids) are dropped.
 """
 
 from __future__ import annotations
@@ -22,6 +25,15 @@ AUDIT_HIDDEN = frozenset(
 )
 
 
+# The lines that say what happened to a webhook, with the fields worth a glance (the rest: -v).
+OUTCOMES: dict[str, tuple[str, ...]] = {
+    "webhook received": ("source", "outcome", "webhookIds"),
+    "webhook processed": ("webhookId", "source", "eventType", "outcome", "paymentStatus"),
+    "webhook already finished by another attempt": ("webhookId", "outcome"),
+}
+SHOWN_LEVELS = frozenset({"WARNING", "ERROR", "CRITICAL"})
+
+
 def _value(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(_value(item) for item in value)
@@ -30,17 +42,12 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def _clock(timestamp: Any) -> str:
-    # "2026-11-29T09:40:00.123Z" (chalicelib.timestamps): the time of day is what a person reads.
-    text = str(timestamp or "")
-    return text[11:19] if len(text) >= 19 else text
-
-
-def render(line: str) -> str | None:
+def render(line: str, verbose: bool = False) -> str | None:
     """One log line for a person (None: not worth a line); anything else passes through unchanged.
 
-    Audit lines that change no status (processing counting an attempt) are left out: the console
-    shows what happened to each webhook, ``LOG_FORMAT=json`` shows every line.
+    By default only webhook outcomes (:data:`OUTCOMES`, with their key fields) and warnings and
+    errors (with every field) are shown. ``verbose`` shows every line with every field, but still
+    leaves out audit lines that change no status (processing counting an attempt).
     """
     stripped = line.strip()
     if not stripped.startswith("{"):
@@ -53,6 +60,12 @@ def render(line: str) -> str | None:
         return line
     level = str(record.get("level", "")).upper()
     message = str(record["message"])
+    timestamp = str(record.get("timestamp") or "")  # ISO 8601 (chalicelib.timestamps), as everywhere
+    if not verbose and level not in SHOWN_LEVELS:
+        if message not in OUTCOMES:
+            return None
+        fields = " ".join(f"{key}={_value(record[key])}" for key in OUTCOMES[message] if record.get(key) is not None)
+        return f"{timestamp} {level:<5} {message}" + (f"  {fields}" if fields else "")
     if message == "audit" and "change" in record:
         old, new = record.get("oldStatus") or "-", record.get("newStatus") or "-"
         if record["change"] == "MODIFY" and old == new:
@@ -62,15 +75,16 @@ def render(line: str) -> str | None:
     else:
         hidden = HIDDEN_FIELDS
     fields = " ".join(f"{key}={_value(value)}" for key, value in record.items() if key not in hidden)
-    return f"{_clock(record.get('timestamp'))} {level:<5} {message}" + (f"  {fields}" if fields else "")
+    return f"{timestamp} {level:<5} {message}" + (f"  {fields}" if fields else "")
 
 
 class ReadableStream:
     """A text stream that renders each complete line with :func:`render` (thread-safe)."""
 
-    def __init__(self, target: TextIO, raw: bool = False) -> None:
+    def __init__(self, target: TextIO, raw: bool = False, verbose: bool = False) -> None:
         self._target = target
         self._raw = raw
+        self._verbose = verbose
         self._pending = ""
         self._lock = threading.Lock()
 
@@ -79,7 +93,7 @@ class ReadableStream:
             self._pending += text
             while "\n" in self._pending:
                 line, self._pending = self._pending.split("\n", 1)
-                shown = line if self._raw else render(line)
+                shown = line if self._raw else render(line, self._verbose)
                 if shown is not None:
                     self._target.write(shown + "\n")
             self._target.flush()

@@ -300,7 +300,7 @@ def main() -> int:
         pass
     real_stdout = sys.stdout
     try:
-        options = RunnerOptions.from_environment(os.environ)
+        options = RunnerOptions.from_environment(os.environ, sys.argv[1:])
     except StartupError as exc:
         print(f"make run: {exc}", file=sys.stderr)
         return 2
@@ -317,7 +317,7 @@ def main() -> int:
     threading.excepthook = _one_line_thread_failure
     runner = Runner(paths, options, real_stdout)
     # The app logs to whatever sys.stdout is (chalicelib.log): make its lines readable.
-    sys.stdout = ReadableStream(real_stdout, raw=options.raw_logs)
+    sys.stdout = ReadableStream(real_stdout, raw=options.raw_logs, verbose=options.verbose_logs)
     runner.install_signal_handlers()
     status = 0
     try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,9 +29,11 @@ class RunnerOptions:
     visibility_timeout: int
     raw_logs: bool
     console_port: int = 8080
+    verbose_logs: bool = False
+    """Every log line with every field (``-v`` or ``LOG_VERBOSE=1``), not one line per outcome."""
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> RunnerOptions:
+    def from_environment(cls, environ: Mapping[str, str], argv: Sequence[str] = ()) -> RunnerOptions:
         def number(name: str, default: int | None, low: int, high: int) -> int | None:
             text = environ.get(name, "").strip()
             if not text:
@@ -50,6 +52,7 @@ class RunnerOptions:
             visibility_timeout=visibility,
             raw_logs=environ.get("LOG_FORMAT", "").lower() == "json",
             console_port=console_port,
+            verbose_logs="-v" in argv or "--verbose" in argv or environ.get("LOG_VERBOSE", "") not in ("", "0"),
         )
 
 

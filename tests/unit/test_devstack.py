@@ -169,20 +169,52 @@ def test_console_renders_app_lines_and_drops_attempt_counting_audits() -> None:
              '"change":"MODIFY","webhookId":"wh_1","oldStatus":"received","newStatus":"processed","source":"stripe"}')
     counting = audit.replace('"newStatus":"processed"', '"newStatus":"received"')
 
-    assert logview.render(received) == "03:04:05 INFO  webhook received  source=stripe outcome=accepted webhookIds=wh_1"
-    assert logview.render(audit) == "03:04:06 INFO  audit MODIFY wh_1 received -> processed  source=stripe"
-    assert logview.render(counting) is None
+    # -v: every line, every field but the CloudWatch ones, ISO times
+    assert logview.render(received, verbose=True) == (
+        "2026-01-02T03:04:05.678Z INFO  webhook received  source=stripe outcome=accepted webhookIds=wh_1"
+    )
+    assert logview.render(audit, verbose=True) == (
+        "2026-01-02T03:04:06.000Z INFO  audit MODIFY wh_1 received -> processed  source=stripe"
+    )
+    assert logview.render(counting, verbose=True) is None
     assert logview.render("plain text") == "plain text"
     # The invocation's ids are for CloudWatch; the console line stays as short as before
     traced = received.replace('"service"', '"requestId":"r-1","coldStart":true,"xrayTraceId":"1-a-b","service"')
-    assert logview.render(traced) == logview.render(received)
+    assert logview.render(traced, verbose=True) == logview.render(received, verbose=True)
+
+
+def test_by_default_the_console_shows_one_short_line_per_webhook_outcome() -> None:
+    processed = ('{"level":"INFO","message":"webhook processed","timestamp":"2026-01-02T03:04:07.000Z",'
+                 '"webhookId":"wh_1","source":"stripe","eventType":"charge.refunded","outcome":"processed",'
+                 '"attempt":1,"eventId":"pe_1","paymentKey":"stripe:pi_1","paymentStatus":"refunded"}')
+    applied = ('{"level":"INFO","message":"payment event applied","timestamp":"2026-01-02T03:04:07.000Z",'
+               '"webhookId":"wh_1","paymentKey":"stripe:pi_1"}')
+    audit = ('{"level":"INFO","message":"audit","timestamp":"2026-01-02T03:04:06.000Z","audit":"webhook",'
+             '"change":"MODIFY","webhookId":"wh_1","oldStatus":"received","newStatus":"processed","source":"stripe"}')
+    warning = ('{"level":"WARNING","message":"delivery alert","timestamp":"2026-01-02T03:04:08.000Z",'
+               '"alert":"conflicting_delivery","source":"stripe","webhookId":"wh_1"}')
+    # THEN the outcome in one short line, the chatter and the audit hidden, a warning in full
+    assert logview.render(processed) == (
+        "2026-01-02T03:04:07.000Z INFO  webhook processed  webhookId=wh_1 source=stripe eventType=charge.refunded "
+        "outcome=processed paymentStatus=refunded"
+    )
+    assert logview.render(applied) is None and logview.render(audit) is None
+    assert logview.render(warning) == (
+        "2026-01-02T03:04:08.000Z WARNING delivery alert  alert=conflicting_delivery source=stripe webhookId=wh_1"
+    )
+    # AND -v comes from the command line or LOG_VERBOSE
+    from devstack.startup import RunnerOptions
+
+    assert RunnerOptions.from_environment({}, ["-v"]).verbose_logs
+    assert RunnerOptions.from_environment({"LOG_VERBOSE": "1"}).verbose_logs
+    assert not RunnerOptions.from_environment({}).verbose_logs
 
 
 def test_readable_stream_writes_whole_lines(capsys: pytest.CaptureFixture[str]) -> None:
-    stream = logview.ReadableStream(sys.stdout)
+    stream = logview.ReadableStream(sys.stdout, verbose=True)
     stream.write('{"level":"INFO","message":"hel')
     stream.write('lo","timestamp":"2026-01-02T03:04:05Z"}\nnext\n')
-    assert capsys.readouterr().out == "03:04:05 INFO  hello\nnext\n"
+    assert capsys.readouterr().out == "2026-01-02T03:04:05Z INFO  hello\nnext\n"
 
 
 def test_local_secrets_come_from_the_environment_or_stay_stable(tmp_path: Any) -> None:
