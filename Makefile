@@ -10,6 +10,7 @@ INSTALLED := $(VENV)/.installed
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "make: installing the Python packages into $(VENV) (requirements-dev.txt; the first time takes 1-3 minutes)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(INSTALLED)
 
