@@ -46,7 +46,7 @@ run: install
 
 # The fast tiers only (no local stack, no synthesis): a quick check while working.
 unit: install lint
-	@$(BIN)/python -m pytest tests/unit tests/functional; status=$$?; \
+	@$(BIN)/python -m pytest tests/unit tests/functional tests/attacks tests/console; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make unit: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
 
