@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.errors import ProcessingError
 from chalicelib.payments import fields, model, money
 from chalicelib.payments.model import PaymentEvent, payment_key
-
 from chalicelib.providers.adyen.signature import ITEM_KEY
 
 if TYPE_CHECKING:
@@ -64,8 +63,11 @@ ADYEN_UNIT_EXPONENTS: dict[str, int] = {"CLP": 2, "CVE": 0, "IDR": 0, "ISK": 2}
 # Events whose pspReference is the payment's own (the rest name it as originalReference).
 OWN_REFERENCE_EVENTS = frozenset({"AUTHORISATION", "EXPIRE", "OFFER_CLOSED"})
 # Dispute events that may arrive without originalReference: keyed by the dispute's pspReference,
-# which the payment store resolves through the alias learnt from DISPUTE_LINKING_EVENTS.
-LATER_DISPUTE_EVENTS = frozenset({"CHARGEBACK_REVERSED", "SECOND_CHARGEBACK", "PREARBITRATION_WON", "PREARBITRATION_LOST"})
+# which the payment store resolves through the alias that dispute events carrying both
+# references declare (``related_payment_keys``).
+LATER_DISPUTE_EVENTS = frozenset(
+    {"CHARGEBACK_REVERSED", "SECOND_CHARGEBACK", "PREARBITRATION_WON", "PREARBITRATION_LOST"}
+)
 AUTO_CAPTURE_OPTION = "autoCapture"
 """Source option: the merchant account captures automatically (Adyen then sends no CAPTURE
 webhooks), so a successful AUTHORISATION is the payment's capture."""
