@@ -10,7 +10,8 @@ the resource's ``update_time``, else its ``create_time``, else the event's ``cre
 ``PAYMENT.SALE.*`` (the v1 Payments API, and what subscriptions and billing agreements still
 send) are keyed by the sale id: a sale is one payment (each subscription cycle its own), and its
 refund names it as ``sale_id``. Their amounts are v1 ``{"total", "currency"}``; a refund's total
-may be written with a minus sign, which says only that money goes back. ``PAYMENT.SALE.REVERSED``
+may be written with a minus sign, which says only that money goes back (v1 authorizations and
+captures carry the same amounts and are read alike). ``PAYMENT.SALE.REVERSED``
 (a chargeback or a reversal PayPal made) is not mapped: the dispute events report it.
 """
 
@@ -94,6 +95,15 @@ def sale_amount(obj: Mapping[str, Any]) -> tuple[int, str]:
     return money.minor_units_from_decimal(total, code, "resource.amount.total"), code
 
 
+def v1_or_v2_amount(resource: Mapping[str, Any]) -> tuple[int, str] | None:
+    """The resource's amount, whether a v2 ``Money`` or a v1 amount: PayPal still sends v1
+    ``PAYMENT.AUTHORIZATION.*`` resources (``{"total", "currency"}``) to v1 integrations."""
+    value = resource.get("amount")
+    if isinstance(value, dict) and "total" in value and "value" not in value:
+        return sale_amount(resource)
+    return paypal_amount(resource, "amount")
+
+
 def _sale_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> PaymentEvent:
     resource = fields.obj(document, "resource")
     amount, currency = sale_amount(resource)
@@ -163,7 +173,7 @@ def _payment_identity(resource: Mapping[str, Any], own_id: str) -> tuple[str, tu
 def _payment_event(webhook: WebhookRecord, document: Mapping[str, Any], status: str) -> PaymentEvent:
     resource = fields.obj(document, "resource")
     payment_id, related = _payment_identity(resource, fields.text(resource, "id"))
-    stated = paypal_amount(resource, "amount")
+    stated = v1_or_v2_amount(resource)
     if stated is None:
         raise ProcessingError("the resource has no amount")
     amount, currency = stated
