@@ -170,13 +170,15 @@ def _payment_identity(resource: Mapping[str, Any], own_id: str) -> tuple[str, tu
     return payment_id, tuple(sorted(payment_key("paypal", other) for other in others if other))
 
 
-def _payment_event(webhook: WebhookRecord, document: Mapping[str, Any], status: str) -> PaymentEvent:
+def _payment_event(webhook: WebhookRecord, document: Mapping[str, Any], status: str) -> PaymentEvent | None:
     resource = fields.obj(document, "resource")
     payment_id, related = _payment_identity(resource, fields.text(resource, "id"))
     stated = v1_or_v2_amount(resource)
     if stated is None:
         raise ProcessingError("the resource has no amount")
     amount, currency = stated
+    if status == model.AUTHORIZED and amount == 0:
+        return None  # a zero-value authorisation (vaulting a card) is not a payment
     return PaymentEvent.from_webhook(
         webhook,
         provider_payment_id=payment_id,

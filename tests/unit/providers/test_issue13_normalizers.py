@@ -299,3 +299,16 @@ def test_b14_other_fractions_are_still_refused() -> None:
         money.minor_units_from_integer_or_historical(12345, "JPY", "amount", 2)  # JPY never had decimals here
     with pytest.raises(ProcessingError):
         money.minor_units_from_integer_or_historical("12345", "ISK", "amount", 2)
+
+
+def test_b12_zero_value_registrations_and_vaulting_authorisations_are_not_payments() -> None:
+    razorpay = copy.deepcopy(corpus("razorpay", "sdk-fake-payment-authorized")["payload"])
+    razorpay["payload"]["payment"]["entity"]["amount"] = 0  # an e-mandate's registration transaction
+    assert normalize("razorpay", "payment.authorized", razorpay) is None
+    paypal = copy.deepcopy(corpus("paypal", "openapi-verify-webhook-signature-example")["payload"])
+    paypal["resource"]["amount"]["total"] = "0.00"
+    assert normalize("paypal", "PAYMENT.AUTHORIZATION.CREATED", paypal) is None
+    # a real amount on the same shapes is still a payment
+    assert normalize("razorpay", "payment.authorized", corpus("razorpay", "sdk-fake-payment-authorized")["payload"])
+    assert normalize("paypal", "PAYMENT.AUTHORIZATION.CREATED",
+                     corpus("paypal", "openapi-verify-webhook-signature-example")["payload"])
