@@ -15,8 +15,9 @@ the value, so the reason is safe to store on the webhook record.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from chalicelib import log
 from chalicelib.errors import ProcessingError
 
 # ISO 4217 (list one, amendment 179+): active currency codes and their minor units. Funds codes
@@ -104,6 +105,34 @@ def minor_units_from_integer(
     iso = exponent(currency)
     shift = 0 if unit_exponent is None else iso - unit_exponent
     return _checked(Decimal(value).scaleb(shift), field)
+
+
+# Currencies whose ISO 4217 exponent is below the one providers count in, and until when amounts
+# with a fraction of the ISO unit were still charged (ISK: the krona's minor unit was withdrawn
+# in 2007, yet Stripe and Adyen accepted two decimals until 2023). A historical amount replayed
+# or reconciled today must not dead-letter its webhook.
+HISTORICAL_FRACTIONS: frozenset[str] = frozenset({"ISK"})
+
+
+def minor_units_from_integer_or_historical(
+    value: object, currency: str, field: str = "amount", unit_exponent: int | None = None
+) -> int:
+    """:func:`minor_units_from_integer`, except that a currency of :data:`HISTORICAL_FRACTIONS`
+    counted in a finer unit than ISO's is rounded half up to the ISO unit instead of refused
+    (``12345`` ISK hundredths is 123 ISK), and the rounding is logged (field and currency, never
+    the value). Any other fraction is refused as before."""
+    try:
+        return minor_units_from_integer(value, currency, field, unit_exponent)
+    except ProcessingError:
+        code = currency_code(currency)
+        if code not in HISTORICAL_FRACTIONS or unit_exponent is None or unit_exponent <= exponent(code):
+            raise
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise
+        minor = Decimal(value).scaleb(exponent(code) - unit_exponent).quantize(Decimal(1), ROUND_HALF_UP)
+        log.warning("historical fractional amount rounded to the currency's unit", field=field, currency=code,
+                    metric="HistoricalAmountRounded")
+        return _checked(minor, field)
 
 
 def format_minor_units(amount: int, currency: str) -> str:

@@ -6,6 +6,16 @@ order facts of the same rank. Adyen counts CLP and ISK in hundredths and CVE and
 units, unlike ISO 4217 (docs.adyen.com/development-resources/currency-codes): amounts are
 converted. ``CHARGEBACK`` means the funds were debited, so it counts as a lost dispute until a
 ``CHARGEBACK_REVERSED`` (later in time) wins it back.
+
+The later dispute events (``CHARGEBACK_REVERSED``, ``SECOND_CHARGEBACK``, ``PREARBITRATION_*``)
+often carry only the dispute's own ``pspReference``. The dispute events that carry both
+references (``NOTIFICATION_OF_CHARGEBACK``, ``CHARGEBACK``, ...) declare that reference as a
+related key of the payment, so the payment store links it (an alias) and the later events land
+on the payment that was charged back; one that arrives first is folded in when the link is made.
+
+``CANCEL_OR_REFUND`` is a cancellation when Adyen says it cancelled (``additionalData``
+``modification.action`` = ``cancel``: the authorisation was not captured), else a refund.
+A zero-value ``AUTHORISATION`` is a card check (a card saved or changed), not a payment: ignored.
 """
 
 from __future__ import annotations
@@ -15,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ProcessingError
 from chalicelib.payments import fields, money
-from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus
+from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus, payment_key
 from chalicelib.providers.adyen.signature import ITEM_KEY
 
 if TYPE_CHECKING:
@@ -29,10 +39,20 @@ EVENT_MAPPING: dict[str, tuple[str, str | None, str | None]] = {
     "CAPTURE_FAILED": (EventKind.PAYMENT, PaymentStatus.FAILED, None),
     # a failed cancellation leaves the authorisation
     "CANCELLATION": (EventKind.PAYMENT, PaymentStatus.CANCELED, PaymentStatus.AUTHORIZED),
+    "TECHNICAL_CANCEL": (EventKind.PAYMENT, PaymentStatus.CANCELED, None),  # cancelled by Adyen (e.g. a POS timeout)
+    # the authorisation lapsed uncaptured: nothing will be paid
+    "EXPIRE": (EventKind.PAYMENT, PaymentStatus.CANCELED, None),
+    "OFFER_CLOSED": (EventKind.PAYMENT, PaymentStatus.CANCELED, None),  # the shopper never completed it (iDEAL, ...)
+    "MANUAL_REVIEW_REJECT": (EventKind.PAYMENT, PaymentStatus.FAILED, None),  # risk review refused it
+    # The authorised amount changed (hotels, car rental): the adjusted amount is the authorisation.
+    # A failed adjustment leaves the earlier one, so it is not mapped.
+    "AUTHORISATION_ADJUSTMENT": (EventKind.PAYMENT, PaymentStatus.AUTHORIZED, None),
     "REFUND": (EventKind.REFUND, PaymentStatus.REFUND_SUCCEEDED, PaymentStatus.REFUND_FAILED),
     "CANCEL_OR_REFUND": (EventKind.REFUND, PaymentStatus.REFUND_SUCCEEDED, PaymentStatus.REFUND_FAILED),
     "REFUND_FAILED": (EventKind.REFUND, PaymentStatus.REFUND_FAILED, None),
     "REFUNDED_REVERSED": (EventKind.REFUND, PaymentStatus.REFUND_FAILED, None),
+    # A pending (POS) refund voided before it was sent: that refund never happens.
+    "VOID_PENDING_REFUND": (EventKind.REFUND, PaymentStatus.REFUND_FAILED, None),
     "NOTIFICATION_OF_CHARGEBACK": (EventKind.DISPUTE, PaymentStatus.DISPUTE_OPEN, None),
     "CHARGEBACK": (EventKind.DISPUTE, PaymentStatus.DISPUTE_LOST, None),
     "CHARGEBACK_REVERSED": (EventKind.DISPUTE, PaymentStatus.DISPUTE_WON, None),
@@ -42,6 +62,17 @@ EVENT_MAPPING: dict[str, tuple[str, str | None, str | None]] = {
 }
 # Adyen's decimals where they differ from ISO 4217.
 ADYEN_UNIT_EXPONENTS: dict[str, int] = {"CLP": 2, "CVE": 0, "IDR": 0, "ISK": 2}
+# Events whose pspReference is the payment's own (the rest name it as originalReference).
+OWN_REFERENCE_EVENTS = frozenset({"AUTHORISATION", "EXPIRE", "OFFER_CLOSED"})
+# Dispute events that may arrive without originalReference: keyed by the dispute's pspReference,
+# which the payment store resolves through the alias that dispute events carrying both
+# references declare (``related_payment_keys``).
+LATER_DISPUTE_EVENTS = frozenset(
+    {"CHARGEBACK_REVERSED", "SECOND_CHARGEBACK", "PREARBITRATION_WON", "PREARBITRATION_LOST"}
+)
+AUTO_CAPTURE_OPTION = "autoCapture"
+"""Source option: the merchant account captures automatically (Adyen then sends no CAPTURE
+webhooks), so a successful AUTHORISATION is the payment's capture."""
 
 
 def adyen_amount(item: Mapping[str, Any]) -> tuple[int, str] | None:
@@ -52,15 +83,25 @@ def adyen_amount(item: Mapping[str, Any]) -> tuple[int, str] | None:
     if not isinstance(amount, dict):
         raise ProcessingError("amount is not an object")
     code = money.currency_code(amount.get("currency"), "amount.currency")
-    value = money.minor_units_from_integer(
+    value = money.minor_units_from_integer_or_historical(
         amount.get("value"), code, "amount.value", ADYEN_UNIT_EXPONENTS.get(code)
     )
     return value, code
 
 
-def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
-    """A stored Adyen notification item as a PaymentEvent, or None outside the mapping."""
-    mapping = EVENT_MAPPING.get(webhook.event_type)
+def _is_cancellation(item: Mapping[str, Any]) -> bool:
+    """Whether a CANCEL_OR_REFUND cancelled the authorisation (Adyen reports what it did)."""
+    additional = item.get("additionalData")
+    return isinstance(additional, dict) and additional.get("modification.action") == "cancel"
+
+
+def normalize(webhook: WebhookRecord, options: Mapping[str, Any] | None = None) -> PaymentEvent | None:
+    """A stored Adyen notification item as a PaymentEvent, or None outside the mapping.
+
+    ``options`` are the source's options (:data:`AUTO_CAPTURE_OPTION`).
+    """
+    event_type = webhook.event_type
+    mapping = EVENT_MAPPING.get(event_type)
     if mapping is None:
         return None
     item = fields.obj(fields.load_object(webhook.payload), ITEM_KEY)
@@ -68,21 +109,33 @@ def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
     if success not in ("true", "false"):
         raise ProcessingError("success is not \"true\" or \"false\"")
     kind, if_success, if_failure = mapping
+    if event_type == "CANCEL_OR_REFUND" and _is_cancellation(item):
+        kind, if_success, if_failure = EVENT_MAPPING["CANCELLATION"]
     status = if_success if success == "true" else if_failure
     if status is None:
         return None  # e.g. a REFUND_FAILED that did not succeed: Adyen documents no such thing
     psp_reference = fields.text(item, "pspReference")
-    if webhook.event_type == "AUTHORISATION":
+    related: tuple[str, ...] = ()
+    if event_type in OWN_REFERENCE_EVENTS:
         payment_id = psp_reference
+    elif event_type in LATER_DISPUTE_EVENTS and not item.get("originalReference"):
+        payment_id = psp_reference  # the dispute's reference: an alias of the payment once linked
     else:
         payment_id = fields.text(item, "originalReference")
+        if kind == EventKind.DISPUTE and psp_reference != payment_id:
+            related = (payment_key("adyen", psp_reference),)
     stated = adyen_amount(item)
     amount, currency = stated if stated is not None else (None, None)
+    if event_type == "AUTHORISATION" and status == PaymentStatus.AUTHORIZED:
+        if amount == 0:
+            return None  # a zero-value authorisation checks a card; no money will move
+        if options is not None and options.get(AUTO_CAPTURE_OPTION) is True:
+            status = PaymentStatus.SUCCEEDED
     event_date = item.get("eventDate")
     occurred_at = fields.rfc3339_time(event_date, "eventDate") if event_date else webhook.received_at
     details: dict[str, Any] = {"currency": currency}
     money_moved = status in (PaymentStatus.AUTHORIZED, PaymentStatus.SUCCEEDED)
-    if kind == EventKind.PAYMENT and money_moved and webhook.event_type != "CANCELLATION":
+    if kind == EventKind.PAYMENT and money_moved and if_success != PaymentStatus.CANCELED:
         details["amount"] = amount
     elif kind == EventKind.REFUND:
         if amount is None:
@@ -93,6 +146,7 @@ def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
     return PaymentEvent.from_webhook(
         webhook,
         provider_payment_id=payment_id,
+        related_payment_keys=related,
         kind=kind,
         status=status,
         occurred_at=occurred_at,

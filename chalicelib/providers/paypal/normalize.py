@@ -6,6 +6,13 @@ so capture events declare their capture id as a related key of the order: the pa
 links it, and refunds and disputes keyed by the capture land on the order's record. Amounts are
 decimal strings (``"10.00"``) converted with the currency's ISO 4217 exponent. The event time is
 the resource's ``update_time``, else its ``create_time``, else the event's ``create_time``.
+
+``PAYMENT.SALE.*`` (the v1 Payments API, and what subscriptions and billing agreements still
+send) are keyed by the sale id: a sale is one payment (each subscription cycle its own), and its
+refund names it as ``sale_id``. Their amounts are v1 ``{"total", "currency"}``; a refund's total
+may be written with a minus sign, which says only that money goes back (v1 authorizations and
+captures carry the same amounts and are read alike). ``PAYMENT.SALE.REVERSED``
+(a chargeback or a reversal PayPal made) is not mapped: the dispute events report it.
 """
 
 from __future__ import annotations
@@ -32,6 +39,19 @@ AUTHORIZATION_STATUSES: dict[str, str] = {
     "PAYMENT.AUTHORIZATION.VOIDED": PaymentStatus.CANCELED,
 }
 REFUND_EVENT_TYPES = frozenset({"PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED"})
+SALE_STATUSES: dict[str, str] = {
+    "PAYMENT.SALE.PENDING": PaymentStatus.PENDING,
+    "PAYMENT.SALE.COMPLETED": PaymentStatus.SUCCEEDED,
+    "PAYMENT.SALE.DENIED": PaymentStatus.FAILED,
+}
+SALE_REFUNDED = "PAYMENT.SALE.REFUNDED"
+# v1 refund ``state`` (lower case in the v1 API).
+SALE_REFUND_STATES: dict[str, str] = {
+    "pending": PaymentStatus.REFUND_PENDING,
+    "completed": PaymentStatus.REFUND_SUCCEEDED,
+    "failed": PaymentStatus.REFUND_FAILED,
+    "cancelled": PaymentStatus.REFUND_FAILED,
+}
 DISPUTE_EVENT_PREFIX = "CUSTOMER.DISPUTE."
 REFUND_STATUSES: dict[str, str] = {
     "PENDING": PaymentStatus.REFUND_PENDING,
@@ -60,6 +80,61 @@ def paypal_amount(obj: Mapping[str, Any], name: str) -> tuple[int, str] | None:
         raise ProcessingError(f"resource.{name} is not a Money object")
     code = money.currency_code(value.get("currency_code"), f"resource.{name}.currency_code")
     return money.minor_units_from_decimal(value.get("value"), code, f"resource.{name}.value"), code
+
+
+def sale_amount(obj: Mapping[str, Any]) -> tuple[int, str]:
+    """A v1 ``amount`` (``{"total": "20.00", "currency": "USD"}``) as (minor units, code); a
+    leading minus (v1 refunds) is dropped, the direction being the event's."""
+    value = obj.get("amount")
+    if not isinstance(value, dict):
+        raise ProcessingError("resource.amount is not an amount object")
+    code = money.currency_code(value.get("currency"), "resource.amount.currency")
+    total = value.get("total")
+    if isinstance(total, str) and total.startswith("-"):
+        total = total[1:]
+    return money.minor_units_from_decimal(total, code, "resource.amount.total"), code
+
+
+def v1_or_v2_amount(resource: Mapping[str, Any]) -> tuple[int, str] | None:
+    """The resource's amount, whether a v2 ``Money`` or a v1 amount: PayPal still sends v1
+    ``PAYMENT.AUTHORIZATION.*`` resources (``{"total", "currency"}``) to v1 integrations."""
+    value = resource.get("amount")
+    if isinstance(value, dict) and "total" in value and "value" not in value:
+        return sale_amount(resource)
+    return paypal_amount(resource, "amount")
+
+
+def _sale_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> PaymentEvent:
+    resource = fields.obj(document, "resource")
+    amount, currency = sale_amount(resource)
+    status = SALE_STATUSES[webhook.event_type]
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=fields.text(resource, "id"),
+        kind=EventKind.PAYMENT,
+        status=status,
+        occurred_at=_time(document, resource),
+        amount=None if status == PaymentStatus.FAILED else amount,
+        currency=currency,
+    )
+
+
+def _sale_refund_event(webhook: WebhookRecord, document: Mapping[str, Any]) -> PaymentEvent:
+    resource = fields.obj(document, "resource")
+    amount, currency = sale_amount(resource)
+    state = resource.get("state") or "completed"  # PayPal sends the event once the refund is done
+    if not isinstance(state, str) or state.lower() not in SALE_REFUND_STATES:
+        raise ProcessingError("the sale refund has an unknown state")
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=fields.text(resource, "sale_id"),
+        kind=EventKind.REFUND,
+        status=SALE_REFUND_STATES[state.lower()],
+        occurred_at=_time(document, resource),
+        currency=currency,
+        refund_id=fields.text(resource, "id"),
+        refund_amount=amount,
+    )
 
 
 def _time(document: Mapping[str, Any], resource: Mapping[str, Any]) -> str:
@@ -95,13 +170,15 @@ def _payment_identity(resource: Mapping[str, Any], own_id: str) -> tuple[str, tu
     return payment_id, tuple(sorted(payment_key("paypal", other) for other in others if other))
 
 
-def _payment_event(webhook: WebhookRecord, document: Mapping[str, Any], status: str) -> PaymentEvent:
+def _payment_event(webhook: WebhookRecord, document: Mapping[str, Any], status: str) -> PaymentEvent | None:
     resource = fields.obj(document, "resource")
     payment_id, related = _payment_identity(resource, fields.text(resource, "id"))
-    stated = paypal_amount(resource, "amount")
+    stated = v1_or_v2_amount(resource)
     if stated is None:
         raise ProcessingError("the resource has no amount")
     amount, currency = stated
+    if status == PaymentStatus.AUTHORIZED and amount == 0:
+        return None  # a zero-value authorisation (vaulting a card) is not a payment
     return PaymentEvent.from_webhook(
         webhook,
         provider_payment_id=payment_id,
@@ -178,6 +255,10 @@ def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
         return _payment_event(webhook, fields.load_object(webhook.payload), status)
     if event_type in REFUND_EVENT_TYPES:
         return _refund_event(webhook, fields.load_object(webhook.payload))
+    if event_type in SALE_STATUSES:
+        return _sale_event(webhook, fields.load_object(webhook.payload))
+    if event_type == SALE_REFUNDED:
+        return _sale_refund_event(webhook, fields.load_object(webhook.payload))
     if event_type.startswith(DISPUTE_EVENT_PREFIX):
         return _dispute_event(webhook, fields.load_object(webhook.payload))
     return None

@@ -11,6 +11,9 @@ INR), which is ISO 4217's minor unit. The event time is the event's ``created_at
 - ``payment.dispute.created``, ``.under_review``, ``.action_required`` open, ``.won`` won and
   ``.lost`` lost, with ``payload.dispute.entity``; ``payment.dispute.closed`` is ignored (its
   outcome comes as ``.won`` or ``.lost``).
+
+A zero-value payment (the authorisation transaction that registers an e-mandate or a card token
+for recurring payments) is not a payment: its events are ignored.
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
     if event_type in PAYMENT_STATUSES:
         payment = _entity(document, "payment")
         amount, currency = _amount(payment, "payment")
+        if amount == 0:
+            return None  # a mandate or token registration: no money moves
         return PaymentEvent.from_webhook(
             webhook, provider_payment_id=fields.text(payment, "id"), kind=EventKind.PAYMENT,
             status=PAYMENT_STATUSES[event_type], occurred_at=at, amount=amount, currency=currency,

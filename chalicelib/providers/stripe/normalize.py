@@ -4,13 +4,21 @@ Stripe amounts are integers in Stripe's smallest unit, which is ISO 4217's excep
 keeps two decimals) and MGA (Stripe counts whole ariary); see ``docs.stripe.com/currencies``.
 ``created`` (unix seconds) is the event time, so ties within a second are broken by the state
 machine's fixed order.
+
+A legacy charge (no PaymentIntent: ``payment_intent`` null) reports its own outcome with
+``charge.succeeded`` / ``charge.captured`` / ``charge.failed``, keyed by its charge id; the same
+events of a charge that belongs to a PaymentIntent are ignored (its ``payment_intent.*`` events
+say it). A zero-value authorisation (``amount`` 0, a card check) is not a payment: ignored. An
+unknown *value* (a dispute or refund status Stripe added after this mapping) never dead-letters
+the event: it is ignored with a warning carrying ``metric="UnmappedProviderValue"``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from chalicelib import log
 from chalicelib.errors import ProcessingError
 from chalicelib.payments import fields, money
 from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus
@@ -28,6 +36,13 @@ PAYMENT_INTENT_STATUSES: dict[str, str] = {
     "payment_intent.succeeded": PaymentStatus.SUCCEEDED,
     "payment_intent.payment_failed": PaymentStatus.FAILED,
     "payment_intent.canceled": PaymentStatus.CANCELED,
+}
+# Legacy charges (no PaymentIntent) only: their outcome. ``charge.succeeded`` of a charge that
+# was not captured (``captured`` false) is its authorisation.
+LEGACY_CHARGE_EVENTS: dict[str, str] = {
+    "charge.succeeded": PaymentStatus.SUCCEEDED,
+    "charge.captured": PaymentStatus.SUCCEEDED,
+    "charge.failed": PaymentStatus.FAILED,
 }
 CHARGE_REFUNDED = "charge.refunded"
 REFUND_EVENT_TYPES = frozenset(
@@ -48,15 +63,19 @@ DISPUTE_STATUSES: dict[str, str] = {
     "under_review": PaymentStatus.DISPUTE_OPEN,
     "won": PaymentStatus.DISPUTE_WON,
     "warning_closed": PaymentStatus.DISPUTE_WON,  # an inquiry closed without a chargeback: the money stays
+    "prevented": PaymentStatus.DISPUTE_WON,  # stopped before it became a chargeback: the money stays
     "lost": PaymentStatus.DISPUTE_LOST,
+    # A lost dispute being appealed: the funds stay withdrawn until a won appeal says otherwise.
+    "appeal_needs_response": PaymentStatus.DISPUTE_LOST,
+    "appeal_under_review": PaymentStatus.DISPUTE_LOST,
 }
 # Stripe's unit differs from ISO 4217 for these currencies (docs.stripe.com/currencies).
 STRIPE_UNIT_EXPONENTS: dict[str, int] = {"ISK": 2, "MGA": 0}
 
 
 def stripe_amount(value: object, currency: str, field: str) -> int:
-    """A Stripe integer amount as ISO 4217 minor units."""
-    return money.minor_units_from_integer(value, currency, field, STRIPE_UNIT_EXPONENTS.get(currency))
+    """A Stripe integer amount as ISO 4217 minor units (historical ISK fractions rounded)."""
+    return money.minor_units_from_integer_or_historical(value, currency, field, STRIPE_UNIT_EXPONENTS.get(currency))
 
 
 def _positive_int(value: object) -> bool:
@@ -78,9 +97,17 @@ def _payment_id(obj: Mapping[str, Any]) -> str:
     return payment_id
 
 
-def _payment_intent_event(webhook: WebhookRecord, document: Mapping[str, Any], at: str) -> PaymentEvent:
+def _unmapped(webhook: WebhookRecord, what: str) -> None:
+    """Log an unknown value of a known event, which is then ignored (never dead-lettered)."""
+    log.warning("unmapped provider value; event ignored", provider="stripe", eventType=webhook.event_type,
+                field=what, webhookId=webhook.webhook_id, metric="UnmappedProviderValue")
+
+
+def _payment_intent_event(webhook: WebhookRecord, document: Mapping[str, Any], at: str) -> PaymentEvent | None:
     intent = _stripe_object(document, "payment_intent")
     status = PAYMENT_INTENT_STATUSES[webhook.event_type]
+    if status == PaymentStatus.AUTHORIZED and intent.get("amount") == 0:
+        return None  # a zero-value authorisation checks a card; no money will move
     currency = money.currency_code(intent.get("currency"), "data.object.currency")
     field = "amount"
     if status == PaymentStatus.SUCCEEDED and _positive_int(intent.get("amount_received")):
@@ -94,6 +121,34 @@ def _payment_intent_event(webhook: WebhookRecord, document: Mapping[str, Any], a
         status=status,
         occurred_at=at,
         amount=stripe_amount(intent.get(field), currency, f"data.object.{field}"),
+        currency=currency,
+    )
+
+
+def _legacy_charge_event(webhook: WebhookRecord, document: Mapping[str, Any], at: str) -> PaymentEvent | None:
+    """A charge's own outcome, when it belongs to no PaymentIntent (else None: ignored)."""
+    charge = _stripe_object(document, "charge")
+    if fields.id_or_expanded(charge, "payment_intent") is not None:
+        return None  # the PaymentIntent's events report it
+    currency = money.currency_code(charge.get("currency"), "data.object.currency")
+    status = LEGACY_CHARGE_EVENTS[webhook.event_type]
+    field = "amount"
+    if webhook.event_type == "charge.succeeded" and charge.get("captured") is False:
+        status = PaymentStatus.AUTHORIZED
+        if charge.get("amount") == 0:
+            return None  # a zero-value authorisation checks a card; no money will move
+    elif status == PaymentStatus.SUCCEEDED and _positive_int(charge.get("amount_captured")):
+        field = "amount_captured"  # a partial capture is less than amount
+    return PaymentEvent.from_webhook(
+        webhook,
+        provider_payment_id=fields.text(charge, "id"),
+        kind=EventKind.PAYMENT,
+        status=status,
+        occurred_at=at,
+        amount=(
+            None if status == PaymentStatus.FAILED
+            else stripe_amount(charge.get(field), currency, f"data.object.{field}")
+        ),
         currency=currency,
     )
 
@@ -117,9 +172,12 @@ def _charge_refunded_event(
         if listed:
             newest = max(listed, key=lambda r: (r.get("created") or 0, str(r.get("id"))))
     refund_fields: dict[str, Any] = {"status": PaymentStatus.REFUND_SUCCEEDED}
-    if newest is not None:
+    newest_status = _refund_status(newest.get("status")) if newest is not None else None
+    if newest is not None and newest_status is None:
+        _unmapped(webhook, "data.object.refunds.data.status")  # the running total still counts
+    elif newest is not None:
         refund_fields = {
-            "status": _refund_status(newest.get("status")),
+            "status": newest_status,
             "refund_id": fields.text(newest, "id"),
             "refund_amount": stripe_amount(newest.get("amount"), currency, "refunds.data.amount"),
         }
@@ -139,20 +197,25 @@ def _charge_refunded_event(
     )
 
 
-def _refund_status(value: object) -> str:
-    if not isinstance(value, str) or value not in REFUND_STATUSES:
-        raise ProcessingError("the refund has an unknown status")
-    return REFUND_STATUSES[value]
+def _refund_status(value: object) -> str | None:
+    """The refund's status; None for a value this mapping does not know (a missing one raises)."""
+    if not isinstance(value, str):
+        raise ProcessingError("the refund has no status")
+    return REFUND_STATUSES.get(value)
 
 
-def _refund_event(webhook: WebhookRecord, document: Mapping[str, Any], at: str) -> PaymentEvent:
+def _refund_event(webhook: WebhookRecord, document: Mapping[str, Any], at: str) -> PaymentEvent | None:
     refund = _stripe_object(document, "refund")
     currency = money.currency_code(refund.get("currency"), "data.object.currency")
+    status = _refund_status(refund.get("status"))
+    if status is None:
+        _unmapped(webhook, "data.object.status")
+        return None
     return PaymentEvent.from_webhook(
         webhook,
         provider_payment_id=_payment_id(refund),
         kind=EventKind.REFUND,
-        status=_refund_status(refund.get("status")),
+        status=status,
         occurred_at=at,
         currency=currency,
         refund_id=fields.text(refund, "id"),
@@ -160,11 +223,14 @@ def _refund_event(webhook: WebhookRecord, document: Mapping[str, Any], at: str) 
     )
 
 
-def _dispute_event(webhook: WebhookRecord, document: Mapping[str, Any], at: str) -> PaymentEvent:
+def _dispute_event(webhook: WebhookRecord, document: Mapping[str, Any], at: str) -> PaymentEvent | None:
     dispute = _stripe_object(document, "dispute")
     status = dispute.get("status")
-    if not isinstance(status, str) or status not in DISPUTE_STATUSES:
-        raise ProcessingError("the dispute has an unknown status")
+    if not isinstance(status, str):
+        raise ProcessingError("the dispute has no status")
+    if status not in DISPUTE_STATUSES:
+        _unmapped(webhook, "data.object.status")
+        return None
     return PaymentEvent.from_webhook(
         webhook,
         provider_payment_id=_payment_id(dispute),
@@ -179,8 +245,11 @@ def _dispute_event(webhook: WebhookRecord, document: Mapping[str, Any], at: str)
 def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
     """A stored Stripe event as a PaymentEvent, or None outside the mapping (see the README)."""
     event_type = webhook.event_type
+    build: Callable[[WebhookRecord, Mapping[str, Any], str], PaymentEvent | None]
     if event_type in PAYMENT_INTENT_STATUSES:
         build = _payment_intent_event
+    elif event_type in LEGACY_CHARGE_EVENTS:
+        build = _legacy_charge_event
     elif event_type == CHARGE_REFUNDED:
         build = _charge_refunded_event
     elif event_type in REFUND_EVENT_TYPES:

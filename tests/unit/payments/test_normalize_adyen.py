@@ -94,6 +94,6 @@ def test_a_malformed_amount_fails() -> None:
         normalize(item)
 
 
-@pytest.mark.parametrize("code", ["REPORT_AVAILABLE", "REQUEST_FOR_INFORMATION", "PENDING", "OFFER_CLOSED"])
+@pytest.mark.parametrize("code", ["REPORT_AVAILABLE", "REQUEST_FOR_INFORMATION", "PENDING", "AUTORESCUE"])
 def test_codes_outside_the_mapping_are_ignored(code: str) -> None:
     assert normalize(p.adyen_item(code)) is None

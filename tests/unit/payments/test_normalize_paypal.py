@@ -129,6 +129,6 @@ def test_the_real_2017_paypal_delivery_is_not_a_payment_event() -> None:
     assert paypal.normalize(p.record("paypal", document["event_type"], document)) is None  # BILLING.PLAN.CREATED
 
 
-@pytest.mark.parametrize("event_type", ["CHECKOUT.ORDER.APPROVED", "PAYMENT.SALE.COMPLETED", "BILLING.PLAN.CREATED"])
+@pytest.mark.parametrize("event_type", ["CHECKOUT.ORDER.APPROVED", "PAYMENT.SALE.REVERSED", "BILLING.PLAN.CREATED"])
 def test_events_outside_the_mapping_are_ignored(event_type: str) -> None:
     assert paypal.normalize(p.record("paypal", event_type, {})) is None

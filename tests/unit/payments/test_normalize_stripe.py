@@ -12,7 +12,7 @@ from tests.unit.payments.schema import assert_valid
 stripe = get_provider("stripe")
 
 
-def normalize(event_type: str, obj: dict, **kw: object):
+def normalize(event_type: str, obj: dict, **kw: object):  # type: ignore[no-untyped-def]
     event = stripe.normalize(p.record("stripe", event_type, p.stripe_event(event_type, obj, **kw)))  # type: ignore[arg-type]
     if event is not None:
         assert_valid(event.to_json())
@@ -52,12 +52,13 @@ def test_an_authorization_states_the_capturable_amount() -> None:
     assert normalize("payment_intent.amount_capturable_updated", intent).amount == 2000
 
 
-@pytest.mark.parametrize(
-    ("currency", "stripe_amount", "minor"), [("jpy", 500, 500), ("kwd", 1230, 1230), ("isk", 10000, 100)]
-)
+@pytest.mark.parametrize(("currency", "stripe_amount", "minor"), [
+    ("jpy", 500, 500), ("kwd", 1230, 1230), ("isk", 10000, 100),
+    ("isk", 10050, 101),  # a historical fraction of a krona (before 2023): rounded half up, not refused (B14)
+])
 def test_stripe_units_are_converted_to_iso_minor_units(currency: str, stripe_amount: int, minor: int) -> None:
-    event = normalize("payment_intent.succeeded",
-                      p.payment_intent("succeeded", amount=stripe_amount, currency=currency))
+    intent = p.payment_intent("succeeded", amount=stripe_amount, currency=currency)
+    event = normalize("payment_intent.succeeded", intent)
     assert (event.amount, event.currency) == (minor, currency.upper())
 
 
@@ -125,7 +126,7 @@ def test_an_expanded_payment_intent_is_read_by_its_id() -> None:
     assert normalize("charge.dispute.created", dispute).payment_key == f"stripe:{p.STRIPE_PI}"
 
 
-@pytest.mark.parametrize("event_type", ["customer.created", "charge.succeeded", "charge.captured", "invoice.paid",
+@pytest.mark.parametrize("event_type", ["customer.created", "charge.updated", "charge.expired", "invoice.paid",
                                         "payment_intent.unknown_future_type"])
 def test_events_outside_the_mapping_are_ignored(event_type: str) -> None:
     assert stripe.normalize(p.record("stripe", event_type, {"not": "even read"})) is None
@@ -137,7 +138,6 @@ def test_events_outside_the_mapping_are_ignored(event_type: str) -> None:
         (p.payment_intent("succeeded", amount="20.00"), "malformed amount in data.object.amount"),
         (p.payment_intent("succeeded", amount=-5), "out of range"),
         (p.payment_intent("succeeded", currency="xyz"), "unsupported currency"),
-        (p.payment_intent("succeeded", currency="isk", amount=10050), "not a whole number"),
         ({**p.payment_intent("succeeded"), "object": "charge"}, "not a payment_intent"),
         ({**p.payment_intent("succeeded"), "id": None}, "id is missing"),
     ],
