@@ -24,6 +24,28 @@ ROOT = Path(__file__).resolve().parent.parent
 KB = 1024
 LAMBDA_MB_PER_VCPU = 1769  # Lambda's CPU share grows with memory: one full vCPU at 1,769 MB
 PLATFORM_LOG_BYTES = 350  # START, END and REPORT lines per invocation
+ACCESS_LOG_BYTES = 330
+"""API Gateway's access log line per request (infrastructure/api_stage.py ACCESS_LOG_FORMAT: 11
+fields), ingested into CloudWatch Logs like the functions' lines."""
+MARKER_WRITE_UNITS = 1.0
+"""A dedupe or transmission marker (``seen#...``, ``tx#...``: keys, a digest, expiry) is well under
+1 KB: one write unit per conditional put."""
+LAMBDA_SAMPLING = (1.0, 0.05)
+"""What Lambda samples of SQS- and stream-triggered invocations (reservoir per second, then rate):
+no sampling rule applies to them."""
+PROD_SAMPLING = (1.0, 0.05)
+DEV_SAMPLING = (1.0, 1.0)
+"""The stages' API sampling rules (infrastructure/cdk.json ``xraySampling``: reservoir, fixedRate)."""
+RECONCILE_RUNS_PER_MONTH = 30 * 24 * 4  # every 15 minutes (RECONCILE_RATE_MINUTES)
+SWEEP_RUNS_PER_MONTH = 30 * 24 * 12  # every 5 minutes (SWEEP_RATE_MINUTES)
+
+
+def traced_share(per_second: float, sampling: tuple[float, float]) -> float:
+    """The share of ``per_second`` requests a rule (reservoir per second, then a rate) traces."""
+    reservoir, rate = sampling
+    if per_second <= 0:
+        return 0.0
+    return (min(per_second, reservoir) + max(0.0, per_second - reservoir) * rate) / per_second
 
 
 @dataclass(frozen=True)
@@ -52,9 +74,10 @@ class CostInputs:
     """At a low rate each webhook's stream records come in a batch of their own (worst case)."""
     audit_log_bytes_per_webhook: float = 3 * 330
     """Two webhook audit lines and at most one payment line."""
-    traced_share: float = 1.0
-    """X-Ray samples the first request each second and 5 % of the rest: at one million a month
-    (0.4 per second) nearly every invocation is traced; at 100 per second about 6 %."""
+    webhooks_per_second: float = 0.4
+    """The steady rate: what X-Ray's per-second reservoirs and the stream's batches depend on."""
+    api_sampling: tuple[float, float] = PROD_SAMPLING
+    """The stage's sampling rule for the API (reservoir per second, fixed rate): prod's by default."""
     label: str = "about one million webhooks a month (0.4 per second)"
 
 
@@ -94,6 +117,9 @@ def line_items(inputs: CostInputs) -> list[Line]:
     wru_webhook = inputs.webhook_write_units
     wru_payment = math.ceil(inputs.payment_item_bytes / KB)
     ingest_puts = inputs.ingest_calls.get("dynamodb.PutItem", 0.0)
+    # One of the ingest path's conditional puts is the record; the others are its markers.
+    record_puts = min(ingest_puts, 1.0)
+    marker_puts = max(0.0, ingest_puts - record_puts)
     sends = inputs.ingest_calls.get("sqs.SendMessage", 0.0) + inputs.ingest_calls.get("sqs.SendMessageBatch", 0.0)
     processing = inputs.processing_calls
     payment_puts = processing.get("dynamodb.PutItem", 0.0)
@@ -125,9 +151,14 @@ def line_items(inputs: CostInputs) -> list[Line]:
              prices.LAMBDA_REQUESTS_PER_MILLION, "model: one stream batch per webhook (low rate)"),
         Line("Lambda", "audit: duration", inputs.audit_invocations_per_webhook * gb_seconds(audit_ms, "audit_changes"),
              "GB-s", prices.LAMBDA_ARM64_GB_SECOND, "model"),
-        Line("DynamoDB", f"webhook put ({inputs.webhook_item_bytes:.0f} B item) + its sweep-index entry",
-             ingest_puts * (wru_webhook + 1), "WRU", prices.DYNAMODB_WRITE_PER_MILLION, "measured calls and item size"),
-        Line("DynamoDB", "final update (+ attempt count) + sweep-index removal", finishes * (wru_webhook + 1), "WRU",
+        Line("DynamoDB",
+             f"webhook put ({inputs.webhook_item_bytes:.0f} B item, headers included) + its sweep-index entry",
+             record_puts * (wru_webhook + 1), "WRU", prices.DYNAMODB_WRITE_PER_MILLION, "measured calls and item size"),
+        Line("DynamoDB", "dedupe marker (and PayPal's transmission marker), < 1 KB each",
+             marker_puts * MARKER_WRITE_UNITS, "WRU", prices.DYNAMODB_WRITE_PER_MILLION,
+             "measured calls; model: 1 unit each"),
+        Line("DynamoDB", "final update (+ attempt count and history entry) + sweep-index removal",
+             finishes * (wru_webhook + 1), "WRU",
              prices.DYNAMODB_WRITE_PER_MILLION, "measured calls and item size"),
         Line("DynamoDB", f"payment write ({inputs.payment_item_bytes:.0f} B item)", payment_puts * wru_payment, "WRU",
              prices.DYNAMODB_WRITE_PER_MILLION, "measured calls and item size"),
@@ -138,14 +169,33 @@ def line_items(inputs: CostInputs) -> list[Line]:
              prices.SQS_REQUESTS_PER_MILLION, f"model: per batch of {inputs.batch_size:g}"),
         Line("SNS", "PublishBatch of payment events (< 64 KB)", publishes, "requests", prices.SNS_PUBLISH_PER_MILLION,
              "measured"),
-        Line("X-Ray", "traces recorded (receive, the processor's batch, the audit's)",
-             inputs.traced_share * (1 + 1 / inputs.batch_size + inputs.audit_invocations_per_webhook),
-             "traces", prices.XRAY_TRACES_PER_MILLION, f"model: {inputs.traced_share:.0%} of invocations sampled"),
+        xray_line(inputs),
         Line("CloudWatch Logs", "log lines (ours + Lambda's START/END/REPORT)",
              (inputs.log_bytes_per_webhook + inputs.audit_log_bytes_per_webhook
               + PLATFORM_LOG_BYTES * (1 + 1 / inputs.batch_size + inputs.audit_invocations_per_webhook)) / 1e9,
              "GB", prices.CLOUDWATCH_LOGS_INGEST_GB, "measured lines (receive, process); model (audit, platform)"),
+        Line("CloudWatch Logs", "API Gateway access log line", ACCESS_LOG_BYTES / 1e9, "GB",
+             prices.CLOUDWATCH_LOGS_INGEST_GB,
+             "model: the access log format's 11 fields"),
     ]
+
+
+def traces_per_webhook(inputs: CostInputs) -> float:
+    """Receive traces follow the API's rule; the processor's batches and the audit's stream batches
+    are sampled by Lambda, each at its own invocation rate."""
+    rate = inputs.webhooks_per_second
+    batches = rate / inputs.batch_size
+    audits = rate * inputs.audit_invocations_per_webhook
+    return (traced_share(rate, inputs.api_sampling)
+            + traced_share(batches, LAMBDA_SAMPLING) / inputs.batch_size
+            + traced_share(audits, LAMBDA_SAMPLING) * inputs.audit_invocations_per_webhook)
+
+
+def xray_line(inputs: CostInputs) -> Line:
+    reservoir, rate = inputs.api_sampling
+    return Line("X-Ray", "traces recorded (receive, the processor's batch, the audit's)", traces_per_webhook(inputs),
+                "traces", prices.XRAY_TRACES_PER_MILLION,
+                f"model: API rule {reservoir:g}/s then {rate:.0%}; Lambda's own 1/s then 5 % for the queue and stream")
 
 
 def fixed_monthly(webhooks_per_month: float = 1e6, retention_days: int = 90) -> list[tuple[str, float, str]]:
@@ -162,7 +212,13 @@ def fixed_monthly(webhooks_per_month: float = 1e6, retention_days: int = 90) -> 
         ("WAF: web ACL and its 4 rules", prices.WAF_WEB_ACL_MONTH.dollars + 4 * prices.WAF_RULE_MONTH.dollars, "month"),
         ("SQS: Lambda's long polls of an idle queue (5 pollers, 20 s)",
          5 * 3 * 60 * 24 * 30 / 1e6 * prices.SQS_REQUESTS_PER_MILLION.dollars, "estimate"),
-        ("Lambda: the sweeper, every 5 minutes", 8640 * prices.LAMBDA_REQUESTS_PER_MILLION.dollars / 1e6, "month"),
+        ("Lambda: the sweeper, every 5 minutes",
+         SWEEP_RUNS_PER_MONTH * prices.LAMBDA_REQUESTS_PER_MILLION.dollars / 1e6,
+         "month"),
+        ("Lambda: the reconciler, every 15 minutes (its provider API calls are the providers'; a few seconds at "
+         "256 MB a run)", RECONCILE_RUNS_PER_MONTH * (prices.LAMBDA_REQUESTS_PER_MILLION.dollars / 1e6
+                                                     + 0.25 * 3 * prices.LAMBDA_ARM64_GB_SECOND.dollars), "month"),
+        ("X-Ray: sampling rule", 0.0, "rules are free; traces are billed per webhook above"),
     ]
 
 
@@ -175,9 +231,23 @@ def storage_monthly(inputs: CostInputs, webhooks_per_month: float = 1e6, retenti
 
 
 def at_scale(inputs: CostInputs) -> CostInputs:
-    """The same webhooks at about 100 a second: X-Ray samples ~6 %, stream batches fill up."""
-    return replace(inputs, traced_share=0.06, audit_invocations_per_webhook=0.1,
+    """The same webhooks at about 100 a second: X-Ray's reservoirs are a small share, stream batches fill up."""
+    return replace(inputs, webhooks_per_second=100.0, audit_invocations_per_webhook=0.1,
                    label="about 100 webhooks a second (260 million a month)")
+
+
+HOSTED_GATEWAYS_AS_OF = "2026-12-01"
+HOSTED_GATEWAYS: tuple[tuple[str, str, str], ...] = (
+    ("Hookdeck Event Gateway", "Team plan from $39 a month with 10,000 events included, then metered per event "
+     "(billed in steps of 10k); Growth from $499 a month; discarded requests $2.50 per million. The per-event "
+     "metered rate is on the page's slider, not in the transcription read",
+     "https://hookdeck.com/pricing (as transcribed 2026-09-20 in api-evangelist/hookdeck "
+     "plans/hookdeck-plans-pricing.yml)"),
+    ("Svix", "not found in the reference corpus available here: read the page before comparing", "https://www.svix.com/pricing/"),
+    ("Convoy Cloud", "not found in the reference corpus available here (Convoy is also open source, self-hosted)",
+     "https://getconvoy.io/pricing"),
+)
+"""What hosted webhook gateways charge, as far as their public pricing could be read here (dated)."""
 
 
 def dollars(amount: float) -> str:
@@ -202,7 +272,15 @@ def scenario(inputs: CostInputs) -> dict[str, Any]:
 
 def run(inputs: CostInputs) -> tuple[list[Row], dict[str, Any]]:
     scenarios = [scenario(inputs), scenario(at_scale(inputs))]
+    xray = {
+        label: {name: round(xray_line(replace(base, api_sampling=sampling)).dollars_per_million, 2)
+                for name, sampling in (("dev (fixedRate 1.0)", DEV_SAMPLING), ("prod (1/s, then 5 %)", PROD_SAMPLING))}
+        for label, base in (("0.4 per second", inputs), ("100 per second", at_scale(inputs)))
+    }
     details = {
+        "xrayBySampling": xray,
+        "hostedGateways": {"asOf": HOSTED_GATEWAYS_AS_OF,
+                           "rows": [{"gateway": g, "price": p, "source": u} for g, p, u in HOSTED_GATEWAYS]},
         "pricesAsOf": prices.PRICES_AS_OF, "region": prices.REGION, "scenarios": scenarios,
         "fixedMonthly": [{"what": what, "dollars": round(amount, 2), "basis": basis}
                          for what, amount, basis in fixed_monthly()],
@@ -253,6 +331,26 @@ def markdown(details: dict[str, Any]) -> str:
         "one conditional put each (a failed condition is billed like the write), plus a send while the first "
         "delivery is still queued. Deliveries from the payment-events topic to its subscribers are theirs to pay "
         "(SNS charges nothing for SQS and Lambda subscribers).",
+        "",
+        "X-Ray per million webhooks at each stage's sampling rule (the API's rule, `xraySampling` in "
+        "infrastructure/cdk.json; the processor's and the audit's invocations are sampled by Lambda either way):",
+        "",
+        "| rate | " + " | ".join(next(iter(details["xrayBySampling"].values()))) + " |",
+        "| --- | " + " | ".join("---:" for _ in next(iter(details["xrayBySampling"].values()))) + " |",
+    ]
+    lines += [f"| {rate} | " + " | ".join(f"${amount:.2f}" for amount in by_rule.values()) + " |"
+              for rate, by_rule in details["xrayBySampling"].items()]
+    hosted = details["hostedGateways"]
+    lines += [
+        "",
+        f"Hosted webhook gateways, from their public pricing pages as far as they could be read on {hosted['asOf']} "
+        "(they verify and forward; the processing, payment records and audit here are not part of what they sell):",
+        "",
+        "| gateway | price | source |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| {row['gateway']} | {row['price']} | {row['source']} |" for row in hosted["rows"]]
+    lines += [
         "",
         "Fixed per month, whatever the traffic:",
         "",

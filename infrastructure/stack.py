@@ -23,6 +23,7 @@ from infrastructure.monitoring import MonitoredFunction, Monitoring
 from infrastructure.names import API_GATEWAY_STAGE, FUNCTIONS
 from infrastructure.stage_config import StageConfig
 from infrastructure.storage import create_sources_secret, create_table
+from infrastructure.tracing import create_sampling_rule
 
 
 class PaymentWebhooksStack(Stack):
@@ -48,6 +49,7 @@ class PaymentWebhooksStack(Stack):
         self.chalice = include_chalice_app(self, config, self.resources)
         rest_api = rest_api_resource(self.chalice)
         configure_rest_api(self, config, rest_api)
+        create_sampling_rule(self, config)
         self.web_acl = create_web_acl(self, config, rest_api.ref)
         self.monitoring = Monitoring(
             self,

@@ -33,6 +33,11 @@ PROCESSOR_VISIBILITY_FACTOR = 6
 SQS_MAXIMUM_CONCURRENCY_RANGE = (2, 1000)
 """What Lambda accepts as an SQS event source's ``ScalingConfig.MaximumConcurrency``."""
 CDK_JSON = Path(__file__).resolve().parent / "cdk.json"
+API_GATEWAY_ACCOUNT_RATE = 10_000
+API_GATEWAY_ACCOUNT_BURST = 5_000
+"""API Gateway's default throttle per account and region (most regions; 2,500 / 1,250 in some),
+shared by every API of the account (docs.aws.amazon.com/apigateway/latest/developerguide/limits.html,
+read 2026-12-01). A stage limit above it is never reached; docs/PERFORMANCE.md, "Scale ceiling"."""
 
 
 class StageConfigError(ValueError):
@@ -82,6 +87,32 @@ class ApiThrottle:
     def __post_init__(self) -> None:
         if self.rate_limit <= 0 or self.burst_limit <= 0:
             raise StageConfigError("API throttling rate and burst must be positive")
+        if self.rate_limit > API_GATEWAY_ACCOUNT_RATE or self.burst_limit > API_GATEWAY_ACCOUNT_BURST:
+            # A stage limit above the account's is a ceiling that looks raised and is not.
+            raise StageConfigError(
+                f"apiThrottle above the account's default ({API_GATEWAY_ACCOUNT_RATE} rps, burst "
+                f"{API_GATEWAY_ACCOUNT_BURST}): raise the account quota first, then this"
+            )
+
+
+@dataclass(frozen=True)
+class XraySampling:
+    """The stage's X-Ray sampling rule for the API (``AWS::XRay::SamplingRule``): every second the
+    first ``reservoir_per_second`` requests are traced, then ``fixed_rate`` (0..1) of the rest.
+
+    API Gateway makes the decision and the receiver's trace follows it; the processor's and the
+    audit's invocations (SQS and stream triggers) are sampled by Lambda itself, which no rule
+    changes (1 per second and 5 % of the rest).
+    """
+
+    fixed_rate: float
+    reservoir_per_second: int
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.fixed_rate <= 1.0:
+            raise StageConfigError(f"xraySampling.fixedRate must be from 0 to 1, not {self.fixed_rate}")
+        if self.reservoir_per_second < 0:
+            raise StageConfigError("xraySampling.reservoirPerSecond must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -104,6 +135,7 @@ class StageConfig:
     """The stage's default log retention, also used for API access logs and WAF logs."""
     waf_rate_limit: WafRateLimit
     api_throttle: ApiThrottle
+    xray_sampling: XraySampling
     provider_source_cidrs: tuple[str, ...]
     """Provider webhook source ranges (IPv4 CIDR): exempt from the per-IP rate rule."""
     alert_email: str | None
@@ -256,6 +288,11 @@ def stage_config(
     chalice_stage: Mapping[str, Any] = chalice["stages"][stage]
     rate = infra["wafRateLimit"]
     throttle = infra["apiThrottle"]
+    sampling = infra.get("xraySampling")
+    if not isinstance(sampling, Mapping) or not {"fixedRate", "reservoirPerSecond"} <= set(sampling):
+        raise StageConfigError(
+            f"{CONTEXT_KEY}.{stage}.xraySampling needs fixedRate (0..1) and reservoirPerSecond"
+        )
     reserved = infra.get("reservedConcurrency") or {}
     unknown = set(reserved) - {function.name for function in FUNCTIONS}
     if unknown:
@@ -280,6 +317,9 @@ def stage_config(
         ),
         api_throttle=ApiThrottle(
             rate_limit=float(throttle["rateLimitPerSecond"]), burst_limit=int(throttle["burstLimit"])
+        ),
+        xray_sampling=XraySampling(
+            fixed_rate=float(sampling["fixedRate"]), reservoir_per_second=int(sampling["reservoirPerSecond"])
         ),
         provider_source_cidrs=tuple(infra.get("providerSourceCidrs") or ()),
         alert_email=email,

@@ -14,9 +14,12 @@ def test_a_short_load_with_duplicates_loses_nothing(local_stack: StackProcess, m
     monkeypatch.setenv("PAYMENT_WEBHOOKS_LOCAL_DIR", str(local_stack.state_dir))
     from ops.stage import local_target
 
-    result = run_load(local_stack.url, local_target(), rate=10, seconds=6, settle_timeout=60)
+    result = run_load(local_stack.url, local_target(), rate=10, seconds=6, settle_timeout=90,
+                      burst_rate=50, burst_seconds=1)
 
-    assert result.sent >= 50 and result.duplicates_sent > 0
+    assert result.sent >= 90 and result.duplicates_sent > 0
+    assert [phase.name for phase in result.phases] == ["sustained", "burst"] and result.phases[1].sent >= 40
     assert set(result.statuses) == {200}
-    assert result.lost == []
+    assert result.lost == [] and result.double_applied == []
     assert sum(result.final.values()) == len(result.acked_ids)
+    assert result.ok

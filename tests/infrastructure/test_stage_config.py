@@ -158,3 +158,33 @@ def test_stack_id_is_the_chalice_stage(stage: Synthesized) -> None:
     # Chalice packaged that stage: its tag on every function names it
     for function in stage.resources("AWS::Serverless::Function").values():
         assert f"stage={stage.stage}:" in function["Properties"]["Tags"]["aws-chalice"]
+
+
+@pytest.mark.parametrize("throttle", [{"rateLimitPerSecond": 10_001, "burstLimit": 5000},
+                                      {"rateLimitPerSecond": 10_000, "burstLimit": 5001}])
+def test_a_stage_throttle_above_the_accounts_default_is_refused(throttle: dict) -> None:
+    # API Gateway would never let it through: it would only look like a raised ceiling
+    with pytest.raises(StageConfigError, match="account"):
+        stage_config("dev", context_with("dev", apiThrottle=throttle))
+
+
+def test_prod_has_no_api_ceiling_of_its_own_below_the_accounts() -> None:
+    # docs/PERFORMANCE.md "Scale ceiling": prod's stage throttle was 200 rps, the lowest ceiling of
+    # the whole path; now the account's quota (and DynamoDB behind it) are what limit.
+    from infrastructure.stage_config import API_GATEWAY_ACCOUNT_BURST, API_GATEWAY_ACCOUNT_RATE
+
+    config = stage_config("prod", {**cdk_context(), "alertEndpoint": PROD_ALERT_ENDPOINT})
+    assert config.api_throttle.rate_limit == API_GATEWAY_ACCOUNT_RATE
+    assert config.api_throttle.burst_limit == API_GATEWAY_ACCOUNT_BURST
+    assert not config.reserved_concurrency  # no function capped by a reservation
+
+
+def test_prods_processor_can_drain_what_a_new_table_takes_and_no_more() -> None:
+    # The processor writes ~3.6 write units per webhook (final update + payment, docs/PERFORMANCE.md)
+    # and one instance finishes a batch of 10 in ~0.2 s (23 sequential calls at ~8 ms): ~50 webhooks/s.
+    # A new on-demand table takes 4,000 WCU at once. Capped below that, a backlog drains slower than
+    # the table allows; far above it, the processor's throttled writes use up the messages' receives.
+    config = stage_config("prod", {**cdk_context(), "alertEndpoint": PROD_ALERT_ENDPOINT})
+    per_instance_webhooks_per_second = 10 / 0.2
+    drain_wcu = config.processor_max_concurrency * per_instance_webhooks_per_second * 3.6
+    assert 0.8 * 4_000 <= drain_wcu <= 1.25 * 4_000

@@ -1,0 +1,74 @@
+"""The cost model follows the design: markers, sampling per stage, access logs, the dated comparison."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bench import cost
+
+MEMORY = {"api_handler": 512, "process_webhooks": 512, "audit_changes": 256, "sweep_stuck_webhooks": 256}
+
+
+def inputs(ingest_puts: float = 2) -> cost.CostInputs:
+    return cost.CostInputs(
+        ingest_calls={"dynamodb.PutItem": ingest_puts, "sqs.SendMessage": 1},
+        processing_calls={"dynamodb.BatchGetItem": 0.2, "dynamodb.PutItem": 1, "dynamodb.UpdateItem": 1,
+                          "sns.PublishBatch": 0.1},
+        webhook_item_bytes=1500, webhook_write_units=2, payment_item_bytes=900, handler_microseconds=40,
+        log_bytes_per_webhook=700, memory_mb=MEMORY,
+    )
+
+
+def by_what(model: cost.CostInputs) -> dict[str, cost.Line]:
+    return {line.what.split(" (")[0]: line for line in cost.line_items(model)}
+
+
+def test_the_dedupe_marker_is_one_write_unit_not_a_second_record() -> None:
+    lines = by_what(inputs(ingest_puts=2))  # the marker's put, then the record's
+    assert lines["webhook put"].units_per_webhook == 2 + 1  # a 1.5 KB record + its index entry, once
+    assert lines["dedupe marker"].units_per_webhook == 1
+    assert by_what(inputs(ingest_puts=1))["dedupe marker"].units_per_webhook == 0
+
+
+@pytest.mark.parametrize(("per_second", "sampling", "share"), [
+    (0.4, cost.PROD_SAMPLING, 1.0),  # below the reservoir: everything
+    (100, cost.PROD_SAMPLING, (1 + 99 * 0.05) / 100),
+    (100, cost.DEV_SAMPLING, 1.0),
+    (0, cost.PROD_SAMPLING, 0.0),
+])
+def test_a_sampling_rule_traces_its_reservoir_then_its_rate(per_second: float, sampling: tuple[float, float],
+                                                             share: float) -> None:
+    assert cost.traced_share(per_second, sampling) == pytest.approx(share)
+
+
+def test_xray_is_shown_at_both_stage_rates_and_prods_rule_is_the_cheaper_at_volume() -> None:
+    _, details = cost.run(inputs())
+    at_volume = details["xrayBySampling"]["100 per second"]
+    dev, prod = at_volume.values()
+    assert prod < dev / 10
+    # one million a month is below the 1/s reservoir: the rule changes nothing there
+    low = details["xrayBySampling"]["0.4 per second"]
+    assert len(set(low.values())) == 1
+    text = cost.markdown(details)
+    assert "fixedRate 1.0" in text and "then 5 %" in text
+
+
+def test_the_access_log_line_and_the_reconciler_are_counted() -> None:
+    assert by_what(inputs())["API Gateway access log line"].units_per_webhook > 0
+    fixed = {what.split(",")[0].split(" (")[0]: amount for what, amount, _ in cost.fixed_monthly()}
+    assert fixed["Lambda: the reconciler"] > 0
+
+
+def test_the_hosted_gateway_comparison_is_dated_and_sourced() -> None:
+    _, details = cost.run(inputs())
+    hosted = details["hostedGateways"]
+    assert hosted["asOf"].startswith("20") and all(row["source"].startswith("https://") for row in hosted["rows"])
+    assert "Hookdeck" in cost.markdown(details) and hosted["asOf"] in cost.markdown(details)
+
+
+def test_the_scaled_scenario_is_the_rate_not_a_share_typed_in() -> None:
+    scaled = cost.at_scale(inputs())
+    assert scaled.webhooks_per_second == 100
+    assert cost.traces_per_webhook(scaled) < cost.traces_per_webhook(replace(scaled, api_sampling=cost.DEV_SAMPLING))
