@@ -77,6 +77,15 @@ def _emulated() -> Iterator[tuple[Any, Any, Any]]:
         os.environ.update(saved)
 
 
+def bench_payment_id(provider: str, number: int) -> str:
+    """A stable payment id in each provider's own format (Adyen refuses a pspReference that is not
+    16 upper-case letters and digits; Standard Webhooks samples use ``pay_`` ids)."""
+    if provider == "adyen":
+        return f"BENCH{number:011d}"
+    payment_id = f"{provider[:2]}bench{number:04d}"
+    return f"pay_{payment_id}" if provider == "standard" else payment_id
+
+
 def deliveries(payments_per_provider: int) -> list[tuple[str, bytes, dict[str, str]]]:
     """Signed deliveries: step one of every payment's life cycle, then step two, and so on."""
     from ops import samples as catalog
@@ -92,10 +101,7 @@ def deliveries(payments_per_provider: int) -> list[tuple[str, bytes, dict[str, s
                 lifecycle = catalog.LIFECYCLES[provider]
                 if step >= len(lifecycle):
                     continue
-                payment_id = f"{provider[:2]}bench{number:04d}"
-                options = catalog.SampleOptions(
-                    payment_id=payment_id if provider != "standard" else f"pay_{payment_id}"
-                )
+                options = catalog.SampleOptions(payment_id=bench_payment_id(provider, number))
                 delivery = sign(catalog.build(provider, lifecycle[step], options), materials[provider])
                 built.append((provider, delivery.body, delivery.headers))
                 if provider in IGNORED and number % 3 == 0 and step == 0:
