@@ -33,6 +33,10 @@ ARCHIVE_COLD_AFTER_DAYS = 30
 when it is 90 days old and is rarely read again, but ``ops show`` and ``ops payment --rebuild``
 must still read it at once (Instant Retrieval does, in milliseconds; Deep Archive would need a
 restore of hours first)."""
+ARCHIVE_COLD_MIN_BYTES = 128 * 1024
+"""Only objects above this go cold: Instant Retrieval bills every object as at least 128 KB and each
+transition is a billed request, so a typical 3 KB record is cheaper left in Standard (S3 applies
+the same minimum by default; it is stated here so the rule says what it does)."""
 ARCHIVE_NONCURRENT_DAYS = 30
 """An overwritten or deleted archive object stays recoverable this long (versioning)."""
 
@@ -90,7 +94,8 @@ def create_archive_bucket(scope: Construct, config: StageConfig, key: kms.IKey) 
         lifecycle_rules=[
             s3.LifecycleRule(
                 id="archived-records-to-glacier-ir",
-                prefix=ARCHIVE_RECORD_PREFIX,  # the id pointers are tiny: cold classes bill 128 KB each
+                prefix=ARCHIVE_RECORD_PREFIX,  # not the id pointers: a few dozen bytes each
+                object_size_greater_than=ARCHIVE_COLD_MIN_BYTES,
                 transitions=[
                     s3.Transition(
                         storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,

@@ -35,6 +35,7 @@ def test_archived_records_go_cold_but_stay_instantly_readable_and_never_expire(s
     rules = {rule["Id"]: rule for rule in bucket(stage)[1]["Properties"]["LifecycleConfiguration"]["Rules"]}
     cold = rules["archived-records-to-glacier-ir"]
     assert cold["Prefix"] == RECORD_PREFIX  # not the pointers: a cold class bills 128 KB per object
+    assert cold["ObjectSizeGreaterThan"] == 128 * 1024  # below it, a cold class costs more, not less
     assert cold["Transitions"] == [{"StorageClass": "GLACIER_IR", "TransitionInDays": ARCHIVE_COLD_AFTER_DAYS}]
     assert not any("ExpirationInDays" in rule for rule in rules.values())  # current versions are kept
     assert rules["old-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] >= 30
