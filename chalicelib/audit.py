@@ -24,7 +24,7 @@ from chalicelib.archive import WebhookArchive, removed_webhook
 from chalicelib.batch import partial_batch, stream_sequence_number
 from chalicelib.encoding import compact_json
 from chalicelib.payments.keys import ALIAS_ITEM_TYPE, PAYMENT_ITEM_TYPE
-from chalicelib.store import FAILED, ITEM_TYPE
+from chalicelib.store import FAILED, ITEM_TYPE, WEBHOOK_ID_PREFIX
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 CHANGES = frozenset({"INSERT", "MODIFY", "REMOVE"})
@@ -163,6 +163,11 @@ def archive_removal(record: Mapping[str, Any], context: AuditContext) -> str | N
         raise OddRecord("not a DynamoDB Streams record")
     webhook = removed_webhook(change.get("OldImage"))
     if webhook is None:
+        keys = _image(change, "Keys")
+        if "OldImage" not in change and keys.get("pk", "").startswith(WEBHOOK_ID_PREFIX):
+            # A webhook's removal without its image (a stream view without old images): it cannot
+            # be archived, and must not pass as done. Failing it sends it to the audit-failures queue.
+            raise OddRecord("a webhook record's TTL removal without its old image")
         return None
     archived_at = _change_time(change) or datetime.now(tz=timezone.utc).isoformat().replace("+00:00", "Z")
     return context.archive.put(webhook, archived_at)

@@ -118,3 +118,11 @@ def test_a_document_that_is_not_an_archived_record_is_refused():
         archive.record_from_document({"record": {"webhookId": "wh_x"}})
     with pytest.raises(archive.ArchiveError):
         archive.record_from_document([])
+
+
+def test_a_webhooks_ttl_removal_without_its_old_image_fails_rather_than_passing_unarchived(client, stack):
+    event = {"Records": [removal(webhook().to_item(), "600")]}
+    del event["Records"][0]["dynamodb"]["OldImage"]
+
+    assert client.lambda_.invoke("audit_changes", event).payload == {"batchItemFailures": [{"itemIdentifier": "600"}]}
+    assert objects(stack) == {}
