@@ -5,7 +5,9 @@ or folded into another record under an alias) gets one ``"audit": "payment"`` li
 log tells the story of every payment; a payment record removed by anyone alerts as well.
 
 Alerts go out for a record removed by anyone but DynamoDB's TTL (expiry is the retention policy
-working, and is audited without an alert) and for a record that became ``failed``. Records are
+working, and is audited without an alert) and for a record that became ``failed``. Before a webhook record that
+DynamoDB's TTL removed is audited, it is archived (chalicelib/archive.py): a failed archive write
+fails the stream record like any other failure here, so the stream retries it. Records are
 read defensively: a record this code cannot make sense of is reported as a batch item failure, so
 the stream's bisect and on-failure destination isolate it instead of blocking the shard.
 """
@@ -18,10 +20,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import log
+from chalicelib.archive import WebhookArchive, removed_webhook
 from chalicelib.batch import partial_batch, stream_sequence_number
 from chalicelib.encoding import compact_json
 from chalicelib.payments.keys import ALIAS_ITEM_TYPE, PAYMENT_ITEM_TYPE
-from chalicelib.webhooks.record import ITEM_TYPE, WebhookStatus
+from chalicelib.webhooks.record import ITEM_TYPE, WEBHOOK_ID_PREFIX, WebhookStatus
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 CHANGES = frozenset({"INSERT", "MODIFY", "REMOVE"})
@@ -37,6 +40,8 @@ class OddRecord(Exception):
 class AuditContext:
     sns: Any
     alerts_topic_arn: str
+    archive: WebhookArchive | None = None
+    """Where TTL-removed webhook records go; None only where no archive is configured."""
 
 
 def _image(change: Mapping[str, Any], name: str) -> dict[str, str]:
@@ -147,8 +152,32 @@ def send_alert(context: AuditContext, reason: str, entry: Mapping[str, Any]) -> 
     )
 
 
+def archive_removal(record: Mapping[str, Any], context: AuditContext) -> str | None:
+    """Archive the webhook record a TTL removal carries; the archived key, or None if the change
+    is not one. Only the TTL's removals: a record someone deleted is alerted instead (and is in
+    the table's point-in-time backups), and every record the TTL removes passes through here."""
+    if context.archive is None or record.get("eventName") != "REMOVE" or not is_ttl_expiry(record):
+        return None
+    change = record.get("dynamodb")
+    if not isinstance(change, Mapping):
+        raise OddRecord("not a DynamoDB Streams record")
+    webhook = removed_webhook(change.get("OldImage"))
+    if webhook is None:
+        keys = _image(change, "Keys")
+        if "OldImage" not in change and keys.get("pk", "").startswith(WEBHOOK_ID_PREFIX):
+            # A webhook's removal without its image (a stream view without old images): it cannot
+            # be archived, and must not pass as done. Failing it sends it to the audit-failures queue.
+            raise OddRecord("a webhook record's TTL removal without its old image")
+        return None
+    archived_at = _change_time(change) or datetime.now(tz=UTC).isoformat().replace("+00:00", "Z")
+    return context.archive.put(webhook, archived_at)
+
+
 def audit_record(record: Mapping[str, Any], context: AuditContext) -> None:
+    archived = archive_removal(record, context)  # first: if it fails, nothing is logged as done
     entry = audit_entry(record)
+    if entry is not None and archived is not None:
+        entry["archivedAs"] = archived
     if entry is None:
         return
     log.info("audit", **entry)

@@ -79,3 +79,8 @@ class AwsClients:
     @property
     def secretsmanager(self) -> Any:
         return self._client("secretsmanager")
+
+    @property
+    def s3(self) -> Any:
+        """Only the audit uses it (the webhook archive)."""
+        return self._client("s3")

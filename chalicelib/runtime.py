@@ -95,9 +95,15 @@ class Services:
 
     @cached_property
     def audit(self) -> AuditContext:
+        from chalicelib.archive import WebhookArchive
         from chalicelib.audit import AuditContext
 
-        return AuditContext(sns=self.aws.sns, alerts_topic_arn=self.settings.alerts_topic_arn)
+        bucket = self.settings.archive_bucket_name
+        return AuditContext(
+            sns=self.aws.sns,
+            alerts_topic_arn=self.settings.alerts_topic_arn,
+            archive=WebhookArchive(self.aws.s3, bucket) if bucket else None,
+        )
 
     @cached_property
     def sweep(self) -> SweepContext:

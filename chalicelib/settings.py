@@ -85,6 +85,8 @@ class Settings:
     """Sweeps after which a record still ``received`` is marked ``failed`` (and alerted)."""
     sources_cache_ttl_seconds: int
     tracing: bool
+    archive_bucket_name: str = ""
+    """The webhook archive's bucket (chalicelib/archive.py); empty: TTL removals are not archived."""
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -107,6 +109,7 @@ class Settings:
             max_sweeps=int(env.get("MAX_SWEEPS", "5")),
             sources_cache_ttl_seconds=int(env.get("SOURCES_CACHE_TTL_SECONDS", "60")),
             tracing=env.get("TRACING", "false").lower() == "true",
+            archive_bucket_name=env.get("ARCHIVE_BUCKET_NAME", f"{prefix}-archive"),
         )
 
 

@@ -26,6 +26,7 @@ class StackResources:
     payment_events_topic_arn: str
     kms_key_id: str
     secret_id: str
+    archive_bucket: str = ""
 
     def environment(self) -> dict[str, str]:
         """The variables that point the app at these resources."""
@@ -36,6 +37,7 @@ class StackResources:
             "ALERTS_TOPIC_ARN": self.alerts_topic_arn,
             "PAYMENT_EVENTS_TOPIC_ARN": self.payment_events_topic_arn,
             "SOURCES_SECRET_ID": self.secret_id,
+            "ARCHIVE_BUCKET_NAME": self.archive_bucket,
         }
 
 
@@ -106,6 +108,32 @@ def ensure_queues(sqs: Any, name: str, max_receives: int, visibility_timeout: in
     return queue_url, queue_arn, dlq_url, dlq_arn
 
 
+def ensure_archive_bucket(s3: Any, name: str, kms_key_id: str) -> str:
+    """The webhook archive (chalicelib/archive.py) as the stack declares it, as far as moto goes:
+    versioned, SSE-KMS with the stage key by default, no public access (the lifecycle rule to a
+    cold class is the stack's alone: nothing ages on a local run)."""
+    try:
+        s3.create_bucket(Bucket=name)
+    except Exception as exc:
+        if not _exists(exc, "BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={"Rules": [{
+            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": kms_key_id},
+            "BucketKeyEnabled": True,
+        }]},
+    )
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+        },
+    )
+    return name
+
+
 def ensure_secret(secretsmanager: Any, secret_id: str, document: dict[str, Any], kms_key_id: str) -> None:
     text = json.dumps(document)
     try:
@@ -130,6 +158,7 @@ def ensure_stack(
     alerts = sns.create_topic(Name=f"{prefix}-alerts", Attributes={"KmsMasterKeyId": kms_key_id})["TopicArn"]
     events = sns.create_topic(Name=f"{prefix}-payment-events", Attributes={"KmsMasterKeyId": kms_key_id})["TopicArn"]
     ensure_secret(session.client("secretsmanager"), settings.sources_secret_id, {"sources": sources}, kms_key_id)
+    archive_bucket = ensure_archive_bucket(session.client("s3"), settings.archive_bucket_name, kms_key_id)
     return StackResources(
         table_name=settings.table_name,
         table_stream_arn=stream_arn,
@@ -141,4 +170,5 @@ def ensure_stack(
         payment_events_topic_arn=events,
         kms_key_id=kms_key_id,
         secret_id=settings.sources_secret_id,
+        archive_bucket=archive_bucket,
     )

@@ -29,6 +29,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sam as sam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from chalice.cdk import Chalice
@@ -47,6 +48,7 @@ from infrastructure.permissions import (
 )
 from infrastructure.retention import retention
 from infrastructure.stage_config import REPO_ROOT, StageConfig
+from infrastructure.storage import ARCHIVE_POINTER_PREFIX, ARCHIVE_RECORD_PREFIX
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class AppResources:
     table: dynamodb.Table
     secret: secretsmanager.CfnSecret
     messaging: Messaging
+    archive: s3.IBucket
 
 
 def _environment(config: StageConfig, resources: AppResources) -> dict[str, str]:
@@ -76,6 +79,7 @@ def _environment(config: StageConfig, resources: AppResources) -> dict[str, str]
         "ALERTS_TOPIC_ARN": messaging.alerts_topic.topic_arn,
         "PAYMENT_EVENTS_TOPIC_ARN": messaging.payment_events_topic.topic_arn,
         "SOURCES_SECRET_ID": resources.secret.ref,  # the ARN
+        "ARCHIVE_BUCKET_NAME": resources.archive.bucket_name,
     }
 
 
@@ -175,6 +179,8 @@ def _target_arns(resources: AppResources) -> dict[Target, str]:
         Target.ALERTS_TOPIC: messaging.alerts_topic.topic_arn,
         Target.PAYMENT_EVENTS_TOPIC: messaging.payment_events_topic.topic_arn,
         Target.SOURCES_SECRET: resources.secret.ref,
+        Target.ARCHIVE_RECORDS: resources.archive.arn_for_objects(f"{ARCHIVE_RECORD_PREFIX}*"),
+        Target.ARCHIVE_POINTERS: resources.archive.arn_for_objects(f"{ARCHIVE_POINTER_PREFIX}*"),
     }
 
 

@@ -64,6 +64,13 @@ NO_API_CACHE = Skip(
     "must reach the receiver. A cache would answer a provider's delivery from an earlier one, "
     "and API Gateway does not cache POST by default anyway.",
 )
+ARCHIVE_WITHOUT_ACCESS_LOGS = Skip(
+    "CKV_AWS_18",
+    "The webhook archive is the stack's only bucket: there is no log bucket to deliver S3 server "
+    "access logs to. Its only writer is the audit function's role (PutObject on two prefixes), and "
+    "every object it writes is also an audit log line (archivedAs); reads are operators' and are "
+    "recorded by CloudTrail data events where the account enables them (docs/DEPLOYING.md).",
+)
 ASYNC_ON_FAILURE_ELSEWHERE = {
     API_HANDLER: Skip(
         "CKV_AWS_116",
@@ -141,3 +148,4 @@ def skip_reviewed_findings(stack: Stack) -> None:
     for log_group in ("ApiHandlerLogGroup", "ApiAccessLogs", "ApiExecutionLogs", "WafLogs"):
         _skip(stack.node.find_child(log_group), LOGS_WITH_SERVICE_ENCRYPTION)
     _skip(get(REST_API_LOGICAL_ID), NO_API_CACHE)
+    _skip(stack.node.find_child("ArchiveBucket"), ARCHIVE_WITHOUT_ACCESS_LOGS)

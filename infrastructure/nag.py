@@ -34,6 +34,29 @@ TABLE_STREAMS_WILDCARD = NagPackSuppression(
         "granted on the exact stream ARN."
     ),
 )
+ARCHIVE_PREFIX_WILDCARDS = NagPackSuppression(
+    id="AwsSolutions-IAM5",
+    applies_to=[
+        RegexAppliesTo(regex=r"/^Resource::<ArchiveBucket[0-9A-F]{8}\.Arn>\/webhooks\/\*$/"),
+        RegexAppliesTo(regex=r"/^Resource::<ArchiveBucket[0-9A-F]{8}\.Arn>\/webhook-ids\/\*$/"),
+    ],
+    reason=(
+        "s3:PutObject only, on the webhook archive's two key prefixes (webhooks/ for the records, "
+        "webhook-ids/ for the id pointers): the audit archives every record the table's TTL removes, "
+        "and an object's key is the record's source, day and id, unknown in advance. No read, list "
+        "or delete is granted; the bucket is versioned, so even an overwrite keeps the earlier copy."
+    ),
+)
+ARCHIVE_ACCESS_LOGS = NagPackSuppression(
+    id="AwsSolutions-S1",
+    reason=(
+        "The stack has no other bucket and no log bucket to deliver S3 server access logs to (a log "
+        "bucket would itself be a bucket without access logs). Writes to the archive come from one "
+        "role, the audit function's, whose every archived record is also an audit log line "
+        "(archivedAs); reads are operators' (ops show, ops payment --rebuild) and are recorded by "
+        "CloudTrail data events where the account enables them (docs/DEPLOYING.md)."
+    ),
+)
 API_GATEWAY_LOGGING_MANAGED_POLICY = NagPackSuppression(
     id="AwsSolutions-IAM4",
     applies_to=[f"Policy::arn:<AWS::Partition>:iam::aws:policy/{API_GATEWAY_LOGS_POLICY}"],
@@ -76,9 +99,10 @@ def suppress_reviewed_findings(stack: Stack) -> None:
         role = chalice.sam_template.get_resource(function.role_logical_id)  # type: ignore[attr-defined]  # an IConstruct: the Chalice one
         _suppress(role, XRAY_RESOURCE_STAR)
         if function is AUDITOR:
-            _suppress(role, TABLE_STREAMS_WILDCARD)
+            _suppress(role, TABLE_STREAMS_WILDCARD, ARCHIVE_PREFIX_WILDCARDS)
     gateway_role = stack.node.try_find_child("ApiGatewayCloudWatchRole")
     if gateway_role is not None:
         _suppress(gateway_role, API_GATEWAY_LOGGING_MANAGED_POLICY)
     _suppress(stack.node.find_child("SourcesSecret"), SECRET_ROTATION)
     _suppress(stack.node.find_child("AuditFailureQueue"), AUDIT_FAILURE_QUEUE_HAS_NO_DLQ)
+    _suppress(stack.node.find_child("ArchiveBucket"), ARCHIVE_ACCESS_LOGS)

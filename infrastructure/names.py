@@ -112,6 +112,12 @@ class StageNames:
         return f"{self.prefix}-payment-events"
 
     @property
+    def archive_bucket(self) -> str:
+        """The webhook archive bucket's name *prefix*: the stack appends the account id (bucket
+        names are global); the local stack uses it as it is."""
+        return f"{self.prefix}-archive"
+
+    @property
     def sources_secret(self) -> str:
         return f"{APP_NAME}/{self.stage}/sources"
 

@@ -10,7 +10,9 @@ Each function gets its own role with only the actions it calls, on only its reso
   create and replace payment records (``PutItem`` only on keys ``payment#...``: it cannot
   overwrite a webhook record), publish payment events;
 - ``audit_changes``: read the table's stream, publish alerts, dead-letter records it cannot audit
-  (the stream's on-failure destination is written with the function's role);
+  (the stream's on-failure destination is written with the function's role), archive the webhook
+  records the TTL removes (``PutObject`` on the archive's two prefixes only: it cannot read,
+  list or delete an archived object);
 - ``sweep_stuck_webhooks``: query the sweep index, count sweeps on and give up on webhook records
   (keys ``wh_...`` only), queue ids;
 - ``reconcile_missed_webhooks``: read the sources secret (the providers' API credentials), read
@@ -68,6 +70,8 @@ class Target(Enum):
     ALERTS_TOPIC = "the alerts topic"
     PAYMENT_EVENTS_TOPIC = "the payment-events topic"
     SOURCES_SECRET = "the sources secret"
+    ARCHIVE_RECORDS = "the archived webhook records (webhooks/...)"
+    ARCHIVE_POINTERS = "the archive's webhook id pointers (webhook-ids/...)"
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,10 @@ FUNCTION_GRANTS: Mapping[str, tuple[Grant, ...]] = {
         Grant("ListTableStreams", Target.TABLE_STREAMS, ("dynamodb:ListStreams",), _TABLE_READ, "dynamodb"),
         Grant("PublishAlerts", Target.ALERTS_TOPIC, ("sns:Publish",), _WRITE, "sns"),
         Grant("DeadLetterStreamRecords", Target.AUDIT_FAILURE_QUEUE, ("sqs:SendMessage",), _WRITE, "sqs"),
+        # S3 asks KMS for a data key with the caller's credentials (SSE-KMS bucket default); a
+        # PutObject never needs to decrypt. Objects only: no list, no read, no delete.
+        Grant("ArchiveRemovedWebhooks", Target.ARCHIVE_RECORDS, ("s3:PutObject",), ("kms:GenerateDataKey",), "s3"),
+        Grant("ArchiveWebhookIds", Target.ARCHIVE_POINTERS, ("s3:PutObject",), ("kms:GenerateDataKey",), "s3"),
     ),
     SWEEPER.name: (
         Grant("QuerySweepIndex", Target.SWEEP_INDEX, ("dynamodb:Query",), _TABLE_READ, "dynamodb"),
@@ -248,6 +256,9 @@ def _named_arns(names: StageNames) -> dict[Target, str]:
         Target.PAYMENT_EVENTS_TOPIC: f"arn:*:sns:*:*:{names.payment_events_topic}",
         # Secrets Manager appends "-" and six random characters to every secret's ARN.
         Target.SOURCES_SECRET: f"arn:*:secretsmanager:*:*:secret:{names.sources_secret}-??????",
+        # The stack appends the account id to the bucket's name (bucket names are global).
+        Target.ARCHIVE_RECORDS: f"arn:*:s3:::{names.archive_bucket}-*/webhooks/*",
+        Target.ARCHIVE_POINTERS: f"arn:*:s3:::{names.archive_bucket}-*/webhook-ids/*",
     }
 
 

@@ -22,7 +22,7 @@ from infrastructure.messaging import create_messaging
 from infrastructure.monitoring import MonitoredFunction, Monitoring
 from infrastructure.names import API_GATEWAY_STAGE, FUNCTIONS
 from infrastructure.stage_config import StageConfig
-from infrastructure.storage import create_sources_secret, create_table
+from infrastructure.storage import create_archive_bucket, create_sources_secret, create_table
 from infrastructure.tracing import create_sampling_rule
 
 
@@ -44,7 +44,8 @@ class PaymentWebhooksStack(Stack):
         table = create_table(self, config, key)
         secret = create_sources_secret(self, config, key)
         messaging = create_messaging(self, config, key)
-        self.resources = AppResources(key=key, table=table, secret=secret, messaging=messaging)
+        archive = create_archive_bucket(self, config, key)
+        self.resources = AppResources(key=key, table=table, secret=secret, messaging=messaging, archive=archive)
 
         self.chalice = include_chalice_app(self, config, self.resources)
         rest_api = rest_api_resource(self.chalice)
@@ -98,6 +99,10 @@ class PaymentWebhooksStack(Stack):
             ),
             "PaymentEventsTopicArn": (messaging.payment_events_topic.topic_arn, "Normalized payment events"),
             "SourcesSecretArn": (self.resources.secret.ref, "Write the sources document here"),
+            "ArchiveBucketName": (
+                self.resources.archive.bucket_name,
+                "Webhook records archived before their TTL removal (ARCHIVE_BUCKET_NAME)",
+            ),
             "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
         }
         for output_id, (value, description) in outputs.items():

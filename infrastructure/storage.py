@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -25,6 +26,19 @@ SWEEP_SORT_KEY = "sweepAt"
 SWEEP_INDEX_ATTRIBUTES = ["sweeps"]  # chalicelib/webhooks/store.py reads the count with the keys
 TTL_ATTRIBUTE = "expiresAt"
 PITR_RECOVERY_DAYS = 35  # the maximum: restore to any second of the last five weeks
+ARCHIVE_RECORD_PREFIX = "webhooks/"  # chalicelib.archive.RECORD_PREFIX
+ARCHIVE_POINTER_PREFIX = "webhook-ids/"  # chalicelib.archive.POINTER_PREFIX
+ARCHIVE_COLD_AFTER_DAYS = 30
+"""Archived records move to Glacier Instant Retrieval after this many days: a record is archived
+when it is 90 days old and is rarely read again, but ``ops show`` and ``ops payment --rebuild``
+must still read it at once (Instant Retrieval does, in milliseconds; Deep Archive would need a
+restore of hours first)."""
+ARCHIVE_COLD_MIN_BYTES = 128 * 1024
+"""Only objects above this go cold: Instant Retrieval bills every object as at least 128 KB and each
+transition is a billed request, so a typical 3 KB record is cheaper left in Standard (S3 applies
+the same minimum by default; it is stated here so the rule says what it does)."""
+ARCHIVE_NONCURRENT_DAYS = 30
+"""An overwritten or deleted archive object stays recoverable this long (versioning)."""
 
 
 def _removal(config: StageConfig) -> RemovalPolicy:
@@ -57,6 +71,46 @@ def create_table(scope: Construct, config: StageConfig, key: kms.IKey) -> dynamo
         non_key_attributes=SWEEP_INDEX_ATTRIBUTES,
     )
     return table
+
+
+def create_archive_bucket(scope: Construct, config: StageConfig, key: kms.IKey) -> s3.Bucket:
+    """The webhook archive (chalicelib/archive.py): every webhook record the table's TTL removes.
+
+    SSE-KMS with the stage key (bucket keys: one KMS call per bucket and object burst, not per
+    object), versioned, public access blocked, TLS only, never expired: payments never expire
+    either. Kept when a data-retaining stage (prod) is deleted.
+    """
+    return s3.Bucket(
+        scope,
+        "ArchiveBucket",
+        bucket_name=f"{config.names.archive_bucket}-{Aws.ACCOUNT_ID}",
+        encryption=s3.BucketEncryption.KMS,
+        encryption_key=key,
+        bucket_key_enabled=True,
+        versioned=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id="archived-records-to-glacier-ir",
+                prefix=ARCHIVE_RECORD_PREFIX,  # not the id pointers: a few dozen bytes each
+                object_size_greater_than=ARCHIVE_COLD_MIN_BYTES,
+                transitions=[
+                    s3.Transition(
+                        storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+                        transition_after=Duration.days(ARCHIVE_COLD_AFTER_DAYS),
+                    )
+                ],
+            ),
+            s3.LifecycleRule(
+                id="old-versions",
+                noncurrent_version_expiration=Duration.days(ARCHIVE_NONCURRENT_DAYS),
+                abort_incomplete_multipart_upload_after=Duration.days(1),
+            ),
+        ],
+        removal_policy=_removal(config),
+    )
 
 
 PLACEHOLDER_DOCUMENT: dict[str, dict[str, object]] = {"sources": {}}

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 import click
 
+from chalicelib.dynamo import is_conditional_failure
 from chalicelib.sources import SOURCE_NAME
 from chalicelib.webhooks.record import FINAL_STATUSES, STATUSES, WebhookStatus
+from ops import rebuild as rebuild_module
 from ops import records
 from ops.cli import common_options
 from ops.output import emit, payment_text, progress_bar, record_text
-from ops.stage import OpsError, resolve
+from ops.stage import OpsError, StageTarget, resolve
 
 
 @click.command()
 @click.argument("payment_key", metavar="SOURCE:PAYMENT_ID")
+@click.option("--rebuild", is_flag=True, help="Re-derive the payment from its webhooks (live or archived) and "
+              "report any difference with the stored record. Writes nothing without --write.")
+@click.option("--deep", is_flag=True, help="With --rebuild: also read every archived webhook of the source "
+              "(done anyway when the record's history is full).")
+@click.option("--write", is_flag=True, help="With --rebuild: replace the stored record with the rebuilt one.")
 @common_options
-def payment(payment_key: str, stage: str, as_json: bool) -> int:
+def payment(payment_key: str, rebuild: bool, deep: bool, write: bool, stage: str, as_json: bool) -> int:
     """Show one payment's state and history, e.g. `stripe-eu:pi_3MtwBwLkdIwHu7ix28a3tqPa`.
 
     Payments are keyed by the source that received them (the name in /webhook/SOURCE): two
@@ -30,11 +38,63 @@ def payment(payment_key: str, stage: str, as_json: bool) -> int:
     if not SOURCE_NAME.fullmatch(source) or not payment_id:
         raise OpsError(f"expected SOURCE:PAYMENT_ID (the source as in /webhook/SOURCE, e.g. stripe or stripe-eu), "
                        f"not {payment_key!r}")
-    view = resolve(stage).payments().get(payment_key)
+    if (deep or write) and not rebuild:
+        raise OpsError("--deep and --write only go with --rebuild")
+    target = resolve(stage)
+    if rebuild:
+        return _rebuild(target, payment_key, deep, write, as_json)
+    view = target.payments().get(payment_key)
     if view is None:
         raise OpsError(f"no payment {payment_key} in stage {stage}")
     emit(as_json, view, payment_text(view))
     return 0
+
+
+def _rebuild(target: StageTarget, payment_key: str, deep: bool, write: bool, as_json: bool) -> int:
+    """Exit 0 when the rebuilt record matches the stored one (or was written), 1 when it differs."""
+    stored = target.payments().record(payment_key)
+    if stored is None:
+        raise OpsError(f"no payment {payment_key} in stage {target.stage}")
+    db = target.client("dynamodb")
+    candidates, missing, searched = rebuild_module.gather(
+        stored, target.store(), db, target.table_name, target.archive(), deep=deep
+    )
+    result = rebuild_module.rebuild(stored, candidates, time.time())
+    result.missing, result.searched = missing, searched
+    document = result.to_json()
+    lines = [f"payment {stored.key}: stored {stored.status} (version {stored.version}), "
+             f"rebuilt {result.rebuilt.status} "
+             f"from {len(result.webhooks)} webhook(s)"]
+    lines += [f"  webhook  {f.record.webhook_id} ({f.where}) {f.record.received_at} {f.record.event_type}"
+              for f in result.webhooks]
+    lines += [f"  skipped  {s['webhookId']}: {s['reason']}" for s in result.skipped]
+    lines += [f"  missing  {m}: named by the history, in neither the table nor the archive" for m in missing]
+    if searched.get("archiveListed") is None:
+        lines.append("  archive  not listed (the history is not full; --deep lists it)")
+    for name, values in result.differences.items():
+        lines.append(f"  differs  {name}: stored {values['stored']!r}, rebuilt {values['rebuilt']!r}")
+    if not result.differences:
+        lines.append("  the rebuilt record matches the stored one")
+    if write:
+        if not result.differences:
+            lines.append("  nothing written: nothing to replace")
+            document["written"] = False
+        else:
+            try:
+                written = rebuild_module.write_rebuilt(db, target.table_name, result, time.time())
+            except Exception as exc:
+                if not is_conditional_failure(exc):
+                    raise
+                raise OpsError(f"the payment {stored.key} changed meanwhile (it is no longer version "
+                               f"{stored.version}): nothing written, run --rebuild again") from None
+            document["written"] = True
+            document["writtenVersion"] = written.version
+            lines.append(f"  wrote version {written.version}, replacing version {stored.version} "
+                         f"({', '.join(result.differences)} replaced)")
+            emit(as_json, document, "\n".join(lines))
+            return 0
+    emit(as_json, document, "\n".join(lines))
+    return 0 if not result.differences else 1
 
 
 @click.command()
@@ -43,13 +103,26 @@ def payment(payment_key: str, stage: str, as_json: bool) -> int:
 @common_options
 def show(webhook_id: str, payload: bool, stage: str, as_json: bool) -> int:
     """Show one webhook record: status, attempts, last error, event and source."""
-    record = resolve(stage).store().get(webhook_id)
-    if record is None:
-        raise OpsError(f"no webhook record {webhook_id!r} in stage {stage}")
+    target = resolve(stage)
+    record = target.store().get(webhook_id)
+    archived = None
+    if record is None:  # expired from the table: the archive has every record the TTL removed
+        archive = target.archive()
+        archived = archive.get(webhook_id) if archive is not None else None
+        if archived is None:
+            raise OpsError(f"no webhook record {webhook_id!r} in stage {stage}, nor in its archive")
+        record = archived.record
     document = record.to_json()
     if payload:
         document["payload"] = record.payload
-    emit(as_json, document, record_text(record, payload))
+    text = record_text(record, payload)
+    if archived is not None:
+        document.update(archived=True, archiveKey=archived.key, archivedAt=archived.archived_at)
+        text = (f"archived    yes: the table no longer has it (s3://{target.archive_bucket}/{archived.key}, "
+                f"archived {archived.archived_at})\n{text}")
+    else:
+        document["archived"] = False
+    emit(as_json, document, text)
     return 0
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chalicelib.archive import WebhookArchive
 from chalicelib.payments.store import PaymentStore
 from chalicelib.queue import ProcessingQueue
 from chalicelib.settings import Settings
@@ -43,6 +44,8 @@ class StageTarget:
     dlq_url: str | None = None
     app_url: str | None = None
     """Where webhooks are POSTed, when known (the local stack); other stages need ``--url``."""
+    archive_bucket: str = ""
+    """The webhook archive's bucket (``ARCHIVE_BUCKET_NAME``; the stack's ``ArchiveBucketName``)."""
     local_material: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Signing material only the local stack holds, by provider (PayPal: its key and certificate URL)."""
     _clients: dict[str, Any] = field(default_factory=dict)
@@ -58,6 +61,9 @@ class StageTarget:
 
     def store(self) -> WebhookStore:
         return WebhookStore(self.client("dynamodb"), self.table_name)
+
+    def archive(self) -> WebhookArchive | None:
+        return WebhookArchive(self.client("s3"), self.archive_bucket) if self.archive_bucket else None
 
     def payments(self) -> PaymentStore:
         return PaymentStore(self.client("dynamodb"), self.table_name)
@@ -154,6 +160,7 @@ def local_target() -> StageTarget:
         queue_url=resources["queue_url"],
         dlq_url=resources["dlq_url"],
         app_url=stack["appUrl"],
+        archive_bucket=resources.get("archive_bucket", ""),
         local_material=local_material,
     )
 
@@ -171,6 +178,7 @@ def remote_target(stage: str) -> StageTarget:
         queue_name=settings.processing_queue_name,
         sources_secret_id=settings.sources_secret_id,
         queue_url=settings.processing_queue_url,
+        archive_bucket=settings.archive_bucket_name,
     )
 
 

@@ -146,7 +146,9 @@ def test_the_receiver_writes_markers_only_under_their_own_key_prefixes(stage: Sy
 
 def test_audit_reads_the_stream_publishes_alerts_and_dead_letters_records_only(stage: Synthesized) -> None:
     arns = Arns(stage)
-    assert grants(stage, "AuditChangesRole") == {
+    granted = grants(stage, "AuditChangesRole")
+    granted.pop("s3:PutObject")  # two statements, one per archive prefix: the next test
+    assert granted == {
         "dynamodb:DescribeStream": arns.stream,
         "dynamodb:GetRecords": arns.stream,
         "dynamodb:GetShardIterator": arns.stream,
@@ -154,6 +156,25 @@ def test_audit_reads_the_stream_publishes_alerts_and_dead_letters_records_only(s
         "sns:Publish": arns.alerts,
         "sqs:SendMessage": arns.failures,
     }
+
+
+def test_audit_may_only_put_objects_under_the_archives_two_prefixes(stage: Synthesized) -> None:
+    # The archive is the evidence: the audit writes it and can neither read, list nor delete it.
+    from chalicelib.archive import POINTER_PREFIX, RECORD_PREFIX
+
+    bucket, _ = stage.one("AWS::S3::Bucket")
+    archive = {
+        s["Sid"]: s for s in role_statements(stage, "AuditChangesRole") if any(a.startswith("s3:") for a in actions(s))
+    }
+    assert set(archive) == {"ArchiveRemovedWebhooks", "ArchiveWebhookIds"}
+    for sid, prefix in (("ArchiveRemovedWebhooks", RECORD_PREFIX), ("ArchiveWebhookIds", POINTER_PREFIX)):
+        assert actions(archive[sid]) == {"s3:PutObject"}
+        assert archive[sid]["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, f"/{prefix}*"]]}
+    [key] = [s for s in role_statements(stage, "AuditChangesRole") if s["Sid"] == "UseStageKeyThroughServices"]
+    assert "kms:GenerateDataKey" in actions(key)
+    assert {"Fn::Join": ["", ["s3.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]} in key["Condition"]["StringEquals"][
+        "kms:ViaService"
+    ]
 
 
 def test_sweeper_queries_the_index_and_queues_ids_only(stage: Synthesized) -> None:

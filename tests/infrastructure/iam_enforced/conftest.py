@@ -142,6 +142,7 @@ def _emulator_attributes(session: Any, resources: Any) -> tuple[dict[str, Mappin
         },
         local.sources_secret: {"Ref": secret_arn, "Id": secret_arn},
         "kms-key": {"Ref": resources.kms_key_id, "Arn": key_arn, "KeyId": resources.kms_key_id},
+        "archive-bucket": {"Ref": resources.archive_bucket, "Arn": f"arn:aws:s3:::{resources.archive_bucket}"},
     }
     arns = {
         resources.table_name: table_arn,

@@ -153,6 +153,8 @@ def counterparts(
                 found[logical_id] = emulator[by_stage_name[name]]
         elif kind == "AWS::KMS::Key":
             found[logical_id] = emulator["kms-key"]
+        elif kind == "AWS::S3::Bucket":  # the stack's one bucket: the webhook archive
+            found[logical_id] = emulator["archive-bucket"]
         elif kind == "AWS::Logs::LogGroup":
             arn = f"arn:aws:logs:us-east-1:123456789012:log-group:unmatched-{logical_id}"
             found[logical_id] = {"Arn": f"{arn}:*", "Ref": logical_id}

@@ -54,6 +54,9 @@ class CallRecorder:
             return [params["TopicArn"]]
         if service == "sqs":
             return [self.arns[params["QueueUrl"]]]
+        if service == "s3":
+            return [f"arn:aws:s3:::{params['Bucket']}/{params['Key']}" if "Key" in params
+                    else f"arn:aws:s3:::{params['Bucket']}"]
         if service == "secretsmanager":
             return [self.arns.get(params["SecretId"], params["SecretId"])]
         raise AssertionError(f"unexpected service {service}")

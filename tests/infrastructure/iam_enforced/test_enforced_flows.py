@@ -118,6 +118,24 @@ def test_every_flow_passes_under_the_roles_the_stack_deploys(enforced_stack, enf
     received = world.admin.client("sqs").receive_message(QueueUrl=alerts, MaxNumberOfMessages=10)["Messages"]
     assert [json.loads(m["Body"])["webhookId"] for m in received] == ["wh_iamstuck"]
 
+    # archive: a webhook record the TTL removes is written to the archive bucket under the
+    # audit's role (moto runs no TTL: the removal is the stream record DynamoDB would deliver)
+    expired = WebhookRecord.from_item(world.admin.client("dynamodb").get_item(
+        TableName=world.resources.table_name, Key={"pk": {"S": webhook_id}})["Item"])
+    removal = {
+        "eventID": "ttl-1", "eventName": "REMOVE", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1", "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
+        "dynamodb": {"ApproximateCreationDateTime": time.time(), "Keys": {"pk": {"S": webhook_id}},
+                     "OldImage": expired.to_item(), "SequenceNumber": "9" * 21, "SizeBytes": 1000,
+                     "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    }
+    with world.as_function("audit_changes"):
+        answer = enforced_client.lambda_.invoke(
+            "audit_changes", {"Records": [removal]}).payload
+    assert answer == {"batchItemFailures": []}
+    archived = world.admin.client("s3").list_objects_v2(Bucket=world.resources.archive_bucket)["Contents"]
+    assert sorted(o["Key"].split("/", 1)[0] for o in archived) == ["webhook-ids", "webhooks"]
+
     # reconcile: with API credentials, the scheduled run lists the provider's events, finds the
     # delivered one stored, stores the missed one, queues it, moves its cursor and alerts
     with events_stub() as (base, provider):
