@@ -112,8 +112,16 @@ def webhook_writes(item: dict[str, Any]) -> dict[str, int]:
     index_keys = ("pk", "sweepKey", "sweepAt", *SWEEP_INDEX_ATTRIBUTES)
     entry = {name: value for name, value in received.items() if name in index_keys}
     put = dynamodb_item_bytes(received)
+    # The same writes as they were before records were compressed (issue #16), for comparison.
+    plain = {name: value for name, value in received.items() if name not in ("payloadEncoding", "headersEncoding")}
+    plain["payload"] = {"S": stored.payload}
+    if stored.headers:
+        plain["headers"] = {"M": {name: {"S": value} for name, value in stored.headers.items()}}
+    plain_put = dynamodb_item_bytes(plain)
+    growth = dynamodb_item_bytes(item) - put  # what the final update adds (attempt history, finishedAt)
     return {"put": put, "indexEntry": dynamodb_item_bytes(entry) + INDEX_ENTRY_OVERHEAD_BYTES,
-            "final": max(put, dynamodb_item_bytes(item))}
+            "final": max(put, dynamodb_item_bytes(item)), "plainPut": plain_put,
+            "plainFinal": max(plain_put, plain_put + growth)}
 
 
 def _item_sizes(target: Any) -> tuple[dict[str, Any], list[dict[str, int]]]:
@@ -140,7 +148,7 @@ def _item_sizes(target: Any) -> tuple[dict[str, Any], list[dict[str, int]]]:
     return by_kind, writes
 
 
-def write_units(measured: dict[str, Any]) -> dict[str, float]:
+def write_units(measured: dict[str, Any], plain: bool = False) -> dict[str, float]:
     """Write units per new webhook, by write, from the run's counted calls and item sizes.
 
     Ingest: each PutItem of a new event's request beyond the record's is a marker (the dedupe
@@ -149,6 +157,7 @@ def write_units(measured: dict[str, Any]) -> dict[str, float]:
     update, billed on the larger image) with the index entry's removal, and its PutItem calls (the
     payment record and its aliases) at their stored sizes. A conditional write that fails is billed
     like one that succeeds, so the calls counted are what is billed, whatever their outcome.
+    ``plain``: the same writes with the records' payload and headers uncompressed (before #16).
     """
     sizes, writes = measured["itemSizes"], measured["webhookWrites"]
     webhooks = max(measured["webhooksAcked"], 1)
@@ -171,9 +180,9 @@ def write_units(measured: dict[str, Any]) -> dict[str, float]:
     updates = processor.get("dynamodb.UpdateItem", 0) / webhooks
     figures = {
         "markers": max(puts_per_new - 1, 0) * marker_units,
-        "recordPut": mean([units(w["put"]) for w in writes]),
+        "recordPut": mean([units(w["plainPut" if plain else "put"]) for w in writes]),
         "sweepIndexEntry": mean([units(w["indexEntry"]) for w in writes]),
-        "finalUpdate": updates * mean([units(w["final"]) for w in writes]),
+        "finalUpdate": updates * mean([units(w["plainFinal" if plain else "final"]) for w in writes]),
         "sweepIndexRemoval": updates * mean([units(w["indexEntry"]) for w in writes]),
         "paymentWrites": processor.get("dynamodb.PutItem", 0) / webhooks * payment_units,
     }
@@ -290,11 +299,16 @@ def summarize(measured: dict[str, Any]) -> tuple[list[Row], dict[str, Any]]:
                         "small batches and re-queued duplicates included; figure 4 below measures full batches"))
     figures = write_units(measured)
     if figures:
-        details["writeUnits"] = figures
-        mean_put = sum(w["put"] for w in measured["webhookWrites"]) / len(measured["webhookWrites"])
+        before = write_units(measured, plain=True)
+        details["writeUnits"] = {**figures, "total": round(sum(figures.values()), 3),
+                                 "totalUncompressed": round(sum(before.values()), 3)}
+        writes = measured["webhookWrites"]
+        mean_put = sum(w["put"] for w in writes) / len(writes)
+        mean_plain = sum(w["plainPut"] for w in writes) / len(writes)
         rows.append(budget_row(FIGURE, WRITE_UNITS_ROW, round(sum(figures.values()), 2), "WRU", WRITE_UNITS_BUDGET,
                                "; ".join(f"{name} {value:g}" for name, value in figures.items())
-                               + f"; webhook put {mean_put:.0f} B mean"))
+                               + f"; webhook put {mean_put:.0f} B mean ({mean_plain:.0f} B uncompressed, "
+                               f"which would cost {sum(before.values()):.2f} WRU)"))
     rows.append(Row(FIGURE, "HTTP requests on the wire per API call (retries), whole e2e run",
                     round(measured["httpRequestsSent"] / max(measured["callsMade"], 1), 3),
                     "x", "-", None, None, "info",
