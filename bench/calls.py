@@ -19,6 +19,8 @@ and reads the items' sizes back for the cost model.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import random
 import tempfile
@@ -32,6 +34,13 @@ from devstack import callcount
 from providers_tooling import all_tooling
 
 FIGURE = "3 ingest"
+WRITE_UNITS_ROW = "DynamoDB write request units per new webhook (ingest + processing, indexes included)"
+WRITE_UNITS_BUDGET = 3.5
+"""Issue #16: half of the 6+ units a new webhook cost before, everything included."""
+WRITE_UNIT_BYTES = 1024
+INDEX_ENTRY_OVERHEAD_BYTES = 100
+"""What DynamoDB adds to the size of every secondary index entry (its developer guide, "Provisioned
+throughput considerations for global secondary indexes")."""
 # Events that carry a payment, one per provider and round, from each provider's tooling (the
 # local stack serves every registered provider under a source of the same name).
 NEW_EVENT_SAMPLES = {t.name: t.new_payment_samples for t in all_tooling() if t.new_payment_samples}
@@ -85,9 +94,42 @@ def _wait_until_final(store: Any, webhook_ids: set[str], timeout: float = SETTLE
     return pending
 
 
-def _item_sizes(target: Any) -> dict[str, Any]:
+def units(size: int) -> int:
+    """Write units of one write of an item (or index entry) of ``size`` bytes: one per started KB."""
+    return max(1, math.ceil(size / WRITE_UNIT_BYTES))
+
+
+def webhook_writes(item: dict[str, Any]) -> dict[str, int]:
+    """The sizes one finished webhook record was written with: the ingest put (the item as the
+    receiver builds it, rebuilt from the stored one by the record's own code), its sweep-index
+    entry, and the final update (billed on the larger of the item before and after)."""
+    from chalicelib.webhooks.record import SWEEP_INDEX_ATTRIBUTES, WebhookRecord, WebhookStatus
+
+    stored = WebhookRecord.from_item(item)
+    received = dataclasses.replace(
+        stored, status=WebhookStatus.RECEIVED, attempts=0, last_error=None, sweeps=0, sweep_at=None, attempt_log=(),
+    ).to_item()
+    index_keys = ("pk", "sweepKey", "sweepAt", *SWEEP_INDEX_ATTRIBUTES)
+    entry = {name: value for name, value in received.items() if name in index_keys}
+    put = dynamodb_item_bytes(received)
+    # The same writes as they were before records were compressed (issue #16), for comparison.
+    plain = {name: value for name, value in received.items() if name not in ("payloadEncoding", "headersEncoding")}
+    plain["payload"] = {"S": stored.payload}
+    if stored.headers:
+        plain["headers"] = {"M": {name: {"S": value} for name, value in stored.headers.items()}}
+    plain_put = dynamodb_item_bytes(plain)
+    growth = dynamodb_item_bytes(item) - put  # what the final update adds (attempt history, finishedAt)
+    return {"put": put, "indexEntry": dynamodb_item_bytes(entry) + INDEX_ENTRY_OVERHEAD_BYTES,
+            "final": max(put, dynamodb_item_bytes(item)), "plainPut": plain_put,
+            "plainFinal": max(plain_put, plain_put + growth)}
+
+
+def _item_sizes(target: Any) -> tuple[dict[str, Any], list[dict[str, int]]]:
+    """Sizes by item kind (``webhook:<provider>``, ``payment``, ``dedupe``...) and the sizes every
+    webhook record was written with (:func:`webhook_writes`)."""
     dynamodb = target.client("dynamodb")
     sizes: dict[str, list[int]] = defaultdict(list)
+    writes: list[dict[str, int]] = []
     kwargs: dict[str, Any] = {"TableName": target.table_name}
     while True:
         page = dynamodb.scan(**kwargs)
@@ -95,11 +137,56 @@ def _item_sizes(target: Any) -> dict[str, Any]:
             kind = item.get("itemType", {}).get("S", "?")
             label = f"webhook:{item['provider']['S']}" if kind == "webhook" else kind
             sizes[label].append(dynamodb_item_bytes(item))
+            if kind == "webhook":
+                writes.append(webhook_writes(item))
         if "LastEvaluatedKey" not in page:
             break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    return {label: {"count": len(values), "meanBytes": round(sum(values) / len(values)), "maxBytes": max(values)}
-            for label, values in sorted(sizes.items())}
+    by_kind = {label: {"count": len(values), "meanBytes": round(sum(values) / len(values)), "maxBytes": max(values),
+                       "meanWriteUnits": round(sum(units(v) for v in values) / len(values), 3)}
+               for label, values in sorted(sizes.items())}
+    return by_kind, writes
+
+
+def write_units(measured: dict[str, Any], plain: bool = False) -> dict[str, float]:
+    """Write units per new webhook, by write, from the run's counted calls and item sizes.
+
+    Ingest: each PutItem of a new event's request beyond the record's is a marker (the dedupe
+    marker; PayPal's transmission marker too), one unit each at their ~200 bytes; the record's put
+    and its sweep-index entry. Processing: per webhook, the processor's UpdateItem calls (the final
+    update, billed on the larger image) with the index entry's removal, and its PutItem calls (the
+    payment record and its aliases) at their stored sizes. A conditional write that fails is billed
+    like one that succeeds, so the calls counted are what is billed, whatever their outcome.
+    ``plain``: the same writes with the records' payload and headers uncompressed (before #16).
+    """
+    sizes, writes = measured["itemSizes"], measured["webhookWrites"]
+    webhooks = max(measured["webhooksAcked"], 1)
+    if not writes:
+        return {}
+    new = measured["perRequest"].get("new event", [])
+    new_webhooks = max(sum(n for n, _ in new), 1)
+    puts_per_new = sum(calls.get("dynamodb.PutItem", 0) for _, calls in new) / new_webhooks
+    markers = [sizes[kind] for kind in ("dedupe", "transmission") if kind in sizes]
+    marker_units = (sum(m["meanWriteUnits"] * m["count"] for m in markers) / sum(m["count"] for m in markers)
+                    if markers else 1.0)
+    processor = measured["byFunction"].get("process_webhooks", Counter())
+    payments = [sizes[kind] for kind in sizes if kind.startswith("payment")]
+    payment_units = (sum(p["meanWriteUnits"] * p["count"] for p in payments) / sum(p["count"] for p in payments)
+                     if payments else 1.0)
+
+    def mean(values: list[int]) -> float:
+        return sum(values) / len(values)
+
+    updates = processor.get("dynamodb.UpdateItem", 0) / webhooks
+    figures = {
+        "markers": max(puts_per_new - 1, 0) * marker_units,
+        "recordPut": mean([units(w["plainPut" if plain else "put"]) for w in writes]),
+        "sweepIndexEntry": mean([units(w["indexEntry"]) for w in writes]),
+        "finalUpdate": updates * mean([units(w["plainFinal" if plain else "final"]) for w in writes]),
+        "sweepIndexRemoval": updates * mean([units(w["indexEntry"]) for w in writes]),
+        "paymentWrites": processor.get("dynamodb.PutItem", 0) / webhooks * payment_units,
+    }
+    return {name: round(value, 3) for name, value in figures.items()}
 
 
 def measure(rounds: int) -> dict[str, Any]:
@@ -158,7 +245,7 @@ def measure(rounds: int) -> dict[str, Any]:
                 send(source, delivery, "duplicate, after the first was processed")
             time.sleep(2.0)  # the re-queued duplicates' messages reach the processor (and are skipped)
             end = callcount.read(Path(state_dir))
-            sizes = _item_sizes(target)
+            sizes, webhook_sizes = _item_sizes(target)
         finally:
             stack.interrupt()
             os.environ.clear()
@@ -175,6 +262,7 @@ def measure(rounds: int) -> dict[str, Any]:
         "callsMade": sum(sum(c.values()) for c in by_function.values()),
         "httpRequestsSent": wire,
         "itemSizes": sizes,
+        "webhookWrites": webhook_sizes,
     }
 
 
@@ -209,6 +297,18 @@ def summarize(measured: dict[str, Any]) -> tuple[list[Row], dict[str, Any]]:
         rows.append(Row("4 processing", "AWS calls per webhook, as the local poller batched them (e2e)",
                         round(per_webhook, 2), "calls", "-", None, None, "info", None,
                         "small batches and re-queued duplicates included; figure 4 below measures full batches"))
+    figures = write_units(measured)
+    if figures:
+        before = write_units(measured, plain=True)
+        details["writeUnits"] = {**figures, "total": round(sum(figures.values()), 3),
+                                 "totalUncompressed": round(sum(before.values()), 3)}
+        writes = measured["webhookWrites"]
+        mean_put = sum(w["put"] for w in writes) / len(writes)
+        mean_plain = sum(w["plainPut"] for w in writes) / len(writes)
+        rows.append(budget_row(FIGURE, WRITE_UNITS_ROW, round(sum(figures.values()), 2), "WRU", WRITE_UNITS_BUDGET,
+                               "; ".join(f"{name} {value:g}" for name, value in figures.items())
+                               + f"; webhook put {mean_put:.0f} B mean ({mean_plain:.0f} B uncompressed, "
+                               f"which would cost {sum(before.values()):.2f} WRU)"))
     rows.append(Row(FIGURE, "HTTP requests on the wire per API call (retries), whole e2e run",
                     round(measured["httpRequestsSent"] / max(measured["callsMade"], 1), 3),
                     "x", "-", None, None, "info",

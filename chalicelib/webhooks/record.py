@@ -31,6 +31,7 @@ The store that writes and reads these items is :mod:`chalicelib.webhooks.store`.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import zlib
 from collections.abc import Mapping, Sequence
@@ -50,10 +51,20 @@ MARKER_RETENTION_DAYS = 400
 up to 30 days, the others for 3) and beyond the records' 90 days, for about 200 bytes each."""
 MAX_ITEM_BYTES = 400 * 1024
 """DynamoDB's item size limit (names and values; moto enforces about 405,000 bytes)."""
+WRITE_UNIT_BYTES = 1024
+"""DynamoDB bills a write per started KB of the whole item (an update: of the larger of before and
+after), so a record just over it costs two units at ingest and two again at its final update."""
+PAYLOAD_ENCODING_ZLIB = "zlib"
+"""``payloadEncoding`` of a record whose ``payload`` is the zlib-compressed UTF-8 text, stored as
+binary (:func:`stored_payload` gives the text back, byte for byte). Absent: ``payload`` is the text."""
+HEADERS_ENCODING_ZLIB_JSON = "zlib-json"
+"""``headersEncoding`` of a record whose ``headers`` are zlib-compressed compact JSON, as binary."""
 WEBHOOK_ID_PREFIX = "wh_"
 """Every webhook record's key starts with it; the roles that write only webhook records may
 write only keys with it (``dynamodb:LeadingKeys``, infrastructure/permissions.py)."""
 SWEEP_INDEX = "sweep-index"
+SWEEP_INDEX_ATTRIBUTES = ("sweeps",)
+"""What the sweep index copies beside its keys and ``pk``: the sweep count the sweeper reads."""
 SWEEP_SHARDS = 32
 """Partition key values of the sweep index. Two index writes per webhook (entry, then removal)
 against DynamoDB's 1,000 write units a second per partition: 32 shards take 16,000 new webhooks a
@@ -173,14 +184,74 @@ def transmission_key(provider: str, source: str, transmission_id: str) -> str:
 
 
 def item_size(item: dict[str, Any]) -> int:
-    """An upper bound of the size DynamoDB counts for an item of string and number attributes
-    (attribute names plus values in UTF-8; a number counted as its text, which is never less)."""
+    """An upper bound of the size DynamoDB counts for an item of string, binary and number
+    attributes (attribute names plus values in UTF-8; a number counted as its text, which is never
+    less; a binary value by its length)."""
     size = 0
     for name, value in item.items():
         size += len(name.encode())
         for text in value.values():
-            size += len(str(text).encode("utf-8", "surrogatepass"))
+            size += len(text) if isinstance(text, bytes) else len(str(text).encode("utf-8", "surrogatepass"))
     return size
+
+
+def _packed(text: str) -> bytes:
+    return zlib.compress(text.encode("utf-8", "surrogatepass"), 6)
+
+
+def _unpacked(value: Mapping[str, Any]) -> str:
+    return zlib.decompress(bytes(value["B"])).decode("utf-8", "surrogatepass")
+
+
+def _fit_write_unit(item: dict[str, Any], payload: str, headers: Mapping[str, str]) -> None:
+    """Compress the payload, then the headers, while the item costs more than one write unit.
+
+    JSON bodies of 1-2 KB shrink to about half and a dozen headers by a third, which brings most
+    records under the 1 KB a write unit covers, at ingest and again at the final update
+    (docs/PERFORMANCE.md, "What was changed"). Below the boundary nothing is compressed: it would
+    cost CPU on the request path and save no unit. Each attribute is compressed only if that makes
+    it smaller, and each stays readable on its own (:func:`stored_payload`, :func:`stored_headers`).
+    """
+    if item_size(item) <= WRITE_UNIT_BYTES:
+        return
+    packed = _packed(payload)
+    if len(packed) + len("payloadEncoding") + len(PAYLOAD_ENCODING_ZLIB) < item_size({"payload": item["payload"]}):
+        item["payload"] = {"B": packed}
+        item["payloadEncoding"] = {"S": PAYLOAD_ENCODING_ZLIB}
+    if headers and item_size(item) > WRITE_UNIT_BYTES:
+        packed = _packed(json.dumps(headers, separators=(",", ":"), ensure_ascii=False))
+        if len(packed) + len("headersEncoding") + len(HEADERS_ENCODING_ZLIB_JSON) < item_size(
+            {"headers": item["headers"]}
+        ):
+            item["headers"] = {"B": packed}
+            item["headersEncoding"] = {"S": HEADERS_ENCODING_ZLIB_JSON}
+
+
+def stored_headers(item: Mapping[str, Any]) -> dict[str, str]:
+    """The request headers of a stored webhook item, whatever their encoding (see :func:`stored_payload`)."""
+    value = item.get("headers", {})
+    encoding = item.get("headersEncoding", {}).get("S")
+    if encoding is None:
+        return {name: str(entry.get("S", "")) for name, entry in value.get("M", {}).items()}
+    if encoding != HEADERS_ENCODING_ZLIB_JSON:
+        raise ValueError(f"unknown headersEncoding {encoding!r}")
+    headers = json.loads(_unpacked(value))
+    return {str(name): str(text) for name, text in headers.items()}
+
+
+def stored_payload(item: Mapping[str, Any]) -> str:
+    """The payload text of a stored webhook item, exactly as received, whatever its encoding.
+
+    An encoding this code does not know is an error, never an empty or garbled payload: a replay
+    or a re-verification must get the original bytes or nothing.
+    """
+    value = item.get("payload", {})
+    encoding = item.get("payloadEncoding", {}).get("S")
+    if encoding is None:
+        return str(value.get("S", ""))
+    if encoding != PAYLOAD_ENCODING_ZLIB:
+        raise ValueError(f"unknown payloadEncoding {encoding!r}")
+    return _unpacked(value)
 
 
 def sweep_shard(webhook_id: str) -> str:
@@ -270,6 +341,7 @@ class WebhookRecord:
         item["origin"] = {"S": self.origin}
         if self.origin == ORIGIN_RECONCILED:
             item["authenticity"] = {"S": PROVIDER_API_AUTHENTICITY}
+        _fit_write_unit(item, self.payload, self.headers)
         return item
 
     @classmethod
@@ -286,7 +358,7 @@ class WebhookRecord:
             provider=text("provider"),
             event_id=text("eventId"),
             event_type=text("eventType"),
-            payload=text("payload"),
+            payload=stored_payload(item),
             received_at=text("receivedAt"),
             status=text("status"),
             attempts=number("attempts"),
@@ -296,7 +368,7 @@ class WebhookRecord:
             sweep_at=text("sweepAt") or None,
             payload_sha256=text("payloadSha256"),
             conflicting_deliveries=number("conflictingDeliveries"),
-            headers={name: value.get("S", "") for name, value in item.get("headers", {}).get("M", {}).items()},
+            headers=stored_headers(item),
             answer=text("answer") or None,
             attempt_log=tuple(
                 {name: value.get("S", "") for name, value in entry.get("M", {}).items()}

@@ -20,6 +20,7 @@ from chalicelib.webhooks.record import (
     attempt_entry,
     attempt_log_value,
     payload_digest,
+    stored_payload,
     sweep_shard,
     sweep_shards,
 )
@@ -81,7 +82,7 @@ class WebhookStore:
         if existing is None:
             digest = item.get("payloadSha256", {}).get("S", "")
             return PutResult(True, WebhookStatus.RECEIVED, digest, _number(item, "expiresAt"))
-        digest = existing.get("payloadSha256", {}).get("S") or payload_digest(existing.get("payload", {}).get("S", ""))
+        digest = existing.get("payloadSha256", {}).get("S") or payload_digest(stored_payload(existing))
         return PutResult(False, existing.get("status", {}).get("S", ""), digest, _number(existing, "expiresAt"))
 
     def claim_event(self, marker: dict[str, Any]) -> Claim:

@@ -151,3 +151,57 @@ def test_the_route_handler_budget_is_within_three_times_the_bare_verify(ratio: f
     # THEN the budgeted row (the p50 of the mix) is met up to 3x, and says so
     [budgeted] = [row for row in ingest.rows(times) if row.met is not None]
     assert budgeted.budget == "<= 3.0" and budgeted.met is met
+
+
+def _finished_item(payload: str, headers: dict[str, str]) -> dict:
+    """A webhook item as the processor leaves it: final, its attempt in the history, out of the index."""
+    from chalicelib.webhooks.record import WebhookRecord, attempt_entry, received_item
+
+    record = WebhookRecord.from_item(received_item(
+        "wh_" + "b" * 32, "stripe", "stripe", "evt_1", "charge.succeeded", payload, "2026-12-01T11:00:00.000000Z",
+        1_790_000_000, "2026-12-01T11:15:00.000000Z", headers=headers, answer="200 accepted",
+    ))
+    record.status, record.attempts, record.sweep_at = "processed", 1, None
+    record.attempt_log = (attempt_entry(1_764_586_800.0, "processed"),)
+    return {**record.to_item(), "finishedAt": {"S": "2026-12-01T11:00:01.000000Z"}}
+
+
+def _measured(items: list[dict], puts_per_new: int = 2) -> dict:
+    from collections import Counter
+
+    from bench.calls import webhook_writes
+
+    return {
+        "itemSizes": {"dedupe": {"count": 2, "meanBytes": 169, "maxBytes": 169, "meanWriteUnits": 1.0},
+                      "payment": {"count": 2, "meanBytes": 1100, "maxBytes": 1100, "meanWriteUnits": 2.0}},
+        "webhookWrites": [webhook_writes(item) for item in items],
+        "webhooksAcked": len(items),
+        "perRequest": {"new event": [(1, Counter({"dynamodb.PutItem": puts_per_new}))] * len(items)},
+        "byFunction": {"process_webhooks": Counter({"dynamodb.UpdateItem": len(items),
+                                                    "dynamodb.PutItem": len(items)})},
+    }
+
+
+def test_write_units_count_every_write_of_a_new_webhook_by_its_billed_size() -> None:
+    from bench.calls import write_units
+
+    small = _finished_item('{"id":"evt_1"}', {})
+    figures = write_units(_measured([small, small]))
+    # marker 1 + record put 1 + its index entry 1 + final update 1 + index removal 1 + payment 2 (1,100 B)
+    assert figures == {"markers": 1.0, "recordPut": 1.0, "sweepIndexEntry": 1.0, "finalUpdate": 1.0,
+                       "sweepIndexRemoval": 1.0, "paymentWrites": 2.0}
+    # PayPal's transmission marker is one more put on the same request: one more unit.
+    assert write_units(_measured([small], puts_per_new=3))["markers"] == 2.0
+
+
+def test_write_units_show_what_compression_saved_from_the_same_items() -> None:
+    from bench.calls import units, webhook_writes, write_units
+
+    payload = json.dumps({"data": [{"object": "charge", "amount": n, "currency": "eur"} for n in range(24)]})
+    item = _finished_item(payload, {"user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"})
+    writes = webhook_writes(item)
+    assert units(writes["plainPut"]) == 2 and units(writes["put"]) == 1
+    assert writes["final"] >= dynamodb_item_bytes(item)  # the larger image is billed
+    assert write_units(_measured([item]))["recordPut"] == 1.0
+    assert write_units(_measured([item]), plain=True)["recordPut"] == 2.0
+    assert write_units(_measured([item]), plain=True)["finalUpdate"] == 2.0

@@ -1,0 +1,101 @@
+"""Issue #16: a record over one write unit stores its payload (then its headers) compressed, and
+every reader gets the original text back, byte for byte."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from typing import Any
+
+import pytest
+
+from bench.calls import dynamodb_item_bytes
+from chalicelib.webhooks.record import (
+    PAYLOAD_ENCODING_ZLIB,
+    WRITE_UNIT_BYTES,
+    WebhookRecord,
+    payload_digest,
+    received_item,
+    stored_headers,
+    stored_payload,
+)
+
+HEADERS = {
+    "content-type": "application/json; charset=utf-8",
+    "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+    "x-forwarded-for": "54.187.174.169",
+    "x-amzn-trace-id": "Root=1-67891233-abcdef012345678912345678",
+    "via": "1.1 0123456789abcdef.cloudfront.net (CloudFront)",
+    "cloudfront-viewer-country": "US",
+}
+
+
+def _event(size: int) -> str:
+    """A JSON body of about ``size`` bytes, with the repetition real provider events have, and
+    characters that must survive: non-ASCII, escapes, a trailing newline."""
+    document: dict[str, Any] = {"id": "evt_1", "type": "payment_intent.succeeded", "note": "Zahlung für Bestellung ✓"}
+    index = 0
+    while len(json.dumps(document)) < size:
+        document[f"field_{index}"] = {"object": "charge", "amount": 1000 + index, "currency": "eur", "livemode": False}
+        index += 1
+    return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+
+
+def _item(payload: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return received_item(
+        "wh_" + "a" * 32, "stripe", "stripe", "evt_1", "payment_intent.succeeded", payload,
+        "2026-12-01T11:00:00.000000Z", 1_790_000_000, "2026-12-01T11:15:00.000000Z",
+        headers=HEADERS if headers is None else headers, answer="200 accepted",
+    )
+
+
+def test_a_record_within_one_write_unit_is_stored_as_plain_text() -> None:
+    payload = _event(200)
+    item = _item(payload, headers={})
+    assert item["payload"] == {"S": payload} and "payloadEncoding" not in item
+    assert dynamodb_item_bytes(item) <= WRITE_UNIT_BYTES
+
+
+@pytest.mark.parametrize("size", [900, 1_600, 2_400])
+def test_a_record_over_one_write_unit_is_compressed_into_one(size: int) -> None:
+    payload = _event(size)
+    plain = dynamodb_item_bytes({**_item(payload), "payload": {"S": payload}, "headers": {"M": {
+        name: {"S": value} for name, value in HEADERS.items()}}})
+    assert plain > WRITE_UNIT_BYTES  # the case this is about
+    item = _item(payload)
+    assert item["payloadEncoding"] == {"S": PAYLOAD_ENCODING_ZLIB}
+    assert zlib.decompress(item["payload"]["B"]) == payload.encode()
+    assert dynamodb_item_bytes(item) <= WRITE_UNIT_BYTES
+
+
+def test_every_reader_gets_the_original_payload_and_headers_back() -> None:
+    # Ids and digests compress badly: the payload alone does not bring this one under a unit.
+    ids = {f"id_{n}": hashlib.sha256(str(n).encode()).hexdigest() for n in range(14)}
+    payload = _event(800)[:-2] + ", " + json.dumps(ids)[1:] + "\n"
+    item = _item(payload)
+    assert "B" in item["payload"] and "B" in item["headers"]  # both compressed at this size
+    record = WebhookRecord.from_item(item)
+    assert record.payload == payload and stored_payload(item) == payload
+    assert record.headers == HEADERS == stored_headers(item)
+    # The digest (what re-verification and the dedupe markers compare) is that of the original text.
+    assert item["payloadSha256"]["S"] == payload_digest(payload)
+    # A record read back and written again (the bench, a migration) encodes the same way.
+    assert WebhookRecord.from_item(record.to_item()).payload == payload
+
+
+def test_a_payload_that_does_not_compress_stays_plain() -> None:
+    noise = zlib.compress(bytes(range(256)) * 8).hex()[:1500]  # hex of compressed bytes: little redundancy
+    item = _item(noise, headers={})
+    if "payloadEncoding" in item:
+        assert len(item["payload"]["B"]) < len(noise)
+    assert WebhookRecord.from_item(item).payload == noise
+
+
+def test_an_unknown_encoding_is_an_error_not_a_garbled_payload() -> None:
+    item = {**_item(_event(1_800)), "payloadEncoding": {"S": "brotli"}}
+    with pytest.raises(ValueError, match="payloadEncoding"):
+        WebhookRecord.from_item(item)
+    item = {**_item(_event(1_800)), "headersEncoding": {"S": "brotli"}}
+    with pytest.raises(ValueError, match="headersEncoding"):
+        stored_headers(item)
