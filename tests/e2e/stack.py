@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,9 @@ START_TIMEOUT_SECONDS = 90
 STOP_TIMEOUT_SECONDS = 20
 
 
-def stack_environment(state_dir: Path, port: int) -> dict[str, str]:
+def stack_environment(state_dir: Path, port: int, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The runner's environment; ``extra`` is what a developer would add on the command line
+    (``LOCAL_SOURCES_FILE=... make run``), applied last."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTEST_"))}
     environ.update({
         "PORT": str(port),
@@ -30,6 +33,7 @@ def stack_environment(state_dir: Path, port: int) -> dict[str, str]:
         "LOCAL_VISIBILITY_TIMEOUT_SECONDS": "1",
         "PYTHONUNBUFFERED": "1",
     })
+    environ.update(extra or {})
     return environ
 
 
@@ -41,13 +45,15 @@ class StackProcess:
     log_path: Path
 
     @classmethod
-    def start(cls, state_dir: Path, port: int | None = None) -> StackProcess:
+    def start(
+        cls, state_dir: Path, port: int | None = None, environment: Mapping[str, str] | None = None
+    ) -> StackProcess:
         state_dir.mkdir(parents=True, exist_ok=True)
         port = port or free_port()
         log_path = state_dir / f"runner-{time.monotonic_ns()}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "devstack"], cwd=REPOSITORY, env=stack_environment(state_dir, port),
+                [sys.executable, "-m", "devstack"], cwd=REPOSITORY, env=stack_environment(state_dir, port, environment),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             )
         stack = cls(state_dir, port, process, log_path)
