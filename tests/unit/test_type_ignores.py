@@ -24,7 +24,7 @@ SKIPPED_DIRECTORIES = {"node_modules", "__pycache__", "cdk.out", "chalice.out"}
 """Generated or installed code, not ours (hidden directories, .venv and .local included, are skipped too)."""
 
 IGNORE = re.compile(r"#\s*type:\s*ignore\b(?P<codes>\[[^\]]*\])?(?P<rest>.*)")
-REASON = re.compile(r"^\s*#\s*\S")
+REASON = re.compile(r"^\s*#\s*(?!noqa\b)\S")  # a noqa pragma after it is no reason
 
 
 def unexplained_ignores(source: str) -> list[int]:
@@ -56,6 +56,7 @@ def python_files(root: Path) -> Iterator[Path]:
         ("x = f()  # type: ignore[arg-type, union-attr]  # both: see above\n", []),
         ("x = f()  # type: ignore[arg-type]\n", [1]),
         ("x = f()  # type: ignore[arg-type]  #\n", [1]),
+        ("x = f()  # type: ignore[arg-type]  # noqa: E501\n", [1]),
         ("x = 1\ny = f()  # type: ignore\n", [2]),
         ("x = f()  # type: ignore  # a reason, but no code\n", [1]),
         ("x = '# type: ignore[arg-type]'\n", []),
