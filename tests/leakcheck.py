@@ -9,12 +9,16 @@ signature or key ever appears in a log line or response" across the whole suite,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Generator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from providers_tooling import all_tooling
 from tests import samples
+
+if TYPE_CHECKING:
+    import pluggy
 
 SERVICE_MARKER = '"service":"payment-webhooks"'
 # Every secret of the tests' sources, and every registered provider's test secrets.
@@ -47,7 +51,9 @@ def leaks_in(text: str) -> list[str]:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
     outcome = yield
     report = outcome.get_result()
     if report.when != "call" or not report.passed:

@@ -39,7 +39,7 @@ def derived(source: SourceConfig, build: Callable[[SourceConfig], T]) -> T:
     made here too (:func:`keyed_hmac`), that is 1.7 µs less per Adyen delivery (timeit).
     """
     try:
-        return source.derived[build]  # type: ignore[no-any-return]
+        return source.derived[build]  # type: ignore[no-any-return]  # the cache holds what each build returned
     except KeyError:
         value = source.derived[build] = build(source)
         return value
@@ -63,7 +63,7 @@ def any_digest_matches(expected: Sequence[str | bytes], received: Sequence[str |
     for want in expected:
         for got in received:
             # No early exit: the time taken does not tell which secret or entry matched.
-            matched |= hmac.compare_digest(want, got)  # type: ignore[arg-type]
+            matched |= hmac.compare_digest(want, got)  # type: ignore[arg-type]  # one type per pair, as documented
     return matched
 
 

@@ -13,7 +13,7 @@ from localstripe import resources, server
 
 
 def main(port: str) -> None:
-    resources.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
+    resources.Store.dump_to_disk = lambda self: None
     sys.argv = ["localstripe", "--port", port, "--from-scratch"]
     server.start()
 

@@ -36,8 +36,10 @@ def test_a_signed_delivery_of_two_events_is_stored_and_processed_as_two_records(
     assert answer.status == 200 and answer.outcome == "accepted", answer.body
     assert len(answer.webhook_ids) == 2
     for webhook_id, event in zip(answer.webhook_ids, built.document["events"], strict=True):
-        eventually(lambda wid=webhook_id: local_stack.ops_json("show", wid)["status"] == "processed",
-                   what=f"{webhook_id} to be processed")
+        def processed(webhook_id: str = webhook_id) -> bool:  # bound now: ruff B023
+            return local_stack.ops_json("show", webhook_id)["status"] == "processed"
+
+        eventually(processed, what=f"{webhook_id} to be processed")
         shown = local_stack.ops_json("show", webhook_id)
         assert (shown["provider"], shown["eventId"]) == ("gocardless", event["id"])
     payment = local_stack.ops_json("payment", "gocardless:PM0E2ETWOEVENTS")

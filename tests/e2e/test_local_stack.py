@@ -193,8 +193,9 @@ def test_chalice_local_serves_the_app_against_the_same_emulator(local_stack: Sta
         start_new_session=True,
     )
     try:
-        assert server.stdout is not None
-        eventually(lambda: b"Serving on" in server.stdout.readline(), timeout=30, what="chalice local")
+        output = server.stdout
+        assert output is not None
+        eventually(lambda: b"Serving on" in output.readline(), timeout=30, what="chalice local")
 
         # WHEN a signed event is sent to it
         sent = local_stack.ops_json("send", "square", "refund.created", "--url", f"http://127.0.0.1:{port}")

@@ -136,7 +136,10 @@ def test_payments_never_delivered_are_recovered_by_ops_reconcile_and_end_succeed
     recovered = {webhook_id_for("stripe", e) for e in events}
     assert recovered <= set(report["recoveredWebhookIds"]) and isinstance(report["recovered"], int)
     for intent in intents:
-        eventually(lambda i=intent: payment_status(reconciling_stack, i) == "succeeded", 60, f"{intent} succeeded")
+        def succeeded(intent: str = intent) -> bool:  # bound now: ruff B023
+            return payment_status(reconciling_stack, intent) == "succeeded"
+
+        eventually(succeeded, 60, f"{intent} succeeded")
     shown = reconciling_stack.ops_json("show", next(iter(recovered)))
     assert shown["origin"] == "reconciled" and shown["status"] == "processed"
 

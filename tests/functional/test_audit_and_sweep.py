@@ -140,7 +140,8 @@ def test_sweeper_requeues_only_records_stuck_in_received(client, stack):
     assert result == {"requeued": 1, "gaveUp": 0}
     assert queued_ids(stack) == ["wh_stuck"]
     swept = runtime.services().store.get("wh_stuck")
-    assert swept is not None and swept.sweeps == 1 and swept.sweep_at > iso_timestamp(time.time())
+    assert swept is not None and swept.sweeps == 1 and swept.sweep_at is not None
+    assert swept.sweep_at > iso_timestamp(time.time())
 
 
 def sweep_at(moment: float) -> dict:
@@ -216,9 +217,10 @@ def test_a_replayed_record_starts_its_sweeps_afresh(stack):
     store = runtime.services().store
     put(stack, stuck_record("wh_tired", time.time() - 7200))
     sweep_at(time.time())
-    assert store.get("wh_tired").sweeps == 1
+    assert (tired := store.get("wh_tired")) is not None and tired.sweeps == 1
     assert store.give_up("wh_tired", time.time(), "test")
     later = iso_timestamp(time.time() + 900)
     assert store.reopen("wh_tired", later)
     reopened = store.get("wh_tired")
+    assert reopened is not None
     assert reopened.status == WebhookStatus.RECEIVED and reopened.sweeps == 0 and reopened.sweep_at == later

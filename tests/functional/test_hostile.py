@@ -27,7 +27,7 @@ BROKEN_SOURCES: dict[str, Any] = {
 
 
 @pytest.fixture
-def hostile(stack, client) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+def hostile(stack: Any, client: Any) -> Iterator[Any]:
     """The test stack's sources plus broken ones, as an operator could misconfigure them."""
     stack.session.client("secretsmanager").put_secret_value(
         SecretId=stack.resources.secret_id, SecretString=json.dumps({"sources": {**samples.SOURCES, **BROKEN_SOURCES}})

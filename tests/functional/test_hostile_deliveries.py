@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import runtime
 from chalicelib.dynamo import is_item_too_large
+from chalicelib.errors import WebhookError
 from chalicelib.ingest import Delivery, receive
 from chalicelib.providers import paypal
 from chalicelib.providers.paypal.chain import CertificateStore
@@ -330,7 +331,7 @@ def test_an_event_too_large_to_store_is_413_alerted_and_leaves_nothing(stack, ca
     body, headers = samples.stripe_delivery(event)
 
     # WHEN it arrives, validly signed
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(WebhookError) as refused:
         receive(Delivery("stripe", body, {k.lower(): v for k, v in headers.items()}), context, now=samples.now())
 
     # THEN a 413 that stops the retries (not a 503 forever), an ERROR alert, nothing written

@@ -23,7 +23,7 @@ PAYMENT = f"stripe:{samples.STRIPE_PAYMENT_ID}"
 
 
 @pytest.fixture
-def target(stack, monkeypatch: pytest.MonkeyPatch) -> StageTarget:  # type: ignore[no-untyped-def]
+def target(stack, monkeypatch: pytest.MonkeyPatch) -> StageTarget:
     resources = stack.resources
     found = StageTarget(
         stage="local", session=stack.session, endpoint_url=None, table_name=resources.table_name,

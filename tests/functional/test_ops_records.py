@@ -60,7 +60,7 @@ def test_replay_reopens_final_records_and_queues_each_once(stack):
 
     # THEN the processed one is back to received (so processing runs), and both are queued
     assert result.reopened == ["wh_done"] and result.queued == ["wh_done", "wh_waiting"]
-    assert store_of(stack).get("wh_done").status == WebhookStatus.RECEIVED
+    assert (done := store_of(stack).get("wh_done")) is not None and done.status == WebhookStatus.RECEIVED
     assert sorted(queued_ids(stack)) == ["wh_done", "wh_waiting"]
     assert sum(progressed) == 2
 
@@ -79,7 +79,7 @@ def test_redrive_moves_messages_back_and_reopens_only_failed_records(stack):
     # THEN it reports all three and moves nothing
     assert sorted(str(letter.webhook_id) for letter in dry) == ["None", "wh_failed", "wh_processed"]
     assert records.dead_letter_count(stack.sqs, stack.resources.dlq_url) == 3
-    assert store.get("wh_failed").status == WebhookStatus.FAILED
+    assert (failed := store.get("wh_failed")) is not None and failed.status == WebhookStatus.FAILED
 
     # WHEN it is redriven for real
     moved = records.redrive(stack.sqs, store, stack.resources.dlq_url, stack.resources.queue_url)
@@ -90,8 +90,8 @@ def test_redrive_moves_messages_back_and_reopens_only_failed_records(stack):
     assert stack.drain(stack.resources.dlq_url) == []
     bodies = sorted(m["Body"] for m in stack.drain())
     assert bodies == sorted(['{"webhookId": "wh_failed"}', '{"webhookId": "wh_processed"}', "garbage"])
-    assert store.get("wh_failed").status == WebhookStatus.RECEIVED
-    assert store.get("wh_processed").status == WebhookStatus.PROCESSED
+    assert (failed := store.get("wh_failed")) is not None and failed.status == WebhookStatus.RECEIVED
+    assert (processed := store.get("wh_processed")) is not None and processed.status == WebhookStatus.PROCESSED
 
 
 def test_redrive_limit_leaves_the_rest(stack):

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import runtime
 from chalicelib.payments.model import event_id_for
-from chalicelib.payments.store import PaymentContention, PaymentStore
+from chalicelib.payments.store import Applied, PaymentContention, PaymentStore
 from chalicelib.providers import get_provider
 from providers_tooling import standard
 from tests import samples
@@ -68,7 +68,7 @@ def subscribe(stack: Any) -> str:
 
 def published(stack: Any, queue_url: str) -> list[dict[str, Any]]:
     """What a subscriber received: (body as JSON, message attributes as plain strings)."""
-    messages = []
+    messages: list[dict[str, Any]] = []
     while True:
         batch = stack.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
                                           MessageAttributeNames=["All"]).get("Messages", [])
@@ -181,7 +181,7 @@ def test_a_crash_between_apply_and_publish_is_retried_without_applying_twice(cli
     # THEN that round fails the message and leaves the webhook received, the payment applied once
     assert result["batchItemFailures"] == [{"itemIdentifier": messages[0]["MessageId"]}]
     assert webhook_item(stack, webhook_id)["status"]["S"] == "received"
-    assert payment_view()["version"] == 1 and published(stack, inbox) == []
+    assert (view := payment_view()) is not None and view["version"] == 1 and published(stack, inbox) == []
 
     # WHEN SQS redelivers it
     make_visible(stack, messages)
@@ -192,6 +192,7 @@ def test_a_crash_between_apply_and_publish_is_retried_without_applying_twice(cli
     assert message["body"]["eventId"] == event_id_for(webhook_id)
     assert webhook_item(stack, webhook_id)["status"]["S"] == "processed"
     view = payment_view()
+    assert view is not None
     assert view["version"] == 1 and len(view["history"]) == 1
 
 
@@ -216,7 +217,7 @@ def test_a_crash_between_publish_and_finish_republishes_the_same_event_id(client
     # THEN the same event id was published twice (consumers dedupe on it), the payment applied once
     bodies = [m["body"] for m in published(stack, inbox)]
     assert [b["eventId"] for b in bodies] == [event_id_for(webhook_id)] * 2
-    assert payment_view()["version"] == 1
+    assert (view := payment_view()) is not None and view["version"] == 1
     assert webhook_item(stack, webhook_id)["status"]["S"] == "processed"
 
 
@@ -263,6 +264,7 @@ def test_a_stripe_life_cycle_delivered_out_of_order_ends_in_the_right_state(clie
     # THEN the payment is partially refunded by 5.00 (the refund counted once), and every webhook
     # published one event
     view = payment_view()
+    assert view is not None
     assert (view["status"], view["amount"], view["refundedAmount"]) == ("partially_refunded", 2000, 500)
     assert view["lifecycleStatus"] == "succeeded" and len(view["history"]) == 6
     assert len(published(stack, inbox)) == 6
@@ -275,7 +277,7 @@ def test_a_conflicting_write_between_read_and_conditional_update_is_not_lost(cli
     # GIVEN a payment webhook, and another processor that writes the same payment just before ours
     other = PaymentStore(stack.dynamodb, stack.resources.table_name)  # its own client: no hooks
     competing = refund("competing", "refund_succeeded", 500, "re_9", 700, payment_id=PI)
-    raced = []
+    raced: list[Applied] = []
 
     def race(params: dict[str, Any]) -> None:
         if params["Item"]["pk"]["S"] == f"payment#{PAYMENT_KEY}" and not raced:
@@ -288,6 +290,7 @@ def test_a_conflicting_write_between_read_and_conditional_update_is_not_lost(cli
     # THEN both updates landed: the other processor's refund and our payment
     assert raced and raced[0].changed
     view = payment_view()
+    assert view is not None
     assert view["status"] == "partially_refunded" and view["refundedAmount"] == 700 and view["amount"] == 2000
     assert view["version"] == 2
     assert {e["eventId"] for e in view["history"]} == {competing.event_id, event_id_for(webhook_id)}
@@ -345,6 +348,7 @@ PAYPAL_EVENTS = {
 def apply_paypal(store: PaymentStore, names: tuple[str, ...]) -> None:
     for name in names:
         event = get_provider("paypal").normalize(paypal_webhook(*PAYPAL_EVENTS[name], name=name))
+        assert event is not None, name
         store.apply(event, now=time.time())
 
 

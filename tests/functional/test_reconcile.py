@@ -124,7 +124,7 @@ def test_a_delivered_event_is_already_stored_and_a_reconciled_one_makes_a_later_
     assert outcome.recovered == [webhook_id_for("stripe", missed["id"])]
     assert outcome.already_stored == [webhook_id_for("stripe", delivered["id"])]
     store = runtime.services().store
-    assert store.get(webhook_id_for("stripe", delivered["id"])).origin == "delivery"  # type: ignore[union-attr]
+    assert (record := store.get(webhook_id_for("stripe", delivered["id"]))) is not None and record.origin == "delivery"
     # AND the late real delivery of the missed event is a duplicate of the reconciled record
     body, headers = samples.stripe_delivery(missed)
     answer = post(client, "stripe", body, headers).json_body

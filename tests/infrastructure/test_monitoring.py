@@ -131,13 +131,12 @@ def test_configuration_faults_are_counted_from_the_receivers_log_lines(stage: Sy
     )
     assert watched["Threshold"] == 1 and watched["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     # WHEN the receiver answers a misconfigured source and loads a broken entry, as in production
+    from chalicelib.providers.contract import SourceConfig
     from chalicelib.receiver import handle_webhook
     from chalicelib.sources import SourceTable
 
     class Registry:
-        def get(self, name: str):  # type: ignore[no-untyped-def]
-            from chalicelib.providers.contract import SourceConfig
-
+        def get(self, name: str) -> SourceConfig:
             return SourceConfig(name=name, provider="adyen", secrets=("not hex",))
 
     class Services:
@@ -146,7 +145,10 @@ def test_configuration_faults_are_counted_from_the_receivers_log_lines(stage: Sy
             max_body_bytes = 1000
 
     capsys.readouterr()
-    response = handle_webhook("adyen", b'{"notificationItems": []}', {"Content-Type": "application/json"}, Services)  # type: ignore[arg-type]
+    response = handle_webhook(
+        "adyen", b'{"notificationItems": []}', {"Content-Type": "application/json"},
+        Services,  # type: ignore[arg-type]  # a stand-in for the container: only .ingest is read
+    )
     SourceTable.from_document({"sources": {"stripe": {"provider": "none", "secrets": ["x"]}}})
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     # THEN both lines carry the field the filter matches, and the answer is a 503

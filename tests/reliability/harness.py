@@ -260,7 +260,7 @@ class Pipeline:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def dead_letters(self) -> list[str]:
-        ids = []
+        ids: list[str] = []
         for _ in range(100):
             messages = self.sqs.receive_message(QueueUrl=self.resources.dlq_url,
                                                 MaxNumberOfMessages=10).get("Messages", [])

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from chalice import Chalice, Rate
+from chalice.app import DynamoDBEventConfig, SQSEventConfig
 
 from devstack import emulator, lambdas, logview, sources, state
 from devstack.lambdas import Function, SqsPoller, StreamFollower, discover, failed_items, schedule_seconds
@@ -110,7 +111,8 @@ def test_sqs_poller_deletes_nothing_when_the_handler_crashes() -> None:
         raise RuntimeError("boom")
 
     config = oddly_named_app().event_sources[0]
-    poller = SqsPoller(Function("f", "f", crash, context), sqs, config)  # type: ignore[arg-type]
+    assert isinstance(config, SQSEventConfig)
+    poller = SqsPoller(Function("f", "f", crash, context), sqs, config)
     poller.prepare()
     poller.handle([{"MessageId": "m", "ReceiptHandle": "r", "Body": "x"}])
     assert sqs.deleted == []
@@ -143,7 +145,8 @@ def test_stream_failure_is_retried_from_the_failed_record_then_skipped(monkeypat
 
     app = oddly_named_app()
     config = app.event_sources[1]
-    follower = StreamFollower(Function("f", "f", handler, context), object(), config)  # type: ignore[arg-type]
+    assert isinstance(config, DynamoDBEventConfig)
+    follower = StreamFollower(Function("f", "f", handler, context), object(), config)
 
     # WHEN a batch is delivered
     import threading
@@ -372,7 +375,7 @@ def test_the_signal_handler_only_sets_a_flag(tmp_path: Any) -> None:
     # GIVEN a runner whose stop Event must not be touched from a signal handler
     runner = Runner(state.Paths(tmp_path), RunnerOptions(port=1, moto_port=None, visibility_timeout=1, raw_logs=False),
                     out=None)
-    runner.stop = LockedEvent()  # type: ignore[assignment]
+    runner.stop = LockedEvent()  # type: ignore[assignment]  # a stand-in that fails if the handler touches it
 
     # WHEN signals arrive while it starts: the first interrupts the start, the next ones only mark it
     with pytest.raises(Interrupted):

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from chalicelib.errors import ConfigurationError, SourceMisconfigured
-from chalicelib.ingest import SOURCE_NAME, declares_too_large
-from chalicelib.sources import SourceRegistry, SourceTable, parse_source
+from chalicelib.ingest import declares_too_large
+from chalicelib.sources import SOURCE_NAME, SourceRegistry, SourceTable, parse_source
 
 SECRET = "whsec_value_that_must_never_be_logged"
 

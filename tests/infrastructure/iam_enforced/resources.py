@@ -76,11 +76,11 @@ def recording(recorder: CallRecorder) -> Iterator[CallRecorder]:
         )
         return client
 
-    aws.AwsClients._client = client_with_hook  # type: ignore[method-assign]
+    aws.AwsClients._client = client_with_hook  # type: ignore[method-assign]  # records every client's calls
     try:
         yield recorder
     finally:
-        aws.AwsClients._client = original  # type: ignore[method-assign]
+        aws.AwsClients._client = original  # type: ignore[method-assign]  # records every client's calls
 
 
 def denied(calls: list[Call], documents: list[Document]) -> list[Call]:

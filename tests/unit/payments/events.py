@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 from chalicelib.payments.model import PaymentEvent, event_id_for
+
+
+class Fields(TypedDict, total=False):
+    """The keywords of :func:`make` that :func:`payment`, :func:`refund` and :func:`dispute` pass through."""
+
+    currency: str | None
+    refunded_total: int | None
+    payment_id: str
+    source: str
+    provider: str
 
 
 def at(second: int) -> str:
@@ -50,13 +62,13 @@ def make(
     )
 
 
-def payment(name: str, status: str, second: int, amount: int | None = 2000, **kw: object) -> PaymentEvent:
-    return make(name, "payment", status, second, amount=amount, **kw)  # type: ignore[arg-type]
+def payment(name: str, status: str, second: int, amount: int | None = 2000, **kw: Unpack[Fields]) -> PaymentEvent:
+    return make(name, "payment", status, second, amount=amount, **kw)
 
 
-def refund(name: str, status: str, second: int, refund_id: str, amount: int, **kw: object) -> PaymentEvent:
-    return make(name, "refund", status, second, refund_id=refund_id, refund_amount=amount, **kw)  # type: ignore[arg-type]
+def refund(name: str, status: str, second: int, refund_id: str, amount: int, **kw: Unpack[Fields]) -> PaymentEvent:
+    return make(name, "refund", status, second, refund_id=refund_id, refund_amount=amount, **kw)
 
 
-def dispute(name: str, status: str, second: int, dispute_id: str = "dp_1", **kw: object) -> PaymentEvent:
-    return make(name, "dispute", status, second, dispute_id=dispute_id, **kw)  # type: ignore[arg-type]
+def dispute(name: str, status: str, second: int, dispute_id: str = "dp_1", **kw: Unpack[Fields]) -> PaymentEvent:
+    return make(name, "dispute", status, second, dispute_id=dispute_id, **kw)

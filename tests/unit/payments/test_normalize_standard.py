@@ -12,8 +12,8 @@ from tests.unit.payments.schema import assert_valid
 standard = get_provider("standard")
 
 
-def normalize(event_type: str, data: dict, **kw: object):
-    event = standard.normalize(p.record("standard", event_type, p.standard_event(event_type, data, **kw)))  # type: ignore[arg-type]
+def normalize(event_type: str, data: dict, timestamp: str | None = "2024-02-15T12:00:00Z"):
+    event = standard.normalize(p.record("standard", event_type, p.standard_event(event_type, data, timestamp)))
     if event is not None:
         assert_valid(event.to_json())
     return event

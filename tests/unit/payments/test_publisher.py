@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ TOPIC = "arn:aws:sns:us-east-1:123456789012:payment-webhooks-local-payment-event
 
 
 class FakeSns:
-    def __init__(self, fail_ids: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def __init__(self, fail_ids: AbstractSet[str] = frozenset()) -> None:
         self.calls: list[dict[str, Any]] = []
         self.fail_ids = fail_ids
 

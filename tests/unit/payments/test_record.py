@@ -6,10 +6,10 @@ import pytest
 
 from chalicelib.errors import ProcessingError
 from chalicelib.payments.record import HISTORY_LIMIT, PaymentRecord, alias_item, alias_target, item_key
-from tests.unit.payments.events import payment, refund
+from tests.unit.payments.events import Fields, payment, refund
 
 NOW = "2024-02-15T12:30:00.000Z"
-PAYPAL: dict[str, str] = {"source": "paypal", "provider": "paypal"}
+PAYPAL: Fields = {"source": "paypal", "provider": "paypal"}
 
 
 def test_applying_records_history_and_bumps_the_version() -> None:
@@ -28,7 +28,8 @@ def test_a_replay_is_not_applied_again() -> None:
 
 def test_a_late_event_that_changes_nothing_is_in_the_history_marked_unchanged() -> None:
     record = PaymentRecord.new("stripe:pi_1", "stripe").apply(payment("paid", "succeeded", 10), NOW)
-    late = record.apply(payment("processing", "pending", 20), NOW)  # type: ignore[union-attr]
+    assert record is not None
+    late = record.apply(payment("processing", "pending", 20), NOW)
     assert late is not None and late.status == "succeeded" and late.version == 2
     assert late.history[-1]["changed"] is False and late.history[-1]["status"] == "pending"
 
@@ -36,16 +37,20 @@ def test_a_late_event_that_changes_nothing_is_in_the_history_marked_unchanged() 
 def test_history_is_bounded_to_the_most_recent_entries() -> None:
     record = PaymentRecord.new("stripe:pi_1", "stripe").apply(payment("paid", "succeeded", 1, amount=10**6), NOW)
     for number in range(HISTORY_LIMIT + 5):
-        record = record.apply(refund(f"r{number}", "refund_succeeded", 10 + number, f"re_{number}", 1), NOW)  # type: ignore[union-attr]
-    assert len(record.history) == HISTORY_LIMIT  # type: ignore[union-attr]
-    assert record.history[-1]["refundId"] == f"re_{HISTORY_LIMIT + 4}"  # type: ignore[union-attr]
-    assert record.state.refunded_amount == HISTORY_LIMIT + 5  # type: ignore[union-attr]
+        assert record is not None
+        record = record.apply(refund(f"r{number}", "refund_succeeded", 10 + number, f"re_{number}", 1), NOW)
+    assert record is not None
+    assert len(record.history) == HISTORY_LIMIT
+    assert record.history[-1]["refundId"] == f"re_{HISTORY_LIMIT + 4}"
+    assert record.state.refunded_amount == HISTORY_LIMIT + 5
 
 
 def test_the_item_round_trips_and_carries_the_derived_fields() -> None:
     record = PaymentRecord.new("stripe:pi_1", "stripe").apply(payment("paid", "succeeded", 1), NOW)
-    record = record.apply(refund("r1", "refund_succeeded", 2, "re_1", 500), NOW)  # type: ignore[union-attr]
-    item = record.to_item()  # type: ignore[union-attr]
+    assert record is not None
+    record = record.apply(refund("r1", "refund_succeeded", 2, "re_1", 500), NOW)
+    assert record is not None
+    item = record.to_item()
     assert item["pk"] == {"S": "payment#stripe:pi_1"} and item["itemType"] == {"S": "payment"}
     assert item["status"] == {"S": "partially_refunded"} and item["refundedAmount"] == {"N": "500"}
     assert item["amount"] == {"N": "2000"} and item["currency"] == {"S": "USD"} and item["version"] == {"N": "2"}
@@ -56,15 +61,17 @@ def test_absorbing_another_record_joins_facts_and_history_once() -> None:
     order = PaymentRecord.new("paypal:ORDER", "paypal").apply(payment("paid", "succeeded", 1, **PAYPAL), NOW)
     orphan = PaymentRecord.new("paypal:CAPTURE", "paypal").apply(
         refund("r1", "refund_succeeded", 5, "re_1", 2000, **PAYPAL), "2024-02-15T12:00:10.000Z")
-    merged = order.absorb(orphan, NOW)  # type: ignore[union-attr]
+    assert order is not None and orphan is not None
+    merged = order.absorb(orphan, NOW)
     assert merged is not None and merged.status == "refunded"
-    assert [e["eventId"] for e in merged.history] == [orphan.history[0]["eventId"], order.history[0]["eventId"]]  # type: ignore[union-attr]
+    assert [e["eventId"] for e in merged.history] == [orphan.history[0]["eventId"], order.history[0]["eventId"]]
     assert merged.absorb(orphan, NOW) is None  # nothing new the second time
 
 
 def test_the_view_is_json_able_with_decimal_amounts_for_people() -> None:
     record = PaymentRecord.new("stripe:pi_1", "stripe").apply(payment("paid", "succeeded", 1), NOW)
-    view = record.view()  # type: ignore[union-attr]
+    assert record is not None
+    view = record.view()
     assert view["paymentKey"] == "stripe:pi_1" and view["status"] == "succeeded"
     assert (view["amount"], view["amountDisplay"], view["refundedDisplay"]) == (2000, "20.00", "0.00")
     assert len(view["history"]) == 1 and view["appliedEvents"] == 1
@@ -75,23 +82,25 @@ def test_alias_items_point_at_their_record() -> None:
     assert item["pk"]["S"] == item_key("paypal:CAPTURE") == "payment#paypal:CAPTURE"
     assert alias_target(item) == "paypal:ORDER"
     order = PaymentRecord.new("paypal:ORDER", "paypal").apply(payment("p", "succeeded", 1, **PAYPAL), NOW)
-    assert alias_target(order.to_item()) is None  # type: ignore[union-attr]
+    assert order is not None and alias_target(order.to_item()) is None
 
 
 def test_the_item_carries_its_source_and_provider_and_a_legacy_item_is_recognised() -> None:
     paid = payment("paid", "succeeded", 1, source="stripe-eu")
     record = PaymentRecord.new("stripe-eu:pi_1", "stripe").apply(paid, NOW)
-    item = record.to_item()  # type: ignore[union-attr]
+    assert record is not None
+    item = record.to_item()
     assert item["pk"] == {"S": "payment#stripe-eu:pi_1"}
     assert (item["source"], item["provider"], item["providerPaymentId"]) == (
         {"S": "stripe-eu"}, {"S": "stripe"}, {"S": "pi_1"})
-    assert PaymentRecord.from_item(item) == record and not record.legacy  # type: ignore[union-attr]
-    view = record.view()  # type: ignore[union-attr]
+    assert PaymentRecord.from_item(item) == record and not record.legacy
+    view = record.view()
     assert (view["paymentKey"], view["source"], view["provider"], view["legacyRecord"]) == (
         "stripe-eu:pi_1", "stripe-eu", "stripe", False)
     # GIVEN an item written before records were keyed by source (no "source" attribute)
-    old = {k: v for k, v in PaymentRecord.new("stripe:pi_1", "stripe").apply(payment("p", "succeeded", 1), NOW)
-           .to_item().items() if k != "source"}  # type: ignore[union-attr]
+    written = PaymentRecord.new("stripe:pi_1", "stripe").apply(payment("p", "succeeded", 1), NOW)
+    assert written is not None
+    old = {k: v for k, v in written.to_item().items() if k != "source"}
     legacy = PaymentRecord.from_item(old)
     assert legacy.legacy and legacy.source == "stripe" and legacy.provider == "stripe"
     # WHEN its default source writes it again THEN the write stamps the source

@@ -71,9 +71,9 @@ def life_cycles(draw: st.DrawFn) -> list[PaymentEvent]:
                                    currency=currency, refunded_total=total))
     if draw(st.booleans()):
         events.append(dispute("dispute", "dispute_open", tick(), currency=currency))
-        outcome = draw(st.sampled_from([None, "dispute_won", "dispute_lost"]))
-        if outcome:
-            events.append(dispute(f"dispute-{outcome}", outcome, tick(), currency=currency))
+        ruling = draw(st.sampled_from([None, "dispute_won", "dispute_lost"]))
+        if ruling:
+            events.append(dispute(f"dispute-{ruling}", ruling, tick(), currency=currency))
     return events
 
 

@@ -116,7 +116,7 @@ def test_known_answer_from_adyens_tests() -> None:
     """GIVEN the item and key of Adyen's test/UtilTest.py (test_notification_request_item_hmac)
     WHEN we compute and verify its signature
     THEN it is Adyen's expected value and the item verifies."""
-    item = {
+    item: dict[str, Any] = {
         "pspReference": "7914073381342284",
         "merchantReference": "TestPayment-1407325143704",
         "merchantAccountCode": "TestMerchant",

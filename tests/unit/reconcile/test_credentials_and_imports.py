@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -45,13 +46,13 @@ def test_plain_http_is_allowed_in_the_local_stage_only() -> None:
 def test_the_local_stripe_source_takes_its_api_from_the_environment() -> None:
     from providers_tooling.stripe import local_source
 
-    stack = None  # the stripe entry needs nothing from the running stack
-    assert local_source("whsec_a", stack, {}) == {"secrets": ["whsec_a"]}  # type: ignore[arg-type]
-    assert local_source("whsec_a", stack, {"STRIPE_API_KEY": "sk_test_1"}) == {  # type: ignore[arg-type]
+    stack: Any = None  # the stripe entry needs nothing from the running stack
+    assert local_source("whsec_a", stack, {}) == {"secrets": ["whsec_a"]}
+    assert local_source("whsec_a", stack, {"STRIPE_API_KEY": "sk_test_1"}) == {
         "secrets": ["whsec_a"], "api": {"key": "sk_test_1"},
     }
     environ = {"STRIPE_API_KEY": "sk_test_1", "STRIPE_API_BASE": "http://127.0.0.1:8420"}
-    assert local_source("whsec_a", stack, environ)["api"] == {  # type: ignore[arg-type]
+    assert local_source("whsec_a", stack, environ)["api"] == {
         "key": "sk_test_1", "baseUrl": "http://127.0.0.1:8420",
     }
 

@@ -75,9 +75,9 @@ def real_provider(
     return provider_serving({real.cert_url: document.encode()})
 
 
-def real_source(real: RealDelivery, *webhook_ids: str, **options: object) -> SourceConfig:
+def real_source(real: RealDelivery, *webhook_ids: str, stage: str = "prod", **options: object) -> SourceConfig:
     # certifi no longer carries DigiCert High Assurance EV Root CA (see the test below), so the
     # source is configured with that root, embedded in paypal_pki with its fingerprint pinned:
     # the chain still ends at the real root, not at the intermediate.
     options.setdefault("trustRootsPem", real.root_pem)
-    return source(*(webhook_ids or (real.webhook_id,)), **options)
+    return source(*(webhook_ids or (real.webhook_id,)), stage=stage, **options)

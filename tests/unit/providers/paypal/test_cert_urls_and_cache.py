@@ -6,6 +6,8 @@ uses the real urllib fetcher against a local http.server on 127.0.0.1.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from chalicelib.errors import (
@@ -101,7 +103,7 @@ def test_disallowed_cert_urls_are_refused_before_any_fetch(
     # GIVEN a delivery whose cert URL must not be fetched (loopback/IP hosts even when listed)
     provider, fetcher = provider_serving({})
     headers = sign_delivery(pki["leaf"].key, BODY, WEBHOOK_ID, url)
-    options = {
+    options: dict[str, Any] = {
         "certHosts": ["api.paypal.com", "api.sandbox.paypal.com", "127.0.0.1", "::1", "localhost",
                       "1.2.3.4"],
         "allowLoopbackCertHost": True,  # ignored: the stage is not "local"
