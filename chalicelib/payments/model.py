@@ -155,6 +155,21 @@ class PaymentEvent:
     refunded_total: int | None = None
     dispute_id: str | None = None
     related_payment_keys: tuple[str, ...] = field(default=())
+    capture_id: str | None = None
+    """The capture a payment event reports (Stripe charge, PayPal capture, Adyen CAPTURE
+    ``pspReference``): captures are summed per id, and a later failure or reversal of the same id
+    undoes it. None when the event is not about one capture."""
+    dispute_amount: int | None = None
+    """The amount a dispute event puts at stake (the chargeback's amount), when it states one."""
+    dispute_inquiry: bool = False
+    """The dispute is an inquiry (Stripe ``warning_*``): no funds move, it is not a chargeback."""
+    reversal: bool = False
+    """A refund-shaped event that is the provider taking the money back (PayPal
+    ``PAYMENT.CAPTURE.REVERSED``, after a chargeback): booked with the disputes, never as a refund."""
+    livemode: bool | None = None
+    """False for a provider's test mode, True for live money, None when the payload does not say."""
+    account: str | None = None
+    """The provider account the payment belongs to (Stripe ``account``, Adyen merchant account)."""
 
     def __post_init__(self) -> None:
         _require_id(self.provider_payment_id, "payment id")
@@ -166,9 +181,12 @@ class PaymentEvent:
             ("amount", self.amount),
             ("refund amount", self.refund_amount),
             ("refunded total", self.refunded_total),
+            ("dispute amount", self.dispute_amount),
         ):
             _check_amount(value, what)
-        has_amount = any(v is not None for v in (self.amount, self.refund_amount, self.refunded_total))
+        has_amount = any(
+            v is not None for v in (self.amount, self.refund_amount, self.refunded_total, self.dispute_amount)
+        )
         if self.currency is not None:
             money.currency_code(self.currency)
         elif has_amount:
@@ -179,6 +197,14 @@ class PaymentEvent:
                 raise ProcessingError("the event has a refund id without a refund amount")
         if self.dispute_id is not None:
             _require_id(self.dispute_id, "dispute id")
+        if self.capture_id is not None:
+            _require_id(self.capture_id, "capture id")
+            if self.kind != EventKind.PAYMENT:
+                raise ProcessingError("the event has a capture id but is not a payment event")
+        if self.reversal and (self.kind != EventKind.REFUND or self.refund_id is None):
+            raise ProcessingError("a reversal is a refund-shaped event with its own id")
+        if self.account is not None:
+            _require_id(self.account, "account")
         for related in self.related_payment_keys:
             # A related key of another provider would be linked into this source's payments
             # under a name that is not this provider's: refuse it rather than guess.
