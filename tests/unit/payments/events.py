@@ -27,6 +27,10 @@ def make(
     payment_id: str = "pi_1",
     source: str = "stripe",
     provider: str = "stripe",
+    capture_id: str | None = None,
+    dispute_amount: int | None = None,
+    dispute_inquiry: bool = False,
+    reversal: bool = False,
 ) -> PaymentEvent:
     webhook_id = f"wh_{name}"
     return PaymentEvent(
@@ -47,6 +51,10 @@ def make(
         refund_amount=refund_amount,
         refunded_total=refunded_total,
         dispute_id=dispute_id,
+        capture_id=capture_id,
+        dispute_amount=dispute_amount,
+        dispute_inquiry=dispute_inquiry,
+        reversal=reversal,
     )
 
 
