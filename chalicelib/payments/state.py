@@ -278,7 +278,9 @@ class PaymentState:
             stated = Fact(event.status, at, event_id, event.amount, event.kind)
             amount_fact = join(amount_fact, stated, amount_key)
         reported = self.reported_refunded
-        if event.refunded_total is not None:
+        # A reversal's running total counts the reversal itself (PayPal's total_refunded_amount):
+        # it is not a refund total.
+        if event.refunded_total is not None and not event.reversal:
             total = Fact(PaymentStatus.REFUND_SUCCEEDED, at, event_id, event.refunded_total, EventKind.REFUND)
             reported = join(reported, total, reported_key)
         return PaymentState(
@@ -347,8 +349,9 @@ class PaymentState:
         reported = (self.reported_refunded.amount or 0) if self.reported_refunded is not None else 0
         # The provider's running total may include refunds it never named (Stripe's charge.refunded
         # without its list), and it never goes down when a refund fails: only the part no named
-        # refund explains, succeeded or failed, is counted on top of the named ones.
-        unexplained = reported - succeeded - total(PaymentStatus.REFUND_FAILED)
+        # refund (succeeded or failed) or reversal explains is counted on top of the named refunds.
+        reversed_ = sum(f.amount or 0 for f in self.reversals.values() if f.status == PaymentStatus.REFUND_SUCCEEDED)
+        unexplained = reported - succeeded - total(PaymentStatus.REFUND_FAILED) - reversed_
         return succeeded + max(0, unexplained)
 
     def _chargebacks(self) -> list[Fact]:
