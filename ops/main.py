@@ -48,7 +48,7 @@ def _aws_message(exc: Exception) -> str | None:
 def command_group() -> click.Group:
     """The CLI with every command on it. Each command module adds its own commands (``register``);
     none of them imports this module or the group's back, so a new command is one line here."""
-    from ops import cli_console, cli_reconcile, cli_records, cli_send
+    from ops import cli_console, cli_export, cli_reconcile, cli_records, cli_send
     from ops.cli import cli
     from ops.event_sources import fix_event_sources_command
 
@@ -56,6 +56,7 @@ def command_group() -> click.Group:
     cli_records.register(cli)
     cli_console.register(cli)
     cli_reconcile.register(cli)
+    cli_export.register(cli)
     cli.add_command(fix_event_sources_command)
     return cli
 

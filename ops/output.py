@@ -40,14 +40,26 @@ def payment_text(view: dict[str, Any]) -> str:
     if view.get("amountDisplay"):
         lines.append(f"  amount   {view['amountDisplay']} {view['currency']}"
                      + (f", refunded {view['refundedDisplay']}" if view.get("refundedAmount") else ""))
+    shown = view.get("amountsDisplay") or {}
+    if view.get("amounts"):
+        lines.append("  amounts  " + ", ".join(
+            f"{kind} {shown.get(kind) or value}" for kind, value in view["amounts"].items()))
+    context = [f"{name} {view[name]}" for name in ("account", "livemode") if view.get(name) is not None]
+    if context:
+        lines.append("  context  " + ", ".join(context))
+    for capture in view.get("captures", []):
+        lines.append(f"  capture  {capture['captureId']} {capture['status']} {capture.get('amount')}")
     for refund in view.get("refunds", []):
         lines.append(f"  refund   {refund['refundId']} {refund['status']} {refund.get('amount')}")
     for dispute in view.get("disputes", []):
-        lines.append(f"  dispute  {dispute['disputeId']} {dispute['status']}")
+        inquiry = " (inquiry)" if dispute.get("inquiry") else ""
+        lines.append(f"  dispute  {dispute['disputeId']} {dispute['status']}{inquiry}")
+    for reversal in view.get("reversals", []):
+        lines.append(f"  reversal {reversal['reversalId']} {reversal['status']} {reversal.get('amount')}")
     for entry in view.get("history", []):
         effect = f"-> {entry.get('paymentStatus')}" if entry.get("changed") else "(no change)"
         lines.append(f"  history  {entry.get('occurredAt', '')} {entry.get('providerEventType', '')} "
-                     f"{entry.get('status', '')} {effect}")
+                     f"{entry.get('status', '')} {effect} [{entry.get('webhookId', '')}]")
     return "\n".join(lines)
 
 

@@ -1,13 +1,15 @@
-"""The normalized payment event (schema v1) and the canonical vocabulary every provider maps to.
+"""The normalized payment event (schema v2) and the canonical vocabulary every provider maps to.
 
 A :class:`PaymentEvent` is a pure function of one stored webhook record: normalizing the same
 record twice gives the same event, byte for byte once serialized. That is what makes the
 published message safe to send again (a retry, a replay): its ``eventId`` is derived from the
 webhookId, which is itself derived from (source, provider event id), so consumers dedupe on it.
 
-The JSON form is documented by ``docs/payment-event.v1.schema.json``. Version policy: adding an
-optional field keeps ``schemaVersion`` "1"; renaming, removing or changing the meaning of a field
-is version "2", published side by side with "1" until consumers have moved.
+The JSON form is documented by ``docs/payment-event.v2.schema.json`` (``v1`` is kept for the
+record). Version policy: adding an optional field keeps ``schemaVersion``; renaming, removing or
+changing the meaning of a field is a new version. Version "2" (issue #13) keeps every v1 field
+with its meaning and adds the ledger fields and the ``payment`` snapshot, whose meaning ("the
+record after this event") is new: see docs/PAYMENTS.md.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from chalicelib.payments import money
 if TYPE_CHECKING:
     from chalicelib.webhooks.record import WebhookRecord
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+EVENT_ID_NAMESPACE = "payment-event/v1"
+"""What event ids are derived under. It does not follow SCHEMA_VERSION: an event published as v1
+and again as v2 (a replay after the upgrade) must keep its id, or consumers would count it twice."""
 
 
 class EventKind(StrEnum):
@@ -83,7 +88,7 @@ _MAX_ID_LENGTH = 255
 def event_id_for(webhook_id: str) -> str:
     """The PaymentEvent id of a webhook: stable across provider retries, SQS redeliveries and
     replays, because the webhookId is (one webhook record yields at most one PaymentEvent)."""
-    digest = hashlib.sha256(f"payment-event/v{SCHEMA_VERSION}\n{webhook_id}".encode()).digest()
+    digest = hashlib.sha256(f"{EVENT_ID_NAMESPACE}\n{webhook_id}".encode()).digest()
     return "pe_" + base64.b32encode(digest).decode().lower()[:26]
 
 
@@ -155,6 +160,24 @@ class PaymentEvent:
     refunded_total: int | None = None
     dispute_id: str | None = None
     related_payment_keys: tuple[str, ...] = field(default=())
+    capture_id: str | None = None
+    """The capture a payment event reports (Stripe charge, PayPal capture, Adyen CAPTURE
+    ``pspReference``): captures are summed per id, and a later failure or reversal of the same id
+    undoes it. None when the event is not about one capture."""
+    dispute_amount: int | None = None
+    """The amount a dispute event puts at stake (the chargeback's amount), when it states one."""
+    dispute_inquiry: bool = False
+    """The dispute is an inquiry (Stripe ``warning_*``): no funds move, it is not a chargeback."""
+    reversal: bool = False
+    """A refund-shaped event that is the provider taking the money back (PayPal
+    ``PAYMENT.CAPTURE.REVERSED``, after a chargeback): booked with the disputes, never as a refund."""
+    livemode: bool | None = None
+    """False for a provider's test mode, True for live money, None when the payload does not say."""
+    account: str | None = None
+    """The provider account the payment belongs to (Stripe ``account``, Adyen merchant account)."""
+    payment: Mapping[str, Any] | None = field(default=None, compare=False)
+    """The payment record after this event (:meth:`PaymentRecord.snapshot`), set once the event is
+    applied; not part of the event's identity (``compare=False``)."""
 
     def __post_init__(self) -> None:
         _require_id(self.provider_payment_id, "payment id")
@@ -166,9 +189,12 @@ class PaymentEvent:
             ("amount", self.amount),
             ("refund amount", self.refund_amount),
             ("refunded total", self.refunded_total),
+            ("dispute amount", self.dispute_amount),
         ):
             _check_amount(value, what)
-        has_amount = any(v is not None for v in (self.amount, self.refund_amount, self.refunded_total))
+        has_amount = any(
+            v is not None for v in (self.amount, self.refund_amount, self.refunded_total, self.dispute_amount)
+        )
         if self.currency is not None:
             money.currency_code(self.currency)
         elif has_amount:
@@ -179,6 +205,14 @@ class PaymentEvent:
                 raise ProcessingError("the event has a refund id without a refund amount")
         if self.dispute_id is not None:
             _require_id(self.dispute_id, "dispute id")
+        if self.capture_id is not None:
+            _require_id(self.capture_id, "capture id")
+            if self.kind != EventKind.PAYMENT:
+                raise ProcessingError("the event has a capture id but is not a payment event")
+        if self.reversal and (self.kind != EventKind.REFUND or self.refund_id is None):
+            raise ProcessingError("a reversal is a refund-shaped event with its own id")
+        if self.account is not None:
+            _require_id(self.account, "account")
         for related in self.related_payment_keys:
             # A related key of another provider would be linked into this source's payments
             # under a name that is not this provider's: refuse it rather than guess.
@@ -230,7 +264,7 @@ class PaymentEvent:
         return replace(self, provider_payment_id=payment_id, related_payment_keys=related)
 
     def to_json(self) -> dict[str, Any]:
-        """The published form (schema v1): camelCase, every field present, absent ones null."""
+        """The published form (schema v2): camelCase, every field present, absent ones null."""
         return {
             "schemaVersion": SCHEMA_VERSION,
             "eventId": self.event_id,
@@ -253,6 +287,13 @@ class PaymentEvent:
             "disputeId": self.dispute_id,
             "occurredAt": self.occurred_at,
             "receivedAt": self.received_at,
+            "captureId": self.capture_id,
+            "disputeAmount": self.dispute_amount,
+            "disputeInquiry": self.dispute_inquiry,
+            "reversal": self.reversal,
+            "livemode": self.livemode,
+            "account": self.account,
+            "payment": dict(self.payment) if self.payment is not None else None,
         }
 
     @classmethod
@@ -277,4 +318,11 @@ class PaymentEvent:
             refunded_total=document.get("refundedTotal"),
             dispute_id=document.get("disputeId"),
             related_payment_keys=tuple(document.get("relatedPaymentKeys") or ()),
+            capture_id=document.get("captureId"),
+            dispute_amount=document.get("disputeAmount"),
+            dispute_inquiry=bool(document.get("disputeInquiry", False)),
+            reversal=bool(document.get("reversal", False)),
+            livemode=document.get("livemode"),
+            account=document.get("account"),
+            payment=document.get("payment"),
         )

@@ -136,6 +136,8 @@ class PaymentRecord:
         }
         if event.refund_id is not None:
             entry["refundId"] = event.refund_id
+        if event.capture_id is not None:
+            entry["captureId"] = event.capture_id
         return self._next(state, (entry,), now)
 
     def absorb(self, other: PaymentRecord, now: str) -> PaymentRecord | None:
@@ -162,6 +164,9 @@ class PaymentRecord:
             "providerPaymentId": {"S": self.payment_id},
             "status": {"S": self.state.status},
             "refundedAmount": {"N": str(self.state.refunded_amount)},
+            # The amounts by kind at the top level, for people reading the table and the audit stream.
+            **{f"{kind}Amount": {"N": str(value)} for kind, value in self.state.amounts.to_json().items()
+               if kind != "refunded"},
             "version": {"N": str(self.version)},
             "createdAt": {"S": self.created_at},
             "updatedAt": {"S": self.updated_at},
@@ -172,7 +177,24 @@ class PaymentRecord:
             item["amount"] = {"N": str(self.state.amount)}
         if self.state.currency is not None:
             item["currency"] = {"S": self.state.currency}
+        if self.state.livemode is not None:
+            item["livemode"] = {"BOOL": self.state.livemode}
+        if self.state.account is not None:
+            item["account"] = {"S": self.state.account}
         return item
+
+    def snapshot(self) -> dict[str, Any]:
+        """The payment as a published PaymentEvent (schema v2) carries it: what the fold derived,
+        so consumers need not re-implement it."""
+        return {
+            "paymentKey": self.key,
+            "status": self.state.status,
+            "currency": self.state.currency.upper() if self.state.currency else None,
+            "amounts": self.state.amounts.to_json(),
+            "livemode": self.state.livemode,
+            "account": self.state.account,
+            "version": self.version,
+        }
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> PaymentRecord:
@@ -211,7 +233,11 @@ class PaymentRecord:
             "legacyRecord": self.legacy,
             "status": state.status,
             "amount": state.amount,
-            "currency": state.currency,
+            "currency": state.currency.upper() if state.currency else None,
+            "amounts": state.amounts.to_json(),
+            "amountsDisplay": {kind: display(value) for kind, value in state.amounts.to_json().items()},
+            "livemode": state.livemode,
+            "account": state.account,
             "amountDisplay": display(state.amount),
             "refundedAmount": state.refunded_amount,
             "refundedDisplay": display(state.refunded_amount),
@@ -220,9 +246,18 @@ class PaymentRecord:
                 {"refundId": name, "status": f.status, "amount": f.amount, "occurredAt": f.occurred_at}
                 for name, f in sorted(state.refunds.items())
             ],
+            "captures": [
+                {"captureId": name, "status": f.status, "amount": f.amount, "occurredAt": f.occurred_at}
+                for name, f in sorted(state.captures.items())
+            ],
             "disputes": [
-                {"disputeId": name, "status": f.status, "occurredAt": f.occurred_at}
+                {"disputeId": name, "status": f.status, "amount": f.amount, "inquiry": f.inquiry,
+                 "occurredAt": f.occurred_at}
                 for name, f in sorted(state.disputes.items())
+            ],
+            "reversals": [
+                {"reversalId": name, "status": f.status, "amount": f.amount, "occurredAt": f.occurred_at}
+                for name, f in sorted(state.reversals.items())
             ],
             "aliases": list(state.aliases),
             "appliedEvents": len(state.applied),

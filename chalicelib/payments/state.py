@@ -22,11 +22,31 @@ Slots, and the order that picks the winner in each:
 - ``reported_refunded``: the provider's own running total of refunds, latest by time (ties:
   the larger total). The refunded amount is the larger of the sum of succeeded refunds and
   this total, which covers providers that report totals without naming every refund.
-- ``disputes``: one fact per dispute id, open < won / lost (time decides between outcomes).
+- ``disputes``: one fact per dispute id, open < won / lost (time decides between outcomes); an
+  inquiry (Stripe ``warning_*``) is marked as such and, at equal time, loses to a chargeback of the
+  same id (an escalated inquiry).
+- ``captures``: one fact per capture id (payment events that name one: Stripe charge, PayPal
+  capture, Adyen CAPTURE), pending < succeeded / failed, time deciding between final ones (an Adyen
+  CAPTURE_FAILED undoes its CAPTURE), then the amount (Stripe's ``amount_received`` only grows).
+  Such facts stay out of ``lifecycle``: a capture that later fails must not leave a ``succeeded``.
+- ``authorization``: the latest authorized fact stating an amount (an adjustment is a later one).
+- ``reversals``: refund-shaped events by id that are the provider taking the money back (PayPal
+  ``PAYMENT.CAPTURE.REVERSED``): money of the disputes, never counted as refunded.
+- ``livemode`` and ``account``: context, joined by ``max`` (a payment has one of each).
 
-Derived status: an open dispute is ``disputed``; a lost one ``dispute_lost``; refunds reaching
-the amount ``refunded``; any refund ``partially_refunded``; a won dispute ``dispute_won``;
-otherwise the lifecycle's status (``pending`` before any payment fact).
+Derived amounts (minor units): ``captured`` sums the captures whose final fact succeeded (without
+capture facts: the amount, once the lifecycle succeeded); ``refunded`` sums succeeded refunds, plus
+the part of the provider's running total that no named refund explains (Stripe's
+``amount_refunded`` never goes down, so a refund that failed after succeeding is explained by its
+failed fact and not counted); ``disputed`` is the larger of the open and lost chargebacks' amounts
+and the succeeded reversals (a lost dispute and its reversal are one debit); a won dispute's funds
+are reinstated.
+
+Derived status: an open chargeback is ``disputed``; a lost one ``dispute_lost``; refunds reaching
+the captured amount ``refunded``; any refund ``partially_refunded``; a won chargeback
+``dispute_won``; otherwise any captured money makes it ``succeeded`` (voiding the remainder of a
+partial capture does not cancel it), and else the lifecycle's status (``pending`` before any
+payment fact; a pending or failed capture stands for the payment when nothing else was reported).
 
 Idempotence per event id comes on top: ``applied`` remembers the event ids already folded in
 (the most recent :data:`MAX_APPLIED`), so a replay is recognised and leaves the record as it
@@ -76,15 +96,20 @@ class Fact:
     amount: int | None = None
     kind: str = EventKind.PAYMENT
     """Only meaningful in the amount slot: which kind of event stated the amount."""
+    inquiry: bool = False
+    """Only meaningful in the disputes slot: an inquiry, not a chargeback."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "status": self.status,
             "occurredAt": self.occurred_at,
             "eventId": self.event_id,
             "amount": self.amount,
             "kind": self.kind,
         }
+        if self.inquiry:  # only when set: facts stored before inquiries were told apart read the same
+            document["inquiry"] = True
+        return document
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Fact:
@@ -94,6 +119,7 @@ class Fact:
             event_id=data["eventId"],
             amount=data.get("amount"),
             kind=data.get("kind", EventKind.PAYMENT),
+            inquiry=bool(data.get("inquiry", False)),
         )
 
 
@@ -107,7 +133,28 @@ def _ordered(order: Mapping[str, tuple[int, int]]) -> Callable[[Fact], tuple[Any
 
 lifecycle_key = _ordered(LIFECYCLE_ORDER)
 refund_key = _ordered(REFUND_ORDER)
-dispute_key = _ordered(DISPUTE_ORDER)
+CAPTURE_ORDER: dict[str, tuple[int, int]] = {
+    PaymentStatus.PENDING: (0, 0),
+    PaymentStatus.REQUIRES_ACTION: (0, 1),
+    PaymentStatus.AUTHORIZED: (0, 2),
+    PaymentStatus.SUCCEEDED: (1, 0),
+    PaymentStatus.CANCELED: (1, 1),
+    PaymentStatus.FAILED: (1, 2),
+}
+
+
+def capture_key(fact: Fact) -> tuple[Any, ...]:
+    rank, step = CAPTURE_ORDER[fact.status]
+    return (rank, fact.occurred_at, step, fact.amount or 0, fact.event_id)
+
+
+def dispute_key(fact: Fact) -> tuple[Any, ...]:
+    rank, step = DISPUTE_ORDER[fact.status]
+    return (rank, fact.occurred_at, step, not fact.inquiry, fact.event_id)
+
+
+def authorization_key(fact: Fact) -> tuple[Any, ...]:
+    return (fact.occurred_at, fact.amount or 0, fact.event_id)
 
 
 def amount_key(fact: Fact) -> tuple[Any, ...]:
@@ -141,10 +188,40 @@ def _join_maps(
     return joined
 
 
+def _join_optional(a: Any, b: Any) -> Any:
+    """The larger of two context values, either absent: a join (a payment has one of each)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
 def _join_currency(a: str | None, b: str | None) -> str | None:
     if a is not None and b is not None and a != b:
         raise ProcessingError("the event's currency differs from the payment's currency")
     return a if a is not None else b
+
+
+@dataclass(frozen=True)
+class Amounts:
+    """A payment's money by kind, in ISO 4217 minor units of its currency."""
+
+    authorized: int
+    captured: int
+    refunded: int
+    disputed: int
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "authorized": self.authorized,
+            "captured": self.captured,
+            "refunded": self.refunded,
+            "disputed": self.disputed,
+        }
+
+
+_LIFECYCLE_DISPLACED = frozenset({PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION, PaymentStatus.FAILED})
 
 
 @dataclass(frozen=True)
@@ -159,6 +236,11 @@ class PaymentState:
     disputes: Mapping[str, Fact] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
     applied: tuple[str, ...] = ()
+    captures: Mapping[str, Fact] = field(default_factory=dict)
+    authorization: Fact | None = None
+    reversals: Mapping[str, Fact] = field(default_factory=dict)
+    livemode: bool | None = None
+    account: str | None = None
 
     # -- folding -------------------------------------------------------------------------------
 
@@ -172,22 +254,33 @@ class PaymentState:
         currency = _join_currency(self.currency, event.currency)
         at, event_id = event.occurred_at, event.event_id
         lifecycle, refunds, disputes = self.lifecycle, self.refunds, self.disputes
-        if event.kind == EventKind.PAYMENT:
+        captures, authorization, reversals = self.captures, self.authorization, self.reversals
+        if event.kind == EventKind.PAYMENT and event.capture_id is not None:
+            fact = Fact(event.status, at, event_id, event.amount)
+            captures = _join_maps(captures, {event.capture_id: fact}, capture_key)
+        elif event.kind == EventKind.PAYMENT:
             lifecycle = join(lifecycle, Fact(event.status, at, event_id), lifecycle_key)
+        elif event.kind == EventKind.REFUND and event.refund_id is not None and event.reversal:
+            fact = Fact(event.status, at, event_id, event.refund_amount, EventKind.REFUND)
+            reversals = _join_maps(reversals, {event.refund_id: fact}, refund_key)
         elif event.kind == EventKind.REFUND and event.refund_id is not None:
             fact = Fact(event.status, at, event_id, event.refund_amount, EventKind.REFUND)
             refunds = _join_maps(refunds, {event.refund_id: fact}, refund_key)
         elif event.kind == EventKind.DISPUTE:
-            fact = Fact(event.status, at, event_id, kind=EventKind.DISPUTE)
+            fact = Fact(event.status, at, event_id, event.dispute_amount, EventKind.DISPUTE, event.dispute_inquiry)
             # Named by the provider-scoped key, as before records were keyed by source: a record
             # moved to its source's key keeps the same facts.
             disputes = _join_maps(disputes, {event.dispute_id or event.provider_payment_key: fact}, dispute_key)
+        if event.kind == EventKind.PAYMENT and event.status == PaymentStatus.AUTHORIZED and event.amount is not None:
+            authorization = join(authorization, Fact(event.status, at, event_id, event.amount), authorization_key)
         amount_fact = self.amount_fact
         if event.amount is not None:
             stated = Fact(event.status, at, event_id, event.amount, event.kind)
             amount_fact = join(amount_fact, stated, amount_key)
         reported = self.reported_refunded
-        if event.refunded_total is not None:
+        # A reversal's running total counts the reversal itself (PayPal's total_refunded_amount):
+        # it is not a refund total.
+        if event.refunded_total is not None and not event.reversal:
             total = Fact(PaymentStatus.REFUND_SUCCEEDED, at, event_id, event.refunded_total, EventKind.REFUND)
             reported = join(reported, total, reported_key)
         return PaymentState(
@@ -199,6 +292,11 @@ class PaymentState:
             disputes=disputes,
             aliases=tuple(sorted(set(self.aliases) | set(event.related_record_keys))),
             applied=(*self.applied, event_id)[-MAX_APPLIED:],
+            captures=captures,
+            authorization=authorization,
+            reversals=reversals,
+            livemode=_join_optional(self.livemode, event.livemode),
+            account=_join_optional(self.account, event.account),
         )
 
     def merge(self, other: PaymentState) -> PaymentState:
@@ -214,6 +312,11 @@ class PaymentState:
             disputes=_join_maps(self.disputes, other.disputes, dispute_key),
             aliases=tuple(sorted(set(self.aliases) | set(other.aliases))),
             applied=(*self.applied, *(e for e in other.applied if e not in seen))[-MAX_APPLIED:],
+            captures=_join_maps(self.captures, other.captures, capture_key),
+            authorization=join(self.authorization, other.authorization, authorization_key),
+            reversals=_join_maps(self.reversals, other.reversals, refund_key),
+            livemode=_join_optional(self.livemode, other.livemode),
+            account=_join_optional(self.account, other.account),
         )
 
     # -- derived ---------------------------------------------------------------------------------
@@ -223,28 +326,89 @@ class PaymentState:
         return self.amount_fact.amount if self.amount_fact is not None else None
 
     @property
+    def captured_amount(self) -> int:
+        if self.captures:
+            return sum(f.amount or 0 for f in self.captures.values() if f.status == PaymentStatus.SUCCEEDED)
+        if self.lifecycle is not None and self.lifecycle.status == PaymentStatus.SUCCEEDED:
+            return self.amount or 0
+        return 0
+
+    @property
+    def authorized_amount(self) -> int:
+        """The amount last authorized; without an authorization fact, what a capture implies."""
+        if self.authorization is not None and self.authorization.amount is not None:
+            return self.authorization.amount
+        return self.captured_amount
+
+    @property
     def refunded_amount(self) -> int:
-        by_refund = sum(
-            fact.amount or 0 for fact in self.refunds.values() if fact.status == PaymentStatus.REFUND_SUCCEEDED
+        def total(status: str) -> int:
+            return sum(f.amount or 0 for f in self.refunds.values() if f.status == status)
+
+        succeeded = total(PaymentStatus.REFUND_SUCCEEDED)
+        reported = (self.reported_refunded.amount or 0) if self.reported_refunded is not None else 0
+        # The provider's running total may include refunds it never named (Stripe's charge.refunded
+        # without its list), and it never goes down when a refund fails: only the part no named
+        # refund (succeeded or failed) or reversal explains is counted on top of the named refunds.
+        reversed_ = sum(f.amount or 0 for f in self.reversals.values() if f.status == PaymentStatus.REFUND_SUCCEEDED)
+        unexplained = reported - succeeded - total(PaymentStatus.REFUND_FAILED) - reversed_
+        return succeeded + max(0, unexplained)
+
+    def _chargebacks(self) -> list[Fact]:
+        return [f for f in self.disputes.values() if not f.inquiry]
+
+    @property
+    def disputed_amount(self) -> int:
+        at_stake = sum(
+            f.amount if f.amount is not None else self._gross()
+            for f in self._chargebacks()
+            if f.status in (PaymentStatus.DISPUTE_OPEN, PaymentStatus.DISPUTE_LOST)
         )
-        reported = self.reported_refunded.amount if self.reported_refunded is not None else 0
-        return max(by_refund, reported or 0)
+        reversed_ = sum(f.amount or 0 for f in self.reversals.values() if f.status == PaymentStatus.REFUND_SUCCEEDED)
+        # A lost chargeback and the reversal that takes its money are one debit, not two.
+        return max(at_stake, reversed_)
+
+    def _gross(self) -> int:
+        """What refunds and disputes are measured against: the captured amount, else the amount."""
+        return self.captured_amount or (self.amount or 0)
+
+    @property
+    def amounts(self) -> Amounts:
+        return Amounts(
+            authorized=self.authorized_amount,
+            captured=self.captured_amount,
+            refunded=self.refunded_amount,
+            disputed=self.disputed_amount,
+        )
+
+    def _lifecycle_status(self) -> str:
+        base = self.lifecycle.status if self.lifecycle is not None else PaymentStatus.PENDING
+        if not self.captures:
+            return base
+        if self.captured_amount > 0:
+            return PaymentStatus.SUCCEEDED
+        if base not in _LIFECYCLE_DISPLACED and self.lifecycle is not None:
+            return base  # authorized (a capture failed: the authorisation stands), canceled, succeeded
+        outcomes = {f.status for f in self.captures.values()}
+        if PaymentStatus.PENDING in outcomes or PaymentStatus.REQUIRES_ACTION in outcomes:
+            return PaymentStatus.PENDING
+        return PaymentStatus.FAILED if PaymentStatus.FAILED in outcomes else base
 
     @property
     def status(self) -> str:
-        outcomes = {fact.status for fact in self.disputes.values()}
+        outcomes = {fact.status for fact in self._chargebacks()}
         if PaymentStatus.DISPUTE_OPEN in outcomes:
             return PaymentStatus.DISPUTED
         if PaymentStatus.DISPUTE_LOST in outcomes:
             return PaymentStatus.DISPUTE_LOST
-        refunded, amount = self.refunded_amount, self.amount
-        if refunded > 0 and amount is not None and refunded >= amount:
+        refunded, gross = self.refunded_amount, self._gross()
+        if refunded > 0 and gross > 0 and refunded >= gross:
             return PaymentStatus.REFUNDED
         if refunded > 0:
             return PaymentStatus.PARTIALLY_REFUNDED
         if PaymentStatus.DISPUTE_WON in outcomes:
             return PaymentStatus.DISPUTE_WON
-        return self.lifecycle.status if self.lifecycle is not None else PaymentStatus.PENDING
+        return self._lifecycle_status()
 
     def facts(self) -> dict[str, Any]:
         """Everything that defines the state, without the order events were applied in: two
@@ -259,31 +423,53 @@ class PaymentState:
         def one(fact: Fact | None) -> dict[str, Any] | None:
             return fact.to_json() if fact is not None else None
 
-        return {
+        def many(facts: Mapping[str, Fact]) -> dict[str, Any]:
+            return {name: fact.to_json() for name, fact in sorted(facts.items())}
+
+        document: dict[str, Any] = {
             "lifecycle": one(self.lifecycle),
             "amountFact": one(self.amount_fact),
             "currency": self.currency,
-            "refunds": {name: fact.to_json() for name, fact in sorted(self.refunds.items())},
+            "refunds": many(self.refunds),
             "reportedRefunded": one(self.reported_refunded),
-            "disputes": {name: fact.to_json() for name, fact in sorted(self.disputes.items())},
+            "disputes": many(self.disputes),
             "aliases": list(self.aliases),
             "applied": list(self.applied),
         }
+        # The slots added for amounts by kind, only when they hold something: a state stored
+        # before them serializes exactly as it did (the record's "changed" compares documents).
+        optional = {
+            "captures": many(self.captures),
+            "authorization": one(self.authorization),
+            "reversals": many(self.reversals),
+            "livemode": self.livemode,
+            "account": self.account,
+        }
+        document.update({name: value for name, value in optional.items() if value not in (None, {})})
+        return document
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PaymentState:
         def one(value: Any) -> Fact | None:
             return Fact.from_json(value) if value else None
 
+        def many(value: Any) -> dict[str, Fact]:
+            return {k: Fact.from_json(v) for k, v in (value or {}).items()}
+
         return cls(
             lifecycle=one(data.get("lifecycle")),
             amount_fact=one(data.get("amountFact")),
             currency=data.get("currency"),
-            refunds={k: Fact.from_json(v) for k, v in (data.get("refunds") or {}).items()},
+            refunds=many(data.get("refunds")),
             reported_refunded=one(data.get("reportedRefunded")),
-            disputes={k: Fact.from_json(v) for k, v in (data.get("disputes") or {}).items()},
+            disputes=many(data.get("disputes")),
             aliases=tuple(data.get("aliases") or ()),
             applied=tuple(data.get("applied") or ()),
+            captures=many(data.get("captures")),
+            authorization=one(data.get("authorization")),
+            reversals=many(data.get("reversals")),
+            livemode=data.get("livemode"),
+            account=data.get("account"),
         )
 
 

@@ -34,7 +34,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib import log
@@ -106,7 +106,9 @@ class PaymentStore:
         record, changed = self._update(
             event.payment_key, event.provider, lambda current: current.apply(event.keyed_as(current.key), at)
         )
-        return Applied(record=record, event=event.keyed_as(record.key), changed=changed)
+        # The published event carries the payment as it now is (schema v2's snapshot).
+        keyed = replace(event.keyed_as(record.key), payment=record.snapshot())
+        return Applied(record=record, event=keyed, changed=changed)
 
     def prefetch(self, payment_keys: Iterable[str]) -> None:
         """Load the records of ``payment_keys`` this container has not seen, in one call per 100.

@@ -134,7 +134,12 @@ def test_processing_a_payment_webhook_updates_the_payment_and_publishes_exactly_
     assert (message["body"]["paymentKey"], message["body"]["kind"], message["body"]["status"]) == (
         PAYMENT_KEY, "payment", "succeeded")
     assert message["attributes"] == {"source": "stripe", "provider": "stripe", "kind": "payment", "status": "succeeded",
-                                     "schemaVersion": "1"}
+                                     "schemaVersion": "2"}
+    # AND it carries the payment as the event left it (schema 2), so consumers need not fold
+    assert message["body"]["payment"] == {
+        "paymentKey": PAYMENT_KEY, "status": "succeeded", "currency": "USD", "version": 1, "livemode": False,
+        "account": None, "amounts": {"authorized": 2000, "captured": 2000, "refunded": 0, "disputed": 0},
+    }
     # AND the webhook is processed
     assert webhook_item(stack, webhook_id)["status"]["S"] == "processed"
 

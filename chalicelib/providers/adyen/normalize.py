@@ -143,6 +143,13 @@ def normalize(webhook: WebhookRecord, options: Mapping[str, Any] | None = None) 
         details.update(refund_id=psp_reference, refund_amount=amount)
     elif kind == EventKind.DISPUTE:
         details["dispute_id"] = psp_reference
+    # issue #13: captures are summed per capture (CAPTURE_FAILED names the CAPTURE it undoes), a
+    # chargeback states its amount, the merchant account is the payment's account.
+    if webhook.event_type in ("CAPTURE", "CAPTURE_FAILED"):
+        details["capture_id"] = psp_reference
+    elif kind == EventKind.DISPUTE:
+        details["dispute_amount"] = amount
+    details["account"] = fields.optional_text(item, "merchantAccountCode")
     return PaymentEvent.from_webhook(
         webhook,
         provider_payment_id=payment_id,

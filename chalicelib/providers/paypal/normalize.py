@@ -252,13 +252,34 @@ def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
     event_type = webhook.event_type
     status = CAPTURE_STATUSES.get(event_type) or AUTHORIZATION_STATUSES.get(event_type)
     if status is not None:
-        return _payment_event(webhook, fields.load_object(webhook.payload), status)
+        return _ledger_fields(_payment_event(webhook, fields.load_object(webhook.payload), status), webhook)
     if event_type in REFUND_EVENT_TYPES:
-        return _refund_event(webhook, fields.load_object(webhook.payload))
+        return _ledger_fields(_refund_event(webhook, fields.load_object(webhook.payload)), webhook)
     if event_type in SALE_STATUSES:
         return _sale_event(webhook, fields.load_object(webhook.payload))
     if event_type == SALE_REFUNDED:
         return _sale_refund_event(webhook, fields.load_object(webhook.payload))
     if event_type.startswith(DISPUTE_EVENT_PREFIX):
-        return _dispute_event(webhook, fields.load_object(webhook.payload))
+        return _ledger_fields(_dispute_event(webhook, fields.load_object(webhook.payload)), webhook)
     return None
+
+
+def _ledger_fields(event: PaymentEvent | None, webhook: WebhookRecord) -> PaymentEvent | None:
+    """The fields the payment record's amounts by kind need (issue #13): a capture's id (captures
+    are summed per id), a reversal told from a refund (it is the chargeback's money), the dispute's
+    amount, and the payee."""
+    if event is None:  # outside the mapping (e.g. a zero-value authorisation)
+        return None
+    from dataclasses import replace
+
+    resource = fields.obj(fields.load_object(webhook.payload), "resource")
+    changes: dict[str, Any] = {"account": fields.optional_text(resource, "payee", "merchant_id")}
+    if webhook.event_type in CAPTURE_STATUSES:
+        changes["capture_id"] = fields.text(resource, "id")
+    elif webhook.event_type == "PAYMENT.CAPTURE.REVERSED":
+        changes["reversal"] = True
+    elif event.kind == EventKind.DISPUTE:
+        stated = paypal_amount(resource, "dispute_amount")
+        if stated is not None and stated[1] == event.currency:
+            changes["dispute_amount"] = stated[0]
+    return replace(event, **changes)

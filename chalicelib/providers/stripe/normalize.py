@@ -259,4 +259,28 @@ def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
     else:
         return None
     document = fields.load_object(webhook.payload)
-    return build(webhook, document, fields.unix_time(document.get("created"), "created"))
+    return _ledger_fields(build(webhook, document, fields.unix_time(document.get("created"), "created")), document)
+
+
+def _ledger_fields(event: PaymentEvent | None, document: Mapping[str, Any]) -> PaymentEvent | None:
+    """The fields the payment record's amounts by kind and context need (issue #13): the capture
+    (the PaymentIntent's charge), the dispute's amount and whether it is an inquiry, livemode and
+    the connected account."""
+    if event is None:  # outside the mapping (e.g. a zero-value authorisation)
+        return None
+    from dataclasses import replace
+
+    obj = fields.dig(document, "data", "object")
+    livemode, account = document.get("livemode"), document.get("account")
+    changes: dict[str, Any] = {
+        "livemode": livemode if isinstance(livemode, bool) else None,
+        "account": account if isinstance(account, str) and account else None,
+    }
+    if event.kind == EventKind.PAYMENT and event.status == PaymentStatus.SUCCEEDED:
+        changes["capture_id"] = fields.id_or_expanded(obj, "latest_charge")
+    elif event.kind == EventKind.DISPUTE and isinstance(obj, Mapping) and event.currency is not None:
+        status = obj.get("status")
+        changes["dispute_inquiry"] = isinstance(status, str) and status.startswith("warning_")
+        if obj.get("amount") is not None:
+            changes["dispute_amount"] = stripe_amount(obj.get("amount"), event.currency, "data.object.amount")
+    return replace(event, **changes)

@@ -7,14 +7,23 @@ from typing import TypedDict, Unpack
 from chalicelib.payments.model import PaymentEvent, event_id_for
 
 
-class Fields(TypedDict, total=False):
-    """The keywords of :func:`make` that :func:`payment`, :func:`refund` and :func:`dispute` pass through."""
+class Context(TypedDict, total=False):
+    """Whose event it is: what tests spread over several events (``**PAYPAL``)."""
 
     currency: str | None
     refunded_total: int | None
     payment_id: str
     source: str
     provider: str
+
+
+class Fields(Context, total=False):
+    """The keywords of :func:`make` that :func:`payment`, :func:`refund` and :func:`dispute` pass through."""
+
+    capture_id: str | None
+    dispute_amount: int | None
+    dispute_inquiry: bool
+    reversal: bool
 
 
 def at(second: int) -> str:
@@ -39,6 +48,10 @@ def make(
     payment_id: str = "pi_1",
     source: str = "stripe",
     provider: str = "stripe",
+    capture_id: str | None = None,
+    dispute_amount: int | None = None,
+    dispute_inquiry: bool = False,
+    reversal: bool = False,
 ) -> PaymentEvent:
     webhook_id = f"wh_{name}"
     return PaymentEvent(
@@ -59,6 +72,10 @@ def make(
         refund_amount=refund_amount,
         refunded_total=refunded_total,
         dispute_id=dispute_id,
+        capture_id=capture_id,
+        dispute_amount=dispute_amount,
+        dispute_inquiry=dispute_inquiry,
+        reversal=reversal,
     )
 
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "docs" / "payment-event.v1.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[3] / "docs" / "payment-event.v2.schema.json"
 
 
 @lru_cache(maxsize=1)

@@ -105,3 +105,11 @@ def test_a_schema_1_document_without_the_source_payment_key_is_still_valid() -> 
 def test_a_related_key_of_another_provider_is_refused() -> None:
     with pytest.raises(ProcessingError, match="another provider"):
         event(related_payment_keys=("paypal:CAPTURE1",))
+
+
+def test_event_ids_did_not_change_with_schema_version_2() -> None:
+    # A webhook published as v1 and replayed after the upgrade must keep its eventId (consumers dedupe on it).
+    from chalicelib.payments.model import SCHEMA_VERSION, event_id_for
+
+    assert SCHEMA_VERSION == "2"
+    assert event_id_for("wh_x") == "pe_3b4p3qxg4k6qftjuyw676scl67"  # the v1 id of this webhook

@@ -38,7 +38,7 @@ def test_events_are_published_in_batches_of_ten_with_filter_attributes() -> None
     entry = sns.calls[0]["PublishBatchRequestEntries"][0]
     assert json.loads(entry["Message"])["eventId"] == events[0].event_id
     assert {k: v["StringValue"] for k, v in entry["MessageAttributes"].items()} == {
-        "source": "stripe", "provider": "stripe", "kind": "payment", "status": "succeeded", "schemaVersion": "1"}
+        "source": "stripe", "provider": "stripe", "kind": "payment", "status": "succeeded", "schemaVersion": "2"}
     assert "MessageGroupId" not in entry
 
 

@@ -6,10 +6,11 @@ import pytest
 
 from chalicelib.errors import ProcessingError
 from chalicelib.payments.record import HISTORY_LIMIT, PaymentRecord, alias_item, alias_target, item_key
-from tests.unit.payments.events import Fields, payment, refund
+from ops.output import payment_text
+from tests.unit.payments.events import Context, payment, refund
 
 NOW = "2024-02-15T12:30:00.000Z"
-PAYPAL: Fields = {"source": "paypal", "provider": "paypal"}
+PAYPAL: Context = {"source": "paypal", "provider": "paypal"}
 
 
 def test_applying_records_history_and_bumps_the_version() -> None:
@@ -121,3 +122,29 @@ def test_an_alias_never_links_two_sources() -> None:
     with pytest.raises(ValueError, match="one source"):
         alias_item("paypal-b:CAPTURE", "paypal:ORDER", NOW)
     assert alias_item("paypal-b:CAPTURE", "paypal-b:ORDER", NOW)["source"] == {"S": "paypal-b"}
+
+
+def test_the_view_and_the_item_carry_the_amounts_by_kind_and_the_context() -> None:
+    # GIVEN an Adyen-like payment: authorised 19.99, captured in two parts, a part refunded (B7)
+    adyen: Context = {"source": "adyen", "provider": "adyen", "currency": "EUR", "payment_id": "PSP"}
+    record = PaymentRecord.new("adyen:PSP", "adyen")
+    for event in (
+        payment("auth", "authorized", 1, amount=1999, **adyen),
+        payment("c1", "succeeded", 2, amount=1000, capture_id="C1", **adyen),
+        payment("c2", "succeeded", 3, amount=999, capture_id="C2", **adyen),
+        refund("r1", "refund_succeeded", 4, "R1", 999, **adyen),
+    ):
+        record = record.apply(event, NOW)  # type: ignore[assignment]
+    view = record.view()
+    assert (view["status"], view["currency"]) == ("partially_refunded", "EUR")
+    assert view["amounts"] == {"authorized": 1999, "captured": 1999, "refunded": 999, "disputed": 0}
+    assert view["amountsDisplay"]["captured"] == "19.99"
+    assert [c["captureId"] for c in view["captures"]] == ["C1", "C2"]
+    item = record.to_item()
+    assert (item["capturedAmount"], item["authorizedAmount"], item["disputedAmount"]) == (
+        {"N": "1999"}, {"N": "1999"}, {"N": "0"})
+    assert PaymentRecord.from_item(item) == record
+    assert record.snapshot()["amounts"] == view["amounts"] and record.snapshot()["version"] == 4
+    text = payment_text(view)
+    assert "  amounts  authorized 19.99, captured 19.99, refunded 9.99, disputed 0.00" in text.splitlines()
+    assert "  capture  C2 succeeded 999" in text.splitlines()

@@ -1,0 +1,85 @@
+"""A payment record's money movements, one row each: what ``ops export`` writes for finance.
+
+Derived from the record's facts, so the rows are as order-proof as the state: a capture that
+succeeded (a debit of the customer, a credit to the merchant), a refund that succeeded, a
+chargeback's debit (open or lost, or a PayPal reversal when there is no chargeback amount to book
+it under) and its credit when won back. A failed capture or refund moves nothing. Amounts are
+positive integers in minor units; ``direction`` says which way the merchant's money went. The
+webhook id comes from the record's history (its last :data:`~chalicelib.payments.record.HISTORY_LIMIT`
+entries); an older fact has none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.payments.model import PaymentStatus
+from chalicelib.payments.record import PaymentRecord
+from chalicelib.payments.state import Fact
+
+COLUMNS = ("time", "payment", "source", "account", "currency", "movement", "direction", "amount", "reference",
+           "webhookId")
+
+
+_ORDER = {"capture": 0, "refund": 1, "dispute_debit": 2, "dispute_credit": 3}
+"""Within one time, a debit before its credit back."""
+
+
+@dataclass(frozen=True)
+class Movement:
+    time: str
+    payment: str
+    source: str
+    account: str | None
+    currency: str | None
+    movement: str
+    """``capture``, ``refund``, ``dispute_debit``, ``dispute_credit``."""
+    direction: str
+    """``in`` (money to the merchant) or ``out``."""
+    amount: int
+    reference: str
+    """The capture, refund, dispute or reversal id."""
+    webhook_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "time": self.time, "payment": self.payment, "source": self.source, "account": self.account,
+            "currency": self.currency, "movement": self.movement, "direction": self.direction,
+            "amount": self.amount, "reference": self.reference, "webhookId": self.webhook_id,
+        }
+
+
+def movements(record: PaymentRecord) -> list[Movement]:
+    """The record's money movements, in time order."""
+    state = record.state
+    webhooks = {entry.get("eventId"): entry.get("webhookId") for entry in record.history}
+    currency = state.currency.upper() if state.currency else None
+
+    def row(fact: Fact, movement: str, direction: str, amount: int, reference: str) -> Movement:
+        return Movement(fact.occurred_at, record.key, record.source, state.account, currency, movement, direction,
+                        amount, reference, webhooks.get(fact.event_id))
+
+    rows: list[Movement] = []
+    if state.captures:
+        rows += [row(f, "capture", "in", f.amount or 0, name) for name, f in state.captures.items()
+                 if f.status == PaymentStatus.SUCCEEDED and f.amount]
+    elif state.lifecycle is not None and state.captured_amount:
+        rows.append(row(state.lifecycle, "capture", "in", state.captured_amount, record.payment_id))
+    rows += [row(f, "refund", "out", f.amount or 0, name) for name, f in state.refunds.items()
+             if f.status == PaymentStatus.REFUND_SUCCEEDED and f.amount]
+    gross = state.captured_amount or (state.amount or 0)
+    chargebacks = [(name, f) for name, f in state.disputes.items() if not f.inquiry]
+    for name, f in chargebacks:
+        amount = f.amount if f.amount is not None else gross
+        if f.status in (PaymentStatus.DISPUTE_OPEN, PaymentStatus.DISPUTE_LOST) and amount:
+            rows.append(row(f, "dispute_debit", "out", amount, name))
+        elif f.status == PaymentStatus.DISPUTE_WON and amount:
+            # a won chargeback: its debit (when the provider withdrew it) is credited back. The debit
+            # of a dispute known only by its outcome is not in the facts; the pair nets to zero.
+            rows.append(row(f, "dispute_debit", "out", amount, name))
+            rows.append(row(f, "dispute_credit", "in", amount, name))
+    if not any(r.movement == "dispute_debit" for r in rows):  # a reversal is the chargeback's money
+        rows += [row(f, "dispute_debit", "out", f.amount or 0, name) for name, f in state.reversals.items()
+                 if f.status == PaymentStatus.REFUND_SUCCEEDED and f.amount]
+    return sorted(rows, key=lambda r: (r.time, _ORDER[r.movement], r.reference))
