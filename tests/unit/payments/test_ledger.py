@@ -18,7 +18,7 @@ PAYPAL: Context = {"source": "paypal", "provider": "paypal", "payment_id": "ORDE
 def record_of(*events: object) -> PaymentRecord:
     record = PaymentRecord.new("paypal:ORDER", "paypal")
     for event in events:
-        record = record.apply(event, NOW) or record  # type: ignore[arg-type]
+        record = record.apply(event, NOW) or record  # type: ignore[arg-type]  # apply returns None for a replay
     return record
 
 
