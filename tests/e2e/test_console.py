@@ -192,7 +192,9 @@ def test_a_failure_is_replayed_from_the_browser_after_confirmation(stack: StackP
 
     # WHEN its replay button is pressed, THEN a confirmation says what will happen, and nothing has yet
     row.find_element(By.CSS_SELECTOR, "button.replay").click()
-    assert "reopen, then queue" in browser.page_source and webhook_id in browser.page_source
+    # (the click submits a form: wait for the confirmation page rather than read the old one)
+    eventually(lambda: "reopen, then queue" in browser.page_source, what="the replay confirmation page")
+    assert webhook_id in browser.page_source
     assert stack.ops_json("show", webhook_id)["status"] == "failed"
 
     # WHEN confirmed, THEN it is reopened and queued again: processing attempts it once more
