@@ -13,7 +13,9 @@ the function's error metric show it.
 For each webhook of a batch, in this order (the order is what keeps the invariants):
 
 1. normalize it to a :class:`~chalicelib.payments.model.PaymentEvent` (or find it outside the
-   mapping: it becomes ``ignored``);
+   mapping: it becomes ``ignored``), with its source's options (Adyen's ``autoCapture``) from the
+   sources registry the receiver reads, cached the same way; a configuration that cannot be read
+   is a dependency outage: the message is retried, never normalized without its options;
 2. apply the event to its payment record, the one of the webhook's *source* (keyed
    ``source:payment id``, so a source never changes another's payment); idempotent per event id;
 3. publish the event to the payment-events topic (one ``PublishBatch`` for the batch's first
@@ -40,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import log
-from chalicelib.errors import ProcessingError
+from chalicelib.errors import DependencyUnavailable, ProcessingError, SourceMisconfigured
 from chalicelib.providers import get_provider
 from chalicelib.webhooks.record import WebhookRecord, WebhookStatus, attempt_entry
 from chalicelib.webhooks.store import WebhookStore
@@ -49,10 +51,15 @@ if TYPE_CHECKING:
     from chalicelib.payments.model import PaymentEvent
     from chalicelib.payments.publisher import PaymentEventPublisher
     from chalicelib.payments.store import PaymentStore
+    from chalicelib.providers.contract import SourceConfig
+    from chalicelib.sources import SourceRegistry
 
 UNEXPECTED_FAILURE = "processing failed on an internal error; see the processor's logs"
 PUBLISH_FAILURE = "the payment event could not be published"
 UNAVAILABLE_FAILURE = "the webhook record could not be read"
+SOURCES_UNAVAILABLE_FAILURE = "the sources configuration could not be read"
+SOURCE_BROKEN_FAILURE = "the webhook's source has a broken configuration entry"
+SOURCE_GONE_FAILURE = "the webhook's source is not configured"
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,8 @@ class ProcessingContext:
     max_receives: int
     payments: PaymentStore
     publisher: PaymentEventPublisher
+    sources: SourceRegistry
+    """The receiver's registry (same secret, same TTL): the source options normalizers read."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,25 @@ class PublishFailed(ProcessingError):
 class RecordUnavailable(ProcessingError):
     def __init__(self) -> None:
         super().__init__(UNAVAILABLE_FAILURE)
+
+
+def source_of(webhook: WebhookRecord, context: ProcessingContext) -> SourceConfig:
+    """The configuration of the source the webhook came through, or a retryable failure.
+
+    No configuration means no options: normalizing without them could book a captured payment as
+    only authorized (Adyen ``autoCapture``), so every case here is retried, then dead-lettered
+    (and replayable) rather than guessed. A source removed while its webhooks wait in the queue
+    is the operator's to resolve: put the entry back, or let them dead-letter.
+    """
+    try:
+        source = context.sources.get(webhook.source)
+    except SourceMisconfigured:  # logged with its problem (fault: configuration) when loaded
+        raise ProcessingError(SOURCE_BROKEN_FAILURE) from None
+    except DependencyUnavailable:  # Secrets Manager unreachable or refused: logged by the registry
+        raise ProcessingError(SOURCES_UNAVAILABLE_FAILURE) from None
+    if source is None:
+        raise ProcessingError(SOURCE_GONE_FAILURE)
+    return source
 
 
 def webhook_id_from_message(body: Any) -> str:
@@ -213,8 +241,9 @@ def _normalize(attempts: list[Attempt], failures: list[dict[str, str]], context:
     for attempt in attempts:
         assert attempt.webhook is not None
         try:
-            attempt.event = get_provider(attempt.webhook.provider).normalize(attempt.webhook)
-        except Exception as exc:  # e.g. a payload in the mapping that cannot be read
+            provider = get_provider(attempt.webhook.provider)
+            attempt.event = provider.normalize(attempt.webhook, source_of(attempt.webhook, context).options)
+        except Exception as exc:  # e.g. a payload in the mapping that cannot be read, no sources
             failures.append(_report_failure(attempt, exc, context))
             continue
         normalized.append(attempt)

@@ -91,6 +91,7 @@ class Services:
             max_receives=self.settings.max_receives,
             payments=self.payments,
             publisher=self.payment_events,
+            sources=self.sources,
         )
 
     @cached_property

@@ -8,7 +8,8 @@ Each function gets its own role with only the actions it calls, on only its reso
 - ``process_webhooks``: consume the processing queue, read webhook and payment records (one
   ``BatchGetItem`` per batch, then single reads), update webhook records (keys ``wh_...`` only),
   create and replace payment records (``PutItem`` only on keys ``payment#...``: it cannot
-  overwrite a webhook record), publish payment events;
+  overwrite a webhook record), publish payment events, read the sources secret (the source
+  options normalizers read, such as Adyen's ``autoCapture``);
 - ``audit_changes``: read the table's stream, publish alerts, dead-letter records it cannot audit
   (the stream's on-failure destination is written with the function's role), archive the webhook
   records the TTL removes (``PutObject`` on the archive's two prefixes only: it cannot read,
@@ -173,6 +174,14 @@ FUNCTION_GRANTS: Mapping[str, tuple[Grant, ...]] = {
         ),
         # sns:Publish also authorizes PublishBatch, which the payment-event publisher uses.
         Grant("PublishPaymentEvents", Target.PAYMENT_EVENTS_TOPIC, ("sns:Publish",), _WRITE, "sns"),
+        # The source options normalizers read (Adyen autoCapture); refused, the message is retried.
+        Grant(
+            "ReadSourcesSecret",
+            Target.SOURCES_SECRET,
+            ("secretsmanager:GetSecretValue",),
+            _READ,
+            "secretsmanager",
+        ),
     ),
     AUDITOR.name: (
         Grant(

@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from chalicelib.dynamo import is_conditional_failure
-from chalicelib.sources import SOURCE_NAME
+from chalicelib.errors import ConfigurationError
+from chalicelib.sources import SOURCE_NAME, parse_source
 from chalicelib.webhooks.record import FINAL_STATUSES, STATUSES, WebhookStatus
 from ops import rebuild as rebuild_module
 from ops import records
@@ -59,7 +60,13 @@ def _rebuild(target: StageTarget, payment_key: str, deep: bool, write: bool, as_
     candidates, missing, searched = rebuild_module.gather(
         stored, target.store(), db, target.table_name, target.archive(), deep=deep
     )
-    result = rebuild_module.rebuild(stored, candidates, time.time())
+    # The processor normalizes with the source's options (Adyen autoCapture): so does the rebuild.
+    entry = target.sources().get(stored.source)
+    try:
+        options = parse_source(stored.source, entry).options if entry is not None else None
+    except ConfigurationError as exc:
+        raise OpsError(f"cannot rebuild as the processor would: {exc}") from None
+    result = rebuild_module.rebuild(stored, candidates, time.time(), options)
     result.missing, result.searched = missing, searched
     document = result.to_json()
     lines = [f"payment {stored.key}: stored {stored.status} (version {stored.version}), "

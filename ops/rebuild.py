@@ -18,7 +18,7 @@ the version that was compared (a conditional put; the processor may be writing m
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -157,8 +157,11 @@ def gather(
     return list(found.values()), missing, searched
 
 
-def rebuild(stored: PaymentRecord, candidates: Iterable[Found], now: float) -> Rebuild:
-    """Fold the candidates that belong to ``stored`` into a fresh record, as the processor would."""
+def rebuild(
+    stored: PaymentRecord, candidates: Iterable[Found], now: float, options: Mapping[str, Any] | None = None
+) -> Rebuild:
+    """Fold the candidates that belong to ``stored`` into a fresh record, as the processor would:
+    with ``options``, the options of the payment's source (Adyen ``autoCapture``)."""
     at = iso_timestamp(now)
     rebuilt = PaymentRecord.new(stored.key, stored.provider)
     used: list[Found] = []
@@ -167,7 +170,7 @@ def rebuild(stored: PaymentRecord, candidates: Iterable[Found], now: float) -> R
     for candidate in ordered:
         webhook = candidate.record
         try:
-            event = get_provider(webhook.provider).normalize(webhook)
+            event = get_provider(webhook.provider).normalize(webhook, options)
         except Exception as exc:  # the processor would fail (and dead-letter) this one
             skipped.append({"webhookId": webhook.webhook_id, "reason": f"does not normalize: {type(exc).__name__}"})
             continue

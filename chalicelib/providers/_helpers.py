@@ -221,7 +221,8 @@ class NormalizedOnFirstUse:
 
     name: str
 
-    def normalize(self, webhook: WebhookRecord) -> PaymentEvent | None:
+    def normalize(self, webhook: WebhookRecord, options: Mapping[str, Any] | None = None) -> PaymentEvent | None:
+        """``options`` unused: a provider whose normalizer reads source options overrides this."""
         module = importlib.import_module(f"chalicelib.providers.{self.name}.normalize")
         normalize: Callable[[WebhookRecord], PaymentEvent | None] = module.normalize
         return normalize(webhook)

@@ -90,8 +90,9 @@ class Provider(Protocol):
         """Verify a delivery and return its events; ``headers`` have lower-case names."""
         ...
 
-    def normalize(self, webhook: WebhookRecord) -> PaymentEvent | None:
+    def normalize(self, webhook: WebhookRecord, options: Mapping[str, Any] | None = None) -> PaymentEvent | None:
         """The stored event as a :class:`PaymentEvent`, or None when it is outside the mapping
         (the webhook is then ``ignored``). A payload that is in the mapping but cannot be read
-        raises :class:`~chalicelib.errors.ProcessingError` with a safe reason."""
+        raises :class:`~chalicelib.errors.ProcessingError` with a safe reason. ``options`` are the
+        options of the webhook's source (``SourceConfig.options``; the processor passes them)."""
         ...

@@ -91,7 +91,23 @@ def test_processor_consumes_its_queue_updates_records_and_publishes_payment_even
         "dynamodb:UpdateItem": arns.table,
         "dynamodb:PutItem": arns.table,
         "sns:Publish": arns.events,
+        "secretsmanager:GetSecretValue": arns.secret,  # source options (issue #13, Adyen autoCapture)
     }
+
+
+def test_processor_reads_the_sources_secret_only_and_decrypts_it_through_secrets_manager(
+    stage: Synthesized,
+) -> None:
+    # The processor reads the source options normalizers take: GetSecretValue on that one secret,
+    # and kms:Decrypt of the stage key only when Secrets Manager asks for it (no write, no list).
+    arns = Arns(stage)
+    [read] = [s for s in role_statements(stage, "ProcessWebhooksRole") if "secretsmanager:GetSecretValue" in actions(s)]
+    assert actions(read) == {"secretsmanager:GetSecretValue"} and read["Resource"] == arns.secret
+    assert not [a for s in role_statements(stage, "ProcessWebhooksRole") for a in actions(s)
+                if a.startswith("secretsmanager:") and a != "secretsmanager:GetSecretValue"]
+    [key] = [s for s in role_statements(stage, "ProcessWebhooksRole") if any(a.startswith("kms:") for a in actions(s))]
+    assert "kms:Decrypt" in actions(key) and key["Resource"] == arns.key
+    assert "secretsmanager" in json.dumps(key["Condition"]["StringEquals"]["kms:ViaService"])
 
 
 def test_processor_can_put_payment_records_but_never_overwrite_a_webhook_record(stage: Synthesized) -> None:

@@ -6,16 +6,25 @@ The signature scheme is in :mod:`.signature`; the mapping to PaymentEvents in
 Options: ``merchantAccountCode`` (optional) binds the source to one merchant account: an item for
 any other account is refused (400), even when signed with this source's key (Adyen's HMAC keys
 can be set on a company account, shared by all its merchant accounts). Secrets are the hex HMAC
-keys from Adyen's Customer Area.
+keys from Adyen's Customer Area. ``autoCapture`` (optional, ``true``): the merchant account
+captures automatically (Adyen sends no ``CAPTURE``), so a successful ``AUTHORISATION`` counts as
+captured; read by the processor (:func:`.normalize.normalize`), never by the receiver.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.providers._helpers import NormalizedOnFirstUse, decode_text, derived, required_string
-from chalicelib.providers.adyen.items import MERCHANT_ACCOUNT_OPTION, check_item, merchant_account, parse_delivery
+from chalicelib.providers.adyen.items import (
+    AUTO_CAPTURE_OPTION,
+    MERCHANT_ACCOUNT_OPTION,
+    check_item,
+    merchant_account,
+    parse_delivery,
+)
 from chalicelib.providers.adyen.signature import (
     dedupe_key,
     keyed_hmacs,
@@ -23,6 +32,10 @@ from chalicelib.providers.adyen.signature import (
     verify_item,
 )
 from chalicelib.providers.contract import Acknowledgement, InboundEvent, SourceConfig
+
+if TYPE_CHECKING:
+    from chalicelib.payments.model import PaymentEvent
+    from chalicelib.webhooks.record import WebhookRecord
 
 
 class AdyenProvider(NormalizedOnFirstUse):
@@ -35,7 +48,14 @@ class AdyenProvider(NormalizedOnFirstUse):
     acknowledgement: Acknowledgement | None = Acknowledgement("[accepted]")
     options: Mapping[str, str] = MappingProxyType({
         MERCHANT_ACCOUNT_OPTION: "the one merchant account this source accepts items for (default: any)",
+        AUTO_CAPTURE_OPTION: "true: a successful AUTHORISATION counts as captured (auto-capture accounts)",
     })
+
+    def normalize(self, webhook: WebhookRecord, options: Mapping[str, Any] | None = None) -> PaymentEvent | None:
+        """The one normalizer that reads source options (``autoCapture``), imported on first use."""
+        from chalicelib.providers.adyen.normalize import normalize
+
+        return normalize(webhook, options)
 
     def verify(
         self, raw: bytes, headers: Mapping[str, str], source: SourceConfig, now: float

@@ -26,6 +26,9 @@ from chalicelib.providers._helpers import parse_object_with_element_texts
 
 ITEMS_KEY = "notificationItems"
 MERCHANT_ACCOUNT_OPTION = "merchantAccountCode"
+AUTO_CAPTURE_OPTION = "autoCapture"
+"""Source option: the merchant account captures automatically (Adyen then sends no CAPTURE
+webhooks), so a successful AUTHORISATION is the payment's capture (read by the normalizer)."""
 PSP_REFERENCE = re.compile(r"[A-Z0-9]{16}")
 CURRENCY = re.compile(r"[A-Z]{3}")
 AMOUNT_DIGITS = re.compile(r"-?[0-9]+")

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.errors import ProcessingError
 from chalicelib.payments import fields, money
 from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus, payment_key
+from chalicelib.providers.adyen.items import AUTO_CAPTURE_OPTION
 from chalicelib.providers.adyen.signature import ITEM_KEY
 
 if TYPE_CHECKING:
@@ -70,9 +71,6 @@ OWN_REFERENCE_EVENTS = frozenset({"AUTHORISATION", "EXPIRE", "OFFER_CLOSED"})
 LATER_DISPUTE_EVENTS = frozenset(
     {"CHARGEBACK_REVERSED", "SECOND_CHARGEBACK", "PREARBITRATION_WON", "PREARBITRATION_LOST"}
 )
-AUTO_CAPTURE_OPTION = "autoCapture"
-"""Source option: the merchant account captures automatically (Adyen then sends no CAPTURE
-webhooks), so a successful AUTHORISATION is the payment's capture."""
 
 
 def adyen_amount(item: Mapping[str, Any]) -> tuple[int, str] | None:
