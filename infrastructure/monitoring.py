@@ -13,6 +13,11 @@ Each alarm answers a question on-call must not have to ask:
 - is any function crashing or throttled? (Lambda Errors and Throttles, per function)
 - is someone sending conflicting or replayed deliveries, or did an event fail to store for good?
   (any receiver log line with an ``alert`` field: :data:`chalicelib.ingest.ALERTS`)
+- is money misstated by a value we do not map? (the processor's ``metric="UnmappedProviderValue"``
+  warnings: a known event with an unknown value, e.g. a new Stripe dispute status, stored
+  ``ignored``; and ``metric="HistoricalAmountRounded"``: an amount in an old fractional unit, such
+  as ISK before 2023, rounded to the currency's unit; counted by metric filters on the processor's
+  log group)
 - are deliveries failing silently? (the reconciler recovered events no webhook brought: its
   embedded metric ``RecoveredWebhooks``, in total here and by ``source`` on the metric; the
   reconciler's own alert message names the source and the webhook ids)
@@ -59,6 +64,21 @@ same event or transmission id (a forgery, or a provider that changed an event), 
 refused for good because it cannot be stored (the provider stops retrying it)."""
 
 
+UNMAPPED_VALUE_METRIC = "UnmappedProviderValue"
+"""The ``metric`` field of a normalizer's warning for an unknown value of a known event
+(chalicelib/providers/stripe/normalize.py): the event is stored ``ignored``, not booked."""
+ROUNDED_AMOUNT_METRIC = "HistoricalAmountRounded"
+"""The ``metric`` field of the warning for a historical fractional amount rounded to the
+currency's unit (chalicelib/payments/money.py)."""
+PROCESSOR_WARNINGS_PER_PERIOD = 1
+"""One is enough: each is a payment event whose money was not booked as sent (ignored, or rounded)."""
+
+
+def metric_field_pattern(metric: str) -> logs.IFilterPattern:
+    """Log lines with ``"metric": <metric>`` (the field the processor's warnings carry)."""
+    return logs.FilterPattern.string_value("$.metric", "=", metric)
+
+
 def delivery_alert_pattern() -> logs.IFilterPattern:
     """Receiver log lines with ``"alert": <one of ALERTS>``."""
     return logs.FilterPattern.any(*(logs.FilterPattern.string_value("$.alert", "=", code) for code in ALERTS))
@@ -93,8 +113,11 @@ class Monitoring(Construct):
         messaging: Messaging,
         functions: list[MonitoredFunction],
         receiver_log_group: logs.ILogGroup,
+        processor_log_group_name: str,
         web_acl_name: str,
     ) -> None:
+        """``processor_log_group_name``: a reference to the processor's log group resource (its
+        ``Ref``), so that the filters on it are created after the group."""
         super().__init__(scope, construct_id)
         self._config = config
         self._topic = messaging.alerts_topic
@@ -144,63 +167,53 @@ class Monitoring(Construct):
             RECEIVER_5XX_PER_PERIOD,
         )
 
-        logs.MetricFilter(
-            self,
-            "SignatureFailuresFilter",
-            log_group=receiver_log_group,
-            metric_namespace=names.metrics_namespace,
-            metric_name="SignatureFailures",
-            filter_pattern=signature_failure_pattern(),
-            metric_value="1",
-        )
-        signature_failures = cloudwatch.Metric(
-            namespace=names.metrics_namespace, metric_name="SignatureFailures", statistic="Sum", period=PERIOD
-        )
-        self._alarm(
+        signature_failures = self._log_alarm(
             "signature-failures",
             "A spike of webhooks rejected for a bad or expired signature: "
             "forged traffic, or a secret that no longer matches.",
-            signature_failures,
+            receiver_log_group,
+            "SignatureFailures",
+            signature_failure_pattern(),
             SIGNATURE_FAILURES_PER_PERIOD,
         )
-
-        logs.MetricFilter(
-            self,
-            "ConfigurationFaultsFilter",
-            log_group=receiver_log_group,
-            metric_namespace=names.metrics_namespace,
-            metric_name="ConfigurationFaults",
-            filter_pattern=configuration_fault_pattern(),
-            metric_value="1",
-        )
-        configuration_faults = cloudwatch.Metric(
-            namespace=names.metrics_namespace, metric_name="ConfigurationFaults", statistic="Sum", period=PERIOD
-        )
-        self._alarm(
+        self._log_alarm(
             "source-configuration",
             "A source is misconfigured (its deliveries get 503): the receiver's log lines with "
             'fault "configuration" name the source and the problem.',
-            configuration_faults,
+            receiver_log_group,
+            "ConfigurationFaults",
+            configuration_fault_pattern(),
             CONFIGURATION_FAULTS_PER_PERIOD,
         )
-
-        logs.MetricFilter(
-            self,
-            "DeliveryAlertsFilter",
-            log_group=receiver_log_group,
-            metric_namespace=names.metrics_namespace,
-            metric_name="DeliveryAlerts",
-            filter_pattern=delivery_alert_pattern(),
-            metric_value="1",
-        )
-        self._alarm(
+        self._log_alarm(
             "delivery-alerts",
             "A conflicting or unstorable delivery (receiver log lines with an \"alert\" field: "
             "the same event or transmission id with another body, or an event too large to store).",
-            cloudwatch.Metric(
-                namespace=names.metrics_namespace, metric_name="DeliveryAlerts", statistic="Sum", period=PERIOD
-            ),
+            receiver_log_group,
+            "DeliveryAlerts",
+            delivery_alert_pattern(),
             DELIVERY_ALERTS_PER_PERIOD,
+        )
+        processor_log_group = logs.LogGroup.from_log_group_name(self, "ProcessorLogGroup", processor_log_group_name)
+        self._log_alarm(
+            "unmapped-provider-values",
+            "A payment event with a value the mapping does not know (e.g. a new dispute status) was "
+            'stored ignored, not booked: the processor\'s lines with metric "UnmappedProviderValue" '
+            "name the provider, event type, field and webhook id (docs/OPERATING.md).",
+            processor_log_group,
+            UNMAPPED_VALUE_METRIC,
+            metric_field_pattern(UNMAPPED_VALUE_METRIC),
+            PROCESSOR_WARNINGS_PER_PERIOD,
+        )
+        self._log_alarm(
+            "historical-amounts-rounded",
+            "An amount in a historical fractional unit (e.g. ISK before 2023) was rounded to the "
+            'currency\'s unit: the processor\'s lines with metric "HistoricalAmountRounded" name the '
+            "field and currency (docs/OPERATING.md).",
+            processor_log_group,
+            ROUNDED_AMOUNT_METRIC,
+            metric_field_pattern(ROUNDED_AMOUNT_METRIC),
+            PROCESSOR_WARNINGS_PER_PERIOD,
         )
 
         # Logged by the reconciler in CloudWatch's embedded metric format (no metric filter needed),
@@ -284,6 +297,35 @@ class Monitoring(Construct):
             statistic=statistic,
             period=PERIOD,
         )
+
+    def _log_alarm(
+        self,
+        what: str,
+        description: str,
+        log_group: logs.ILogGroup,
+        metric_name: str,
+        pattern: logs.IFilterPattern,
+        threshold: float,
+    ) -> cloudwatch.Metric:
+        """A metric filter counting ``log_group``'s lines that match ``pattern`` (1 each) as
+        ``metric_name`` in the stage's namespace, and the alarm ``what`` on its 5-minute sum.
+
+        The filter's construct id is ``<metric_name>Filter``, as the filters had before this
+        helper: a changed logical id would replace each filter on the next deploy.
+        """
+        namespace = self._config.names.metrics_namespace
+        logs.MetricFilter(
+            self,
+            f"{metric_name}Filter",
+            log_group=log_group,
+            metric_namespace=namespace,
+            metric_name=metric_name,
+            filter_pattern=pattern,
+            metric_value="1",
+        )
+        metric = cloudwatch.Metric(namespace=namespace, metric_name=metric_name, statistic="Sum", period=PERIOD)
+        self._alarm(what, description, metric, threshold)
+        return metric
 
     def _alarm(
         self, what: str, description: str, metric: cloudwatch.IMetric, threshold: float

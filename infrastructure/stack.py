@@ -20,7 +20,7 @@ from infrastructure.encryption import create_key
 from infrastructure.firewall import create_web_acl
 from infrastructure.messaging import create_messaging
 from infrastructure.monitoring import MonitoredFunction, Monitoring
-from infrastructure.names import API_GATEWAY_STAGE, FUNCTIONS
+from infrastructure.names import API_GATEWAY_STAGE, FUNCTIONS, PROCESSOR
 from infrastructure.stage_config import StageConfig
 from infrastructure.storage import create_archive_bucket, create_sources_secret, create_table
 from infrastructure.tracing import create_sampling_rule
@@ -59,6 +59,7 @@ class PaymentWebhooksStack(Stack):
             messaging=messaging,
             functions=[MonitoredFunction(f, function_resource(self.chalice, f).ref) for f in FUNCTIONS],
             receiver_log_group=api_handler_log_group(self),
+            processor_log_group_name=self.chalice.get_resource(PROCESSOR.log_group_logical_id or "").ref,
             web_acl_name=self.web_acl.name or "",
         )
         self._outputs(rest_api.ref)
