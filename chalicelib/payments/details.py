@@ -19,10 +19,11 @@ provider sends (free text, arbitrary metadata) reaches the record bounded and pr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from chalicelib import log
 from chalicelib.errors import ProcessingError
 
 MAX_REFERENCES = 8
@@ -207,3 +208,18 @@ def totals(counted: list[tuple[str, FeeFact]]) -> FeeTotals:
         fee += sign * (fact.fee or 0)
         net = None if net is None or fact.net is None else net + sign * fact.net
     return FeeTotals(currencies.pop(), fee, net, tuple(counted))
+
+
+def lenient(read: Callable[[], dict[str, Any]], provider: str, webhook_id: str, what: str) -> dict[str, Any]:
+    """``read()``, or nothing when the provider's detail is not in the shape we know.
+
+    A fee or a reason is beside the money the status rests on: an unreadable one must not
+    dead-letter the capture or refund it came with. It is left absent (never guessed) and the
+    warning (``metric="UnreadableLedgerDetail"``) says which field, never its value.
+    """
+    try:
+        return read()
+    except ProcessingError as exc:
+        log.warning("ledger detail unreadable; left absent", provider=provider, webhookId=webhook_id,
+                    detail=what, error=str(exc), metric="UnreadableLedgerDetail")
+        return {}
