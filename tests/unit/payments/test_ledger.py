@@ -56,14 +56,15 @@ def test_export_refuses_a_window_that_ends_before_it_starts(
 def test_each_priced_movement_that_happened_has_a_fee_row_signed_as_it_changes_the_net() -> None:
     from dataclasses import replace
 
-    usd = {"fee_currency": "USD"}
     record = record_of(
-        replace(payment("cap", "succeeded", 1, amount=1000, capture_id="CAP", **PAYPAL), fee=84, net=916, **usd),
-        replace(payment("cap2", "succeeded", 2, amount=500, capture_id="CAP2", **PAYPAL), fee=0, net=500, **usd),
+        replace(payment("cap", "succeeded", 1, amount=1000, capture_id="CAP", **PAYPAL),
+                fee=84, net=916, fee_currency="USD"),
+        replace(payment("cap2", "succeeded", 2, amount=500, capture_id="CAP2", **PAYPAL),
+                fee=0, net=500, fee_currency="USD"),
         replace(make("re", "refund", "refund_succeeded", 3, refund_id="RE", refund_amount=99, **PAYPAL),
-                fee=2, net=97, **usd),
+                fee=2, net=97, fee_currency="USD"),
         replace(make("re2", "refund", "refund_failed", 4, refund_id="RE2", refund_amount=50, **PAYPAL),
-                fee=1, net=49, **usd),  # failed: its fee was never given back
+                fee=1, net=49, fee_currency="USD"),  # failed: its fee was never given back
     )
     rows = [(m.movement, m.direction, m.amount, m.reference, m.currency, m.webhook_id) for m in movements(record)]
     assert rows == [
