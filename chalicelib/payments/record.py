@@ -196,7 +196,8 @@ class PaymentRecord:
             "livemode": self.state.livemode,
             "account": self.state.account,
             "version": self.version,
-            **self._ledger_details(),
+            # only when known: a payment without them publishes the snapshot it did before them
+            **{name: value for name, value in self._ledger_details().items() if value not in (None, {})},
         }
 
     def _ledger_details(self) -> dict[str, Any]:

@@ -68,7 +68,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from chalicelib.errors import ProcessingError
-from chalicelib.payments import details
+from chalicelib.payments import details, ledger_facts
 from chalicelib.payments.details import FeeFact, FeeTotals, ReasonFact
 from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus
 
@@ -321,9 +321,9 @@ class PaymentState:
             reversals=reversals,
             livemode=_join_optional(self.livemode, event.livemode),
             account=_join_optional(self.account, event.account),
-            fees=details.join_fees(self.fees, _fee_facts(event)),
+            fees=details.join_fees(self.fees, ledger_facts.fee_facts(event)),
             references=details.join_references(self.references, dict(event.references)),
-            last_reason=details.later(self.last_reason, _reason_fact(event)),
+            last_reason=details.later(self.last_reason, ledger_facts.reason_fact(event)),
         )
 
     def merge(self, other: PaymentState) -> PaymentState:
@@ -405,20 +405,7 @@ class PaymentState:
     @property
     def fee_totals(self) -> FeeTotals:
         """The fee facts that count (their movement happened) and their totals."""
-        counted: list[tuple[str, FeeFact]] = []
-        for name, fact in sorted(self.fees.items()):
-            what, _, movement = name.partition(":")
-            if what == details.FEE_CAPTURE:
-                capture = self.captures.get(movement)
-                counts = capture is not None and capture.status == PaymentStatus.SUCCEEDED
-            elif what == details.FEE_REFUND:
-                refund = self.refunds.get(movement)
-                counts = refund is not None and refund.status == PaymentStatus.REFUND_SUCCEEDED
-            else:  # the payment's own fee: counted while money is captured and no capture is priced
-                counts = self.captured_amount > 0 and not self.captures
-            if counts:
-                counted.append((name, fact))
-        return details.totals(counted)
+        return ledger_facts.counted_fees(self.fees, self.captures, self.refunds, self.captured_amount)
 
     @property
     def amounts(self) -> Amounts:
@@ -529,27 +516,6 @@ class PaymentState:
             references=dict(data.get("references") or {}),
             last_reason=ReasonFact.from_json(data["lastReason"]) if data.get("lastReason") else None,
         )
-
-
-def _fee_facts(event: PaymentEvent) -> dict[str, FeeFact]:
-    """The fee fact of ``event`` under its movement's slot, or nothing."""
-    if event.fee_currency is None:
-        return {}
-    if event.kind == EventKind.REFUND and event.refund_id is not None and not event.reversal:
-        name = details.fee_key(details.FEE_REFUND, event.refund_id)
-    elif event.kind == EventKind.PAYMENT:
-        name = details.fee_key(details.FEE_CAPTURE, event.capture_id) if event.capture_id else details.FEE_PAYMENT
-    else:
-        return {}  # a dispute's or a reversal's fee: not booked (no provider states one today)
-    fact = FeeFact(event.occurred_at, event.event_id, event.fee_currency, event.fee, event.net,
-                   event.settlement_amount, event.settlement_currency, event.exchange_rate)
-    return {name: fact}
-
-
-def _reason_fact(event: PaymentEvent) -> ReasonFact | None:
-    if event.reason is None:
-        return None
-    return ReasonFact(event.occurred_at, event.event_id, event.kind, event.status, event.reason)
 
 
 def fold(events: list[PaymentEvent], start: PaymentState | None = None) -> PaymentState:
