@@ -152,6 +152,9 @@ def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
 # -- context, fees, references, reasons (issue #13) ----------------------------------------------
 
 REFERENCE_FIELDS = (("orderId", "order_id"), ("referenceId", "reference_id"), ("locationId", "location_id"))
+REFUND_REFERENCE_FIELDS = (("refundOrderId", "order_id"), ("locationId", "location_id"))
+"""A refund's ``order_id`` is its own (the return's order), not the payment's: named apart, so it
+never competes with the payment's ``orderId`` on the record."""
 
 
 def _processing_fees(obj: Mapping[str, Any]) -> tuple[int, str] | None:
@@ -219,7 +222,9 @@ def _with_details(event: PaymentEvent | None, webhook: WebhookRecord, name: str)
     obj = fields.obj(document, "data", "object", name)
     changes: dict[str, Any] = {
         "account": fields.optional_text(document, "merchant_id"),
-        "references": details.references_of((label, obj.get(key)) for label, key in REFERENCE_FIELDS),
+        "references": details.references_of(
+            (label, obj.get(key)) for label, key in (REFUND_REFERENCE_FIELDS if name == "refund" else REFERENCE_FIELDS)
+        ),
         "reason": _reason(obj, event.kind, event.status),
     }
     if event.kind in (EventKind.PAYMENT, EventKind.REFUND):

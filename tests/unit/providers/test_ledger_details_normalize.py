@@ -5,12 +5,14 @@ test that needs a variant changes one documented field of a real payload and say
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from pathlib import Path
 from typing import Any
 
 from chalicelib.payments.model import PaymentEvent
 from chalicelib.payments.record import PaymentRecord
+from chalicelib.payments.state import fold
 from chalicelib.providers import get_provider
 from chalicelib.webhooks.record import WebhookRecord, WebhookStatus
 from tests.unit.payments import payloads as p
@@ -220,3 +222,42 @@ def test_razorpay_fee_order_notes_and_error() -> None:
     failed = normalize(entry, payload, event_type="payment.failed")
     assert failed.reason == "BAD_REQUEST_ERROR: Payment failed due to incorrect card details"
     assert failed.fee is None
+
+
+# --- order-proof on real shapes ------------------------------------------------------------------
+
+def _square(event_type: str, kind: str, obj: dict[str, Any], number: int) -> PaymentEvent:
+    document = p.square_event(event_type, kind, obj["id"], obj)
+    return normalize({"provider": "square", "eventType": event_type, "payload": document}, number=number)
+
+
+def test_square_fees_fold_to_the_latest_statement_in_every_order() -> None:
+    first = p.square_payment("COMPLETED", amount=1000, updated_at="2024-02-15T12:00:00.186Z")
+    first["processing_fee"] = [{"amount_money": {"amount": 59, "currency": "USD"},
+                                "effective_at": "2024-02-15T12:00:00.000Z", "type": "INITIAL"}]
+    later = copy.deepcopy(first)  # Square's later payment.updated lists every fee applied so far
+    later["updated_at"] = "2024-02-15T12:30:00.000Z"
+    later["processing_fee"].append({"amount_money": {"amount": 3, "currency": "USD"},
+                                    "effective_at": "2024-02-15T12:30:00.000Z", "type": "ADJUSTMENT"})
+    refund = p.square_refund("COMPLETED", amount=500)  # its processing_fee gives back 2
+    failed = p.square_refund("REJECTED", amount=200, refund_id=f"{p.SQUARE_PAYMENT}_r2")
+    failed["processing_fee"] = [{"amount_money": {"amount": -1, "currency": "USD"},
+                                 "effective_at": "2024-02-15T13:00:00.000Z", "type": "INITIAL"}]
+    failed["reason"] = "Card declined the refund"
+    events = [
+        _square("payment.updated", "payment", first, 1),
+        _square("payment.updated", "payment", later, 2),
+        _square("refund.updated", "refund", refund, 3),
+        _square("refund.updated", "refund", failed, 4),
+    ]
+    states = [fold(list(order)) for order in itertools.permutations(events)]
+    for state in states:
+        assert state.facts() == states[0].facts()
+        amounts = state.amounts
+        # 59 + 3 charged, 2 given back by the refund that succeeded; the rejected one gives nothing back
+        assert (amounts.captured, amounts.refunded, amounts.fee, amounts.net) == (1000, 500, 60, (1000 - 62) - 498)
+        assert state.account == "6SSW7HV8K2ST5"
+        assert state.last_reason is not None and state.last_reason.reason == "Card declined the refund"
+        # the refund's order is its own (the return's): named apart from the payment's
+        assert dict(state.references) == {"locationId": "S8GWD5R9QB376", "orderId": "03O3USaPaAaFnI6kkwB1JxGgBsUZY",
+                                          "refundOrderId": "9tBoLzQtuXNmUEWuDfUvaoWBGoYZY"}
