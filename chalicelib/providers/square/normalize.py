@@ -3,7 +3,8 @@
 payment's ``status``; the payment amount is ``total_money`` (tip included: what refunds are
 measured against) and ``refunded_money`` is Square's running total of refunds. Square amounts
 are ISO 4217 minor units. The event time is the object's ``updated_at`` (milliseconds), else the
-event's ``created_at``.
+event's ``created_at``. The seller (``merchant_id``) is the payment's account; ``processing_fee``
+gives the fees (docs/PAYMENTS.md, "Fees, references and reasons").
 """
 
 from __future__ import annotations

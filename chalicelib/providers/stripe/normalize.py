@@ -11,6 +11,10 @@ events of a charge that belongs to a PaymentIntent are ignored (its ``payment_in
 say it). A zero-value authorisation (``amount`` 0, a card check) is not a payment: ignored. An
 unknown *value* (a dispute or refund status Stripe added after this mapping) never dead-letters
 the event: it is ignored with a warning carrying ``metric="UnmappedProviderValue"``.
+
+Fees come only from an expanded ``balance_transaction`` (never estimated), references only from
+the order keys of ``metadata`` (:data:`ORDER_METADATA_KEYS`), reasons from the failure, refund and
+dispute fields (docs/PAYMENTS.md, "Fees, references and reasons").
 """
 
 from __future__ import annotations
