@@ -1,9 +1,11 @@
-"""``ops export``: one row per money movement (capture, refund, dispute debit and credit), for finance.
+"""``ops export``: one row per money movement (capture, refund, dispute debit and credit, fee), for finance.
 
 Reads every payment record of the stage (a Scan: an operator's tool, never the request path) and
 writes the movements (:mod:`chalicelib.payments.ledger`) whose provider time falls in
 [--since, --until), as CSV or JSON on stdout. The rows are derived from each record's current
-facts: a dispute won since an earlier export shows its debit and its credit back.
+facts: a dispute won since an earlier export shows its debit and its credit back. A ``fee`` row
+(the provider's fee on a capture: negative; a fee a refund gave back: positive, in the fee's own
+currency) follows its movement, so finance sees gross, fee and net.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def render(rows: list[Movement], output: str) -> str:
 @click.option("--stage", default=LOCAL, show_default=True, metavar="STAGE", help="As for every command.")
 def export(since: str, until: str | None, output: str, stage: str) -> int:
     """Write one row per money movement between --since and --until (payment, source, account,
-    currency, amount in minor units, time, webhook id).
+    currency, amount in minor units, time, webhook id); fees are rows of their own (negative).
 
     \b
     Examples:

@@ -44,9 +44,22 @@ def payment_text(view: dict[str, Any]) -> str:
     if view.get("amounts"):
         lines.append("  amounts  " + ", ".join(
             f"{kind} {shown.get(kind) or value}" for kind, value in view["amounts"].items()))
+    if view.get("feeCurrency") and view["feeCurrency"] != view.get("currency"):
+        lines.append(f"  fees in  {view['feeCurrency']}")
     context = [f"{name} {view[name]}" for name in ("account", "livemode") if view.get(name) is not None]
     if context:
         lines.append("  context  " + ", ".join(context))
+    references = view.get("references") or {}
+    if references:
+        lines.append("  refs     " + ", ".join(f"{name} {value}" for name, value in sorted(references.items())))
+    if view.get("lastReason"):
+        reason = view["lastReason"]
+        lines.append(f"  reason   {reason['reason']} ({reason['kind']} {reason['status']}, {reason['occurredAt']})")
+    for fee in view.get("fees", []):
+        settled = (f", settled {fee['settlementAmount']} {fee['settlementCurrency']} at {fee.get('exchangeRate')}"
+                   if fee.get("settlementCurrency") else "")
+        lines.append(f"  fee      {fee['movement']} fee {fee.get('feeDisplay') or fee.get('fee')} net "
+                     f"{fee.get('netDisplay') or fee.get('net')} {fee['currency']}{settled}")
     for capture in view.get("captures", []):
         lines.append(f"  capture  {capture['captureId']} {capture['status']} {capture.get('amount')}")
     for refund in view.get("refunds", []):
@@ -59,7 +72,8 @@ def payment_text(view: dict[str, Any]) -> str:
     for entry in view.get("history", []):
         effect = f"-> {entry.get('paymentStatus')}" if entry.get("changed") else "(no change)"
         lines.append(f"  history  {entry.get('occurredAt', '')} {entry.get('providerEventType', '')} "
-                     f"{entry.get('status', '')} {effect} [{entry.get('webhookId', '')}]")
+                     f"{entry.get('status', '')} {effect} [{entry.get('webhookId', '')}]"
+                     + (f" ({entry['reason']})" if entry.get("reason") else ""))
     return "\n".join(lines)
 
 

@@ -3,8 +3,12 @@
 Derived from the record's facts, so the rows are as order-proof as the state: a capture that
 succeeded (a debit of the customer, a credit to the merchant), a refund that succeeded, a
 chargeback's debit (open or lost, or a PayPal reversal when there is no chargeback amount to book
-it under) and its credit when won back. A failed capture or refund moves nothing. Amounts are
-positive integers in minor units; ``direction`` says which way the merchant's money went. The
+it under) and its credit when won back, and a ``fee`` row per priced movement that happened (the
+provider's fee on a capture, or the fee a refund gave back: issue #13). A failed capture or
+refund moves nothing. Amounts are integers in minor units; ``direction`` says which way the
+merchant's money went. Movements of the customer's money are positive; a fee row is signed as
+it changes what the merchant keeps: a fee charged is negative (``out``), a fee given back
+positive (``in``), so gross plus fees is the net. A fee row is in the fee's own currency. The
 webhook id comes from the record's history (its last :data:`~chalicelib.payments.record.HISTORY_LIMIT`
 entries); an older fact has none.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.payments.details import FEE_REFUND
 from chalicelib.payments.model import PaymentStatus
 from chalicelib.payments.record import PaymentRecord
 from chalicelib.payments.state import Fact
@@ -22,7 +27,7 @@ COLUMNS = ("time", "payment", "source", "account", "currency", "movement", "dire
            "webhookId")
 
 
-_ORDER = {"capture": 0, "refund": 1, "dispute_debit": 2, "dispute_credit": 3}
+_ORDER = {"capture": 0, "refund": 1, "dispute_debit": 2, "dispute_credit": 3, "fee": 4}
 """Within one time, a debit before its credit back."""
 
 
@@ -34,12 +39,13 @@ class Movement:
     account: str | None
     currency: str | None
     movement: str
-    """``capture``, ``refund``, ``dispute_debit``, ``dispute_credit``."""
+    """``capture``, ``refund``, ``dispute_debit``, ``dispute_credit``, ``fee``."""
     direction: str
     """``in`` (money to the merchant) or ``out``."""
     amount: int
     reference: str
-    """The capture, refund, dispute or reversal id."""
+    """The capture, refund, dispute or reversal id (for a fee: the capture's or refund's, or the
+    payment's own id for a payment priced as a whole)."""
     webhook_id: str | None
 
     def to_json(self) -> dict[str, Any]:
@@ -82,4 +88,20 @@ def movements(record: PaymentRecord) -> list[Movement]:
     if not any(r.movement == "dispute_debit" for r in rows):  # a reversal is the chargeback's money
         rows += [row(f, "dispute_debit", "out", f.amount or 0, name) for name, f in state.reversals.items()
                  if f.status == PaymentStatus.REFUND_SUCCEEDED and f.amount]
+    rows += _fee_rows(record, webhooks)
     return sorted(rows, key=lambda r: (r.time, _ORDER[r.movement], r.reference))
+
+
+def _fee_rows(record: PaymentRecord, webhooks: dict[Any, Any]) -> list[Movement]:
+    rows: list[Movement] = []
+    for name, fact in record.state.fee_totals.facts:
+        if not fact.fee:
+            continue
+        what, _, movement = name.partition(":")
+        given_back = what == FEE_REFUND
+        rows.append(Movement(
+            fact.occurred_at, record.key, record.source, record.state.account, fact.currency, "fee",
+            "in" if given_back else "out", fact.fee if given_back else -fact.fee,
+            movement or record.payment_id, webhooks.get(fact.event_id),
+        ))
+    return rows

@@ -9,7 +9,9 @@ The JSON form is documented by ``docs/payment-event.v2.schema.json`` (``v1`` is 
 record). Version policy: adding an optional field keeps ``schemaVersion``; renaming, removing or
 changing the meaning of a field is a new version. Version "2" (issue #13) keeps every v1 field
 with its meaning and adds the ledger fields and the ``payment`` snapshot, whose meaning ("the
-record after this event") is new: see docs/PAYMENTS.md.
+record after this event") is new: see docs/PAYMENTS.md. The fee, net, settlement, references and
+reason fields came later within version 2: they are optional (a v2 document written before them
+lacks them) and additive.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ProcessingError
-from chalicelib.payments import money
+from chalicelib.payments import details, money
 
 if TYPE_CHECKING:
     from chalicelib.webhooks.record import WebhookRecord
@@ -175,6 +177,25 @@ class PaymentEvent:
     """False for a provider's test mode, True for live money, None when the payload does not say."""
     account: str | None = None
     """The provider account the payment belongs to (Stripe ``account``, Adyen merchant account)."""
+    fee: int | None = None
+    """The provider's fee on what this event reports (a capture, a payment), or the fee it gives
+    back with a refund, in minor units of :attr:`fee_currency`; None when the payload does not
+    state it (never estimated)."""
+    net: int | None = None
+    """What the merchant nets (a capture: gross minus fee; a refund: what it paid out), in
+    :attr:`fee_currency`."""
+    fee_currency: str | None = None
+    """The currency of ``fee`` and ``net`` (set whenever either is)."""
+    settlement_amount: int | None = None
+    """The movement in the merchant's settlement currency, when the provider converted it."""
+    settlement_currency: str | None = None
+    exchange_rate: str | None = None
+    """The provider's conversion rate to the settlement currency, as decimal text."""
+    references: tuple[tuple[str, str], ...] = field(default=())
+    """The merchant's references the payload carries (``merchantReference``, ``orderId``, ...),
+    sorted (name, value) pairs, at most :data:`~chalicelib.payments.details.MAX_REFERENCES`."""
+    reason: str | None = None
+    """Why: a failure's code and message, a refund's or a dispute's reason (one bounded line)."""
     payment: Mapping[str, Any] | None = field(default=None, compare=False)
     """The payment record after this event (:meth:`PaymentRecord.snapshot`), set once the event is
     applied; not part of the event's identity (``compare=False``)."""
@@ -190,6 +211,9 @@ class PaymentEvent:
             ("refund amount", self.refund_amount),
             ("refunded total", self.refunded_total),
             ("dispute amount", self.dispute_amount),
+            ("fee", self.fee),
+            ("net", self.net),
+            ("settlement amount", self.settlement_amount),
         ):
             _check_amount(value, what)
         has_amount = any(
@@ -213,11 +237,26 @@ class PaymentEvent:
             raise ProcessingError("a reversal is a refund-shaped event with its own id")
         if self.account is not None:
             _require_id(self.account, "account")
+        self._check_ledger_details()
         for related in self.related_payment_keys:
             # A related key of another provider would be linked into this source's payments
             # under a name that is not this provider's: refuse it rather than guess.
             if split_payment_key(related)[0] != self.provider:
                 raise ProcessingError("the event names a related payment of another provider")
+
+    def _check_ledger_details(self) -> None:
+        if self.fee_currency is not None:
+            money.currency_code(self.fee_currency)
+        elif self.fee is not None or self.net is not None:
+            raise ProcessingError("the event has a fee or net without its currency")
+        if (self.settlement_amount is None) != (self.settlement_currency is None):
+            raise ProcessingError("the event has a settlement amount without its currency, or the reverse")
+        if self.settlement_currency is not None:
+            money.currency_code(self.settlement_currency)
+        if self.exchange_rate is not None and not details.EXCHANGE_RATE.fullmatch(self.exchange_rate):
+            raise ProcessingError("the event's exchange rate is not decimal text")
+        details.check_references(self.references)
+        details.check_reason(self.reason)
 
     @property
     def payment_key(self) -> str:
@@ -293,6 +332,14 @@ class PaymentEvent:
             "reversal": self.reversal,
             "livemode": self.livemode,
             "account": self.account,
+            "fee": self.fee,
+            "net": self.net,
+            "feeCurrency": self.fee_currency,
+            "settlementAmount": self.settlement_amount,
+            "settlementCurrency": self.settlement_currency,
+            "exchangeRate": self.exchange_rate,
+            "references": dict(self.references),
+            "reason": self.reason,
             "payment": dict(self.payment) if self.payment is not None else None,
         }
 
@@ -324,5 +371,13 @@ class PaymentEvent:
             reversal=bool(document.get("reversal", False)),
             livemode=document.get("livemode"),
             account=document.get("account"),
+            fee=document.get("fee"),
+            net=document.get("net"),
+            fee_currency=document.get("feeCurrency"),
+            settlement_amount=document.get("settlementAmount"),
+            settlement_currency=document.get("settlementCurrency"),
+            exchange_rate=document.get("exchangeRate"),
+            references=tuple(sorted((document.get("references") or {}).items())),
+            reason=document.get("reason"),
             payment=document.get("payment"),
         )

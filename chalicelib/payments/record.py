@@ -138,6 +138,8 @@ class PaymentRecord:
             entry["refundId"] = event.refund_id
         if event.capture_id is not None:
             entry["captureId"] = event.capture_id
+        if event.reason is not None:
+            entry["reason"] = event.reason
         return self._next(state, (entry,), now)
 
     def absorb(self, other: PaymentRecord, now: str) -> PaymentRecord | None:
@@ -194,6 +196,22 @@ class PaymentRecord:
             "livemode": self.state.livemode,
             "account": self.state.account,
             "version": self.version,
+            # only when known: a payment without them publishes the snapshot it did before them
+            **{name: value for name, value in self._ledger_details().items() if value not in (None, {})},
+        }
+
+    def _ledger_details(self) -> dict[str, Any]:
+        """The fee currency, the merchant's references and the latest reason (issue #13)."""
+        state = self.state
+        reason = state.last_reason
+        return {
+            "feeCurrency": state.amounts.fee_currency,
+            "references": dict(state.references),
+            "lastReason": (
+                {"reason": reason.reason, "kind": reason.kind, "status": reason.status,
+                 "occurredAt": reason.occurred_at}
+                if reason is not None else None
+            ),
         }
 
     @classmethod
@@ -220,10 +238,13 @@ class PaymentRecord:
         """A JSON-able view for ``ops payment`` (amounts in minor units and as decimal text)."""
         state = self.state
 
-        def display(amount: int | None) -> str | None:
-            if amount is None or state.currency is None:
+        def display(amount: int | None, currency: str | None = state.currency) -> str | None:
+            if amount is None or currency is None:
                 return None
-            return money.format_minor_units(amount, state.currency)
+            return money.format_minor_units(amount, currency)
+
+        amounts = state.amounts
+        fee_kinds = {"fee", "net"}
 
         return {
             "paymentKey": self.key,
@@ -235,7 +256,10 @@ class PaymentRecord:
             "amount": state.amount,
             "currency": state.currency.upper() if state.currency else None,
             "amounts": state.amounts.to_json(),
-            "amountsDisplay": {kind: display(value) for kind, value in state.amounts.to_json().items()},
+            "amountsDisplay": {
+                kind: display(value, amounts.fee_currency if kind in fee_kinds else state.currency)
+                for kind, value in amounts.to_json().items()
+            },
             "livemode": state.livemode,
             "account": state.account,
             "amountDisplay": display(state.amount),
@@ -259,6 +283,12 @@ class PaymentRecord:
                 {"reversalId": name, "status": f.status, "amount": f.amount, "occurredAt": f.occurred_at}
                 for name, f in sorted(state.reversals.items())
             ],
+            "fees": [
+                {"movement": name, **{k: v for k, v in f.to_json().items() if k != "eventId"},
+                 "feeDisplay": display(f.fee, f.currency), "netDisplay": display(f.net, f.currency)}
+                for name, f in sorted(state.fees.items())
+            ],
+            **self._ledger_details(),
             "aliases": list(state.aliases),
             "appliedEvents": len(state.applied),
             "version": self.version,

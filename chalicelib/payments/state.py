@@ -33,6 +33,8 @@ Slots, and the order that picks the winner in each:
 - ``reversals``: refund-shaped events by id that are the provider taking the money back (PayPal
   ``PAYMENT.CAPTURE.REVERSED``): money of the disputes, never counted as refunded.
 - ``livemode`` and ``account``: context, joined by ``max`` (a payment has one of each).
+- ``fees``, ``references`` and ``last_reason``: the ledger details (:mod:`chalicelib.payments.details`),
+  each with its own join; they never decide the status.
 
 Derived amounts (minor units): ``captured`` sums the captures whose final fact succeeded (without
 capture facts: the amount, once the lifecycle succeeded); ``refunded`` sums succeeded refunds, plus
@@ -41,6 +43,11 @@ the part of the provider's running total that no named refund explains (Stripe's
 failed fact and not counted); ``disputed`` is the larger of the open and lost chargebacks' amounts
 and the succeeded reversals (a lost dispute and its reversal are one debit); a won dispute's funds
 are reinstated.
+
+Derived fees: a capture's fee counts while that capture's final fact succeeded, a refund's returned
+fee while that refund succeeded, a payment-level fee (no capture ids) while money is captured; the
+fee is the sum over captures minus the fees returned, the net the captures' net minus the refunds'
+(see :func:`chalicelib.payments.details.totals`).
 
 Derived status: an open chargeback is ``disputed``; a lost one ``dispute_lost``; refunds reaching
 the captured amount ``refunded``; any refund ``partially_refunded``; a won chargeback
@@ -61,6 +68,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from chalicelib.errors import ProcessingError
+from chalicelib.payments import details, ledger_facts
+from chalicelib.payments.details import FeeFact, FeeTotals, ReasonFact
 from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus
 
 MAX_APPLIED = 200
@@ -211,14 +220,26 @@ class Amounts:
     captured: int
     refunded: int
     disputed: int
+    fee: int | None = None
+    """Fees of the counted captures minus the fees refunds gave back (in :attr:`fee_currency`),
+    when a payload stated one; None otherwise."""
+    net: int | None = None
+    fee_currency: str | None = None
 
     def to_json(self) -> dict[str, int]:
-        return {
+        """The amounts by kind; ``fee`` and ``net`` only when known (they are in
+        :attr:`fee_currency`, which the record's views add beside them)."""
+        document = {
             "authorized": self.authorized,
             "captured": self.captured,
             "refunded": self.refunded,
             "disputed": self.disputed,
         }
+        if self.fee is not None:
+            document["fee"] = self.fee
+        if self.net is not None:
+            document["net"] = self.net
+        return document
 
 
 _LIFECYCLE_DISPLACED = frozenset({PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION, PaymentStatus.FAILED})
@@ -241,6 +262,9 @@ class PaymentState:
     reversals: Mapping[str, Fact] = field(default_factory=dict)
     livemode: bool | None = None
     account: str | None = None
+    fees: Mapping[str, FeeFact] = field(default_factory=dict)
+    references: Mapping[str, str] = field(default_factory=dict)
+    last_reason: ReasonFact | None = None
 
     # -- folding -------------------------------------------------------------------------------
 
@@ -297,6 +321,9 @@ class PaymentState:
             reversals=reversals,
             livemode=_join_optional(self.livemode, event.livemode),
             account=_join_optional(self.account, event.account),
+            fees=details.join_fees(self.fees, ledger_facts.fee_facts(event)),
+            references=details.join_references(self.references, dict(event.references)),
+            last_reason=details.later(self.last_reason, ledger_facts.reason_fact(event)),
         )
 
     def merge(self, other: PaymentState) -> PaymentState:
@@ -317,6 +344,9 @@ class PaymentState:
             reversals=_join_maps(self.reversals, other.reversals, refund_key),
             livemode=_join_optional(self.livemode, other.livemode),
             account=_join_optional(self.account, other.account),
+            fees=details.join_fees(self.fees, other.fees),
+            references=details.join_references(self.references, other.references),
+            last_reason=details.later(self.last_reason, other.last_reason),
         )
 
     # -- derived ---------------------------------------------------------------------------------
@@ -373,12 +403,21 @@ class PaymentState:
         return self.captured_amount or (self.amount or 0)
 
     @property
+    def fee_totals(self) -> FeeTotals:
+        """The fee facts that count (their movement happened) and their totals."""
+        return ledger_facts.counted_fees(self.fees, self.captures, self.refunds, self.captured_amount)
+
+    @property
     def amounts(self) -> Amounts:
+        fees = self.fee_totals
         return Amounts(
             authorized=self.authorized_amount,
             captured=self.captured_amount,
             refunded=self.refunded_amount,
             disputed=self.disputed_amount,
+            fee=fees.fee,
+            net=fees.net,
+            fee_currency=fees.currency,
         )
 
     def _lifecycle_status(self) -> str:
@@ -444,6 +483,9 @@ class PaymentState:
             "reversals": many(self.reversals),
             "livemode": self.livemode,
             "account": self.account,
+            "fees": {name: fact.to_json() for name, fact in sorted(self.fees.items())},
+            "references": dict(sorted(self.references.items())),
+            "lastReason": self.last_reason.to_json() if self.last_reason is not None else None,
         }
         document.update({name: value for name, value in optional.items() if value not in (None, {})})
         return document
@@ -470,6 +512,9 @@ class PaymentState:
             reversals=many(data.get("reversals")),
             livemode=data.get("livemode"),
             account=data.get("account"),
+            fees={k: FeeFact.from_json(v) for k, v in (data.get("fees") or {}).items()},
+            references=dict(data.get("references") or {}),
+            last_reason=ReasonFact.from_json(data["lastReason"]) if data.get("lastReason") else None,
         )
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ProcessingError
 from chalicelib.payments import fields, money
+from chalicelib.payments.details import reason_of, references_of
 from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus, payment_key
 from chalicelib.providers.adyen.items import AUTO_CAPTURE_OPTION
 from chalicelib.providers.adyen.signature import ITEM_KEY
@@ -148,6 +149,7 @@ def normalize(webhook: WebhookRecord, options: Mapping[str, Any] | None = None) 
     elif kind == EventKind.DISPUTE:
         details["dispute_amount"] = amount
     details["account"] = fields.optional_text(item, "merchantAccountCode")
+    details.update(_ledger_details(item, kind, status))
     return PaymentEvent.from_webhook(
         webhook,
         provider_payment_id=payment_id,
@@ -157,3 +159,19 @@ def normalize(webhook: WebhookRecord, options: Mapping[str, Any] | None = None) 
         occurred_at=occurred_at,
         **details,
     )
+
+
+FAILURE_STATUSES = frozenset({PaymentStatus.FAILED, PaymentStatus.REFUND_FAILED})
+
+
+def _ledger_details(item: Mapping[str, Any], kind: str, status: str) -> dict[str, Any]:
+    """The merchant's ``merchantReference``, and ``reason`` where it is a reason: on a failure
+    (a refused authorisation, CAPTURE_FAILED, REFUND_FAILED) and on a dispute (the chargeback's
+    reason code and text). On a successful AUTHORISATION ``reason`` holds the authorisation code,
+    the card's last digits and its expiry: never taken. Adyen's standard notifications carry no
+    fees (they come with the settlement reports), so an Adyen event has none."""
+    reason = item.get("reason") if status in FAILURE_STATUSES or kind == EventKind.DISPUTE else None
+    return {
+        "references": references_of([("merchantReference", item.get("merchantReference"))]),
+        "reason": reason_of(reason),
+    }

@@ -32,7 +32,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ProcessingError
-from chalicelib.payments import fields
+from chalicelib.payments import details, fields
 from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus
 
 if TYPE_CHECKING:
@@ -97,4 +97,37 @@ def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
         kind=kind,
         status=status,
         occurred_at=fields.rfc3339_time(event.get("created_at"), "created_at"),
+        references=details.references_of(
+            [("mandate", fields.dig(event, "links", "mandate")),
+             ("subscription", fields.dig(event, "links", "subscription"))]
+            + _metadata_references(event)
+        ),
+        reason=_reason(event, status),
     )
+
+
+REASON_STATUSES = frozenset({
+    PaymentStatus.FAILED, PaymentStatus.CANCELED, PaymentStatus.REFUND_FAILED,
+    PaymentStatus.DISPUTE_OPEN, PaymentStatus.DISPUTE_LOST, PaymentStatus.DISPUTE_WON,
+})
+
+
+def _reason(event: dict[str, Any], status: str) -> str | None:
+    """``details.cause`` (with the scheme's ``reason_code`` when given) and ``details.description``
+    of a failure, a cancellation or a chargeback; a routine event's cause (``payment_confirmed``)
+    says nothing a ledger needs."""
+    if status not in REASON_STATUSES:
+        return None
+    cause, code = fields.dig(event, "details", "cause"), fields.dig(event, "details", "reason_code")
+    if isinstance(cause, str) and isinstance(code, str) and code:
+        cause = f"{cause} ({code})"
+    return details.reason_of(cause, fields.dig(event, "details", "description"))
+
+
+def _metadata_references(event: dict[str, Any]) -> list[tuple[str, object]]:
+    """The event's ``metadata`` (what the merchant set when creating the payment, which
+    GoCardless copies onto the event as ``resource_metadata``), as ``metadata.<key>``."""
+    metadata = event.get("resource_metadata") or event.get("metadata")
+    if not isinstance(metadata, dict):
+        return []
+    return [(f"metadata.{key}", value) for key, value in sorted(metadata.items()) if isinstance(key, str)]

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ProcessingError
-from chalicelib.payments import fields, money
+from chalicelib.payments import details, fields, money
 from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus, payment_key
 
 if TYPE_CHECKING:
@@ -256,9 +256,9 @@ def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
     if event_type in REFUND_EVENT_TYPES:
         return _ledger_fields(_refund_event(webhook, fields.load_object(webhook.payload)), webhook)
     if event_type in SALE_STATUSES:
-        return _sale_event(webhook, fields.load_object(webhook.payload))
+        return _with_details(_sale_event(webhook, fields.load_object(webhook.payload)), webhook)
     if event_type == SALE_REFUNDED:
-        return _sale_refund_event(webhook, fields.load_object(webhook.payload))
+        return _with_details(_sale_refund_event(webhook, fields.load_object(webhook.payload)), webhook)
     if event_type.startswith(DISPUTE_EVENT_PREFIX):
         return _ledger_fields(_dispute_event(webhook, fields.load_object(webhook.payload)), webhook)
     return None
@@ -282,4 +282,67 @@ def _ledger_fields(event: PaymentEvent | None, webhook: WebhookRecord) -> Paymen
         stated = paypal_amount(resource, "dispute_amount")
         if stated is not None and stated[1] == event.currency:
             changes["dispute_amount"] = stated[0]
+    return _with_details(replace(event, **changes), webhook)
+
+
+# -- fees, references, reasons (issue #13) -------------------------------------------------------
+
+REFERENCE_FIELDS = (("invoiceId", "invoice_id"), ("customId", "custom_id"),
+                    ("invoiceNumber", "invoice_number"), ("custom", "custom"))
+"""The merchant's references on a v2 capture or refund (``invoice_id``, ``custom_id``) and a v1
+sale or sale refund (``invoice_number``, ``custom``)."""
+
+
+def _breakdown(resource: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """A capture's ``seller_receivable_breakdown`` or a refund's ``seller_payable_breakdown``:
+    ``paypal_fee`` and ``net_amount`` (in the transaction's currency), and when PayPal converted
+    the money, ``receivable_amount`` (captures) or ``net_amount_in_receivable_currency`` (refunds)
+    with ``exchange_rate.value``. A v1 sale's ``transaction_fee`` is its fee (no net stated)."""
+    breakdown = resource.get(name)
+    if not isinstance(breakdown, dict):
+        fee_v1 = resource.get("transaction_fee")
+        if isinstance(fee_v1, dict):
+            code = money.currency_code(fee_v1.get("currency"), "resource.transaction_fee.currency")
+            value = money.minor_units_from_decimal(fee_v1.get("value"), code, "resource.transaction_fee.value")
+            return {"fee": value, "fee_currency": code}
+        return {}
+    fee, net = paypal_amount(breakdown, "paypal_fee"), paypal_amount(breakdown, "net_amount")
+    stated = fee or net
+    if stated is None:
+        return {}
+    currency = stated[1]
+    changes: dict[str, Any] = {
+        "fee": fee[0] if fee is not None else None,
+        "net": net[0] if net is not None and net[1] == currency else None,
+        "fee_currency": currency,
+    }
+    settled = (paypal_amount(breakdown, "receivable_amount")
+               or paypal_amount(breakdown, "net_amount_in_receivable_currency"))
+    rate = fields.dig(breakdown, "exchange_rate", "value")
+    if settled is not None and settled[1] != currency:
+        changes.update(settlement_amount=settled[0], settlement_currency=settled[1],
+                       exchange_rate=rate if isinstance(rate, str) and details.EXCHANGE_RATE.fullmatch(rate) else None)
+    return changes
+
+
+def _with_details(event: PaymentEvent, webhook: WebhookRecord) -> PaymentEvent:
+    from dataclasses import replace
+
+    resource = fields.obj(fields.load_object(webhook.payload), "resource")
+    changes: dict[str, Any] = {
+        "references": details.references_of((name, resource.get(key)) for name, key in REFERENCE_FIELDS),
+        # a capture or refund says why it is pending or denied (status_details.reason), a dispute
+        # why it was opened (reason), a v1 sale why it is pending (reason_code)
+        "reason": details.reason_of(
+            fields.dig(resource, "status_details", "reason")
+            or (resource.get("reason") if event.kind == EventKind.DISPUTE else None)
+            or resource.get("reason_code")
+        ),
+    }
+    if event.kind == EventKind.PAYMENT and event.status == PaymentStatus.SUCCEEDED:
+        changes.update(details.lenient(lambda: _breakdown(resource, "seller_receivable_breakdown"), "paypal",
+                                       webhook.webhook_id, "seller_receivable_breakdown"))
+    elif event.kind == EventKind.REFUND and not event.reversal:
+        changes.update(details.lenient(lambda: _breakdown(resource, "seller_payable_breakdown"), "paypal",
+                                       webhook.webhook_id, "seller_payable_breakdown"))
     return replace(event, **changes)

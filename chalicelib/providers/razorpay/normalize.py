@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.payments import fields, money
+from chalicelib.payments import details, fields, money
 from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus
 
 if TYPE_CHECKING:
@@ -69,9 +69,12 @@ def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
         amount, currency = _amount(payment, "payment")
         if amount == 0:
             return None  # a mandate or token registration: no money moves
+        status = PAYMENT_STATUSES[event_type]
         return PaymentEvent.from_webhook(
             webhook, provider_payment_id=fields.text(payment, "id"), kind=EventKind.PAYMENT,
-            status=PAYMENT_STATUSES[event_type], occurred_at=at, amount=amount, currency=currency,
+            status=status, occurred_at=at, amount=amount, currency=currency,
+            **_references_and_reason(payment, status),
+            **details.lenient(lambda: _fee(payment, amount, currency), "razorpay", webhook.webhook_id, "fee"),
         )
     if event_type in REFUND_STATUSES:
         refund = _entity(document, "refund")
@@ -80,6 +83,7 @@ def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
             webhook, provider_payment_id=fields.text(refund, "payment_id"), kind=EventKind.REFUND,
             status=REFUND_STATUSES[event_type], occurred_at=at, currency=currency,
             refund_id=fields.text(refund, "id"), refund_amount=amount,
+            **_references_and_reason(refund, REFUND_STATUSES[event_type]),
         )
     dispute = _entity(document, "dispute")
     return PaymentEvent.from_webhook(
@@ -87,4 +91,28 @@ def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
         status=DISPUTE_STATUSES[event_type], occurred_at=at,
         currency=money.currency_code(dispute.get("currency"), "payload.dispute.entity.currency"),
         dispute_id=fields.text(dispute, "id"),
+        reason=details.reason_of(dispute.get("reason_code"), dispute.get("reason_description")),
     )
+
+
+def _fee(payment: Mapping[str, Any], amount: int, currency: str) -> dict[str, Any]:
+    """Razorpay's ``fee`` (its fee *including* the GST in ``tax``, ``service_tax`` in older
+    payloads) in the payment's currency; the net is the amount minus it. Null until captured."""
+    fee = payment.get("fee")
+    if fee is None:
+        return {}
+    value = money.minor_units_from_integer(fee, currency, "payload.payment.entity.fee")
+    return {"fee": value, "net": amount - value if amount >= value else None, "fee_currency": currency}
+
+
+def _references_and_reason(entity: Mapping[str, Any], status: str) -> dict[str, Any]:
+    """``order_id`` and the merchant's ``notes`` (``notes.<key>``, bounded), and a failure's
+    ``error_code`` with ``error_description``."""
+    notes = entity.get("notes")
+    pairs: list[tuple[str, object]] = [("orderId", entity.get("order_id"))]
+    if isinstance(notes, Mapping):
+        pairs += [(f"notes.{key}", value) for key, value in sorted(notes.items()) if isinstance(key, str)]
+    failed = status in (PaymentStatus.FAILED, PaymentStatus.REFUND_FAILED)
+    reason = (details.reason_of(entity.get("error_code"), entity.get("error_description") or entity.get("error_reason"))
+              if failed else None)
+    return {"references": details.references_of(pairs), "reason": reason}

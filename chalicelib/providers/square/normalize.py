@@ -3,7 +3,8 @@
 payment's ``status``; the payment amount is ``total_money`` (tip included: what refunds are
 measured against) and ``refunded_money`` is Square's running total of refunds. Square amounts
 are ISO 4217 minor units. The event time is the object's ``updated_at`` (milliseconds), else the
-event's ``created_at``.
+event's ``created_at``. The seller (``merchant_id``) is the payment's account; ``processing_fee``
+gives the fees (docs/PAYMENTS.md, "Fees, references and reasons").
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ProcessingError
-from chalicelib.payments import fields, money
+from chalicelib.payments import details, fields, money
 from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus
 
 if TYPE_CHECKING:
@@ -141,9 +142,92 @@ def normalize(webhook: WebhookRecord) -> PaymentEvent | None:
     """A stored Square event as a PaymentEvent, or None outside the mapping (see the README)."""
     event_type = webhook.event_type
     if event_type in PAYMENT_EVENT_TYPES:
-        return _payment_event(webhook, fields.load_object(webhook.payload))
+        return _with_details(_payment_event(webhook, fields.load_object(webhook.payload)), webhook, "payment")
     if event_type in REFUND_EVENT_TYPES:
-        return _refund_event(webhook, fields.load_object(webhook.payload))
+        return _with_details(_refund_event(webhook, fields.load_object(webhook.payload)), webhook, "refund")
     if event_type.startswith(DISPUTE_EVENT_PREFIX):
-        return _dispute_event(webhook, fields.load_object(webhook.payload))
+        return _with_details(_dispute_event(webhook, fields.load_object(webhook.payload)), webhook, "dispute")
     return None
+
+
+# -- context, fees, references, reasons (issue #13) ----------------------------------------------
+
+REFERENCE_FIELDS = (("orderId", "order_id"), ("referenceId", "reference_id"), ("locationId", "location_id"))
+REFUND_REFERENCE_FIELDS = (("refundOrderId", "order_id"), ("locationId", "location_id"))
+"""A refund's ``order_id`` is its own (the return's order), not the payment's: named apart, so it
+never competes with the payment's ``orderId`` on the record."""
+
+
+def _processing_fees(obj: Mapping[str, Any]) -> tuple[int, str] | None:
+    """The sum of ``processing_fee[].amount_money`` (Square lists one per fee it applied: an
+    initial one, later adjustments), None without fees; fees in two currencies are refused."""
+    listed = obj.get("processing_fee")
+    if not isinstance(listed, list) or not listed:
+        return None
+    total, currency = 0, None
+    for fee in listed:
+        value = fee.get("amount_money") if isinstance(fee, dict) else None
+        if not isinstance(value, dict):
+            raise ProcessingError("processing_fee.amount_money is not a Money object")
+        code = money.currency_code(value.get("currency"), "processing_fee.amount_money.currency")
+        if currency is not None and code != currency:
+            raise ProcessingError("processing_fee lists fees in two currencies")
+        amount = value.get("amount")
+        if not isinstance(amount, int) or isinstance(amount, bool):
+            raise ProcessingError("processing_fee.amount_money.amount is not an integer")
+        sign = -1 if amount < 0 else 1  # a refund's fees are negative: given back to the seller
+        total += sign * money.minor_units_from_integer(abs(amount), code, "processing_fee.amount_money.amount")
+        currency = code
+    assert currency is not None
+    return total, currency
+
+
+def _fee(event: PaymentEvent, obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A payment's fees (``net`` is ``total_money`` minus them), or the fees a refund gives back
+    (``net`` is what the seller paid out: the refund minus them)."""
+    stated = _processing_fees(obj)
+    if stated is None:
+        return {}
+    total, currency = stated
+    if event.kind == EventKind.REFUND:
+        if total > 0:
+            return {}  # a refund that costs a fee is not a fee given back: left absent
+        returned = -total
+        net = event.refund_amount - returned if event.refund_amount is not None and currency == event.currency else None
+        return {"fee": returned, "net": net if net is None or net >= 0 else None, "fee_currency": currency}
+    if total < 0:
+        return {}
+    gross = event.amount if currency == event.currency else None
+    net = gross - total if gross is not None and gross >= total else None
+    return {"fee": total, "net": net, "fee_currency": currency}
+
+
+def _reason(obj: Mapping[str, Any], kind: str, status: str) -> str | None:
+    if kind == EventKind.PAYMENT:
+        errors = fields.dig(obj, "card_details", "errors")
+        if status == PaymentStatus.FAILED and isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return details.reason_of(errors[0].get("code"), errors[0].get("detail"))
+        return None
+    return details.reason_of(obj.get("reason"))
+
+
+def _with_details(event: PaymentEvent | None, webhook: WebhookRecord, name: str) -> PaymentEvent | None:
+    """The seller (``merchant_id``) as the account, the order and location references, the fees
+    (``processing_fee``) and the reason (a refund's or a dispute's ``reason``, a failed card's
+    first error)."""
+    if event is None:
+        return None
+    from dataclasses import replace
+
+    document = fields.load_object(webhook.payload)
+    obj = fields.obj(document, "data", "object", name)
+    changes: dict[str, Any] = {
+        "account": fields.optional_text(document, "merchant_id"),
+        "references": details.references_of(
+            (label, obj.get(key)) for label, key in (REFUND_REFERENCE_FIELDS if name == "refund" else REFERENCE_FIELDS)
+        ),
+        "reason": _reason(obj, event.kind, event.status),
+    }
+    if event.kind in (EventKind.PAYMENT, EventKind.REFUND):
+        changes.update(details.lenient(lambda: _fee(event, obj), "square", webhook.webhook_id, "processing_fee"))
+    return replace(event, **changes)

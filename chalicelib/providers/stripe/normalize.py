@@ -11,6 +11,10 @@ events of a charge that belongs to a PaymentIntent are ignored (its ``payment_in
 say it). A zero-value authorisation (``amount`` 0, a card check) is not a payment: ignored. An
 unknown *value* (a dispute or refund status Stripe added after this mapping) never dead-letters
 the event: it is ignored with a warning carrying ``metric="UnmappedProviderValue"``.
+
+Fees come only from an expanded ``balance_transaction`` (never estimated), references only from
+the order keys of ``metadata`` (:data:`ORDER_METADATA_KEYS`), reasons from the failure, refund and
+dispute fields (docs/PAYMENTS.md, "Fees, references and reasons").
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib import log
 from chalicelib.errors import ProcessingError
-from chalicelib.payments import fields, money
+from chalicelib.payments import details, fields, money
 from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus
 
 if TYPE_CHECKING:
@@ -283,4 +287,96 @@ def _ledger_fields(event: PaymentEvent | None, document: Mapping[str, Any]) -> P
         changes["dispute_inquiry"] = isinstance(status, str) and status.startswith("warning_")
         if obj.get("amount") is not None:
             changes["dispute_amount"] = stripe_amount(obj.get("amount"), event.currency, "data.object.amount")
+    if isinstance(obj, Mapping):
+        changes.update(_details(event, obj, str(document.get("type", ""))))
+        if event.fee_currency is None and event.currency is not None:
+            changes.update(details.lenient(lambda: _balance_fee(event, obj), "stripe", event.webhook_id,
+                                           "balance_transaction"))
     return replace(event, **changes)
+
+
+# -- fees, references, reasons (issue #13) -------------------------------------------------------
+
+ORDER_METADATA_KEYS = ("order_id", "orderId", "order_number", "orderNumber", "order")
+"""The ``metadata`` keys read as the merchant's order reference (``metadata.<key>``). Metadata is
+the merchant's own free map: only these keys are taken, and ``description`` is not (free text
+that often holds a customer's name or e-mail)."""
+
+
+def _details(event: PaymentEvent, obj: Mapping[str, Any], event_type: str) -> dict[str, Any]:
+    metadata = obj.get("metadata")
+    pairs = ((f"metadata.{key}", metadata.get(key)) for key in ORDER_METADATA_KEYS) if isinstance(
+        metadata, Mapping) else ()
+    reason: str | None = None
+    if obj.get("object") == "payment_intent":
+        error = obj.get("last_payment_error")
+        if event.status in (PaymentStatus.FAILED, PaymentStatus.REQUIRES_ACTION) and isinstance(error, Mapping):
+            reason = details.reason_of(error.get("decline_code") or error.get("code"), error.get("message"))
+        elif event.status == PaymentStatus.CANCELED:
+            reason = details.reason_of(obj.get("cancellation_reason"))
+    elif obj.get("object") == "charge" and event.kind == EventKind.PAYMENT:
+        if event.status == PaymentStatus.FAILED:
+            reason = details.reason_of(obj.get("failure_code"), obj.get("failure_message"))
+    elif obj.get("object") == "charge" and event_type == CHARGE_REFUNDED:
+        newest = _listed_refund(obj, event.refund_id)
+        reason = details.reason_of(newest.get("reason")) if newest is not None else None
+    elif obj.get("object") == "refund":
+        failed = event.status == PaymentStatus.REFUND_FAILED
+        reason = details.reason_of(obj.get("failure_reason") if failed else obj.get("reason"))
+    elif obj.get("object") == "dispute":
+        reason = details.reason_of(obj.get("reason"))
+    return {"references": details.references_of(pairs), "reason": reason}
+
+
+def _listed_refund(charge: Mapping[str, Any], refund_id: str | None) -> Mapping[str, Any] | None:
+    listed = fields.dig(charge, "refunds", "data")
+    if refund_id is None or not isinstance(listed, list):
+        return None
+    return next((r for r in listed if isinstance(r, Mapping) and r.get("id") == refund_id), None)
+
+
+def _balance_fee(event: PaymentEvent, obj: Mapping[str, Any]) -> dict[str, Any]:
+    """Fee and net from an expanded ``balance_transaction`` (a charge's, a refund's, or the
+    PaymentIntent's ``latest_charge``'s); events normally carry only its id, and then the fee is
+    absent: never estimated. The balance transaction is in the settlement currency: when that is
+    not the charge's, its amount is the settlement amount and ``exchange_rate`` the rate."""
+    if event.kind == EventKind.PAYMENT and event.status == PaymentStatus.SUCCEEDED:
+        source = obj.get("latest_charge") if obj.get("object") == "payment_intent" else obj
+    elif event.kind == EventKind.REFUND and event.refund_id is not None and obj.get("object") == "refund":
+        source = obj
+    else:
+        return {}
+    balance = fields.dig(source, "balance_transaction")
+    if not isinstance(balance, Mapping) or balance.get("object") != "balance_transaction":
+        return {}
+    currency = money.currency_code(balance.get("currency"), "balance_transaction.currency")
+
+    def units(name: str) -> int:
+        value = balance.get(name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ProcessingError(f"balance_transaction.{name} is not an integer")
+        return stripe_amount(abs(value), currency, f"balance_transaction.{name}")
+
+    refund = event.kind == EventKind.REFUND
+    fee = balance.get("fee")
+    # A refund's balance transaction shows a fee given back as a negative fee; a positive one
+    # (a fee charged for refunding) is not a fee given back: left absent rather than misbooked.
+    returned = refund and isinstance(fee, int) and fee <= 0
+    changes: dict[str, Any] = {
+        "fee": units("fee") if (not refund or returned) else None,
+        "net": units("net"),
+        "fee_currency": currency,
+    }
+    rate = balance.get("exchange_rate")
+    if currency != event.currency:
+        changes.update(settlement_amount=units("amount"), settlement_currency=currency,
+                       exchange_rate=_rate_text(rate))
+    return changes
+
+
+def _rate_text(rate: object) -> str | None:
+    """Stripe's ``exchange_rate`` (a JSON number) as decimal text, None when absent or odd."""
+    if isinstance(rate, bool) or not isinstance(rate, int | float):
+        return None
+    text = f"{rate:.12f}".rstrip("0").rstrip(".") if isinstance(rate, float) else str(rate)
+    return text if details.EXCHANGE_RATE.fullmatch(text) else None

@@ -51,3 +51,39 @@ def test_export_refuses_a_window_that_ends_before_it_starts(
     assert "--since is after --until" in capsys.readouterr().err
     assert main(["export", "--help"]) == 0
     assert "money movement" in capsys.readouterr().out
+
+
+def test_each_priced_movement_that_happened_has_a_fee_row_signed_as_it_changes_the_net() -> None:
+    from dataclasses import replace
+
+    record = record_of(
+        replace(payment("cap", "succeeded", 1, amount=1000, capture_id="CAP", **PAYPAL),
+                fee=84, net=916, fee_currency="USD"),
+        replace(payment("cap2", "succeeded", 2, amount=500, capture_id="CAP2", **PAYPAL),
+                fee=0, net=500, fee_currency="USD"),
+        replace(make("re", "refund", "refund_succeeded", 3, refund_id="RE", refund_amount=99, **PAYPAL),
+                fee=2, net=97, fee_currency="USD"),
+        replace(make("re2", "refund", "refund_failed", 4, refund_id="RE2", refund_amount=50, **PAYPAL),
+                fee=1, net=49, fee_currency="USD"),  # failed: its fee was never given back
+    )
+    rows = [(m.movement, m.direction, m.amount, m.reference, m.currency, m.webhook_id) for m in movements(record)]
+    assert rows == [
+        ("capture", "in", 1000, "CAP", "USD", "wh_cap"),
+        ("fee", "out", -84, "CAP", "USD", "wh_cap"),
+        ("capture", "in", 500, "CAP2", "USD", "wh_cap2"),  # a zero fee moves nothing: no row
+        ("refund", "out", 99, "RE", "USD", "wh_re"),
+        ("fee", "in", 2, "RE", "USD", "wh_re"),
+    ]
+    gross = 1000 + 500 - 99
+    assert gross + sum(m.amount for m in movements(record) if m.movement == "fee") == gross - 82
+    assert record.state.amounts.fee == 82
+
+
+def test_a_fee_in_the_settlement_currency_is_exported_in_it() -> None:
+    from dataclasses import replace
+
+    record = record_of(replace(payment("cap", "succeeded", 1, amount=1000, capture_id="CAP", **PAYPAL),
+                               fee=79, net=1711, fee_currency="EUR", settlement_amount=1790,
+                               settlement_currency="EUR", exchange_rate="0.895"))
+    fee = [m for m in movements(record) if m.movement == "fee"]
+    assert [(m.amount, m.currency) for m in fee] == [(-79, "EUR")]

@@ -12,6 +12,7 @@ Deterministic by default (``derandomize``: the same examples on every run, so CI
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -170,3 +171,96 @@ def test_folding_two_halves_and_merging_them_is_the_same_state(
     split = cut % (len(delivered) + 1)
     left, right = fold(delivered[:split]), fold(delivered[split:])
     assert left.merge(right).facts() == fold(delivered).facts()
+
+
+# -- the ledger details (issue #13): fees, references and reasons keep the order-proof fold -------
+
+REFERENCE_CHOICES: list[tuple[tuple[str, str], ...]] = [
+    (), (("orderId", "o-1"),), (("orderId", "o-2"), ("merchantReference", "m-1")), (("customId", "c"),),
+]
+
+
+@st.composite
+def detailed_life_cycles(draw: st.DrawFn) -> list[PaymentEvent]:
+    """A life cycle whose events carry what real payloads carry: a fee and net on some captures
+    (PayPal seller_receivable_breakdown, Square processing_fee), the fee a refund gives back, the
+    merchant's references (sometimes two events disagree), failure and dispute reasons."""
+    events = draw(life_cycles())
+    detailed: list[PaymentEvent] = []
+    for event in events:
+        changes: dict[str, object] = {"references": draw(st.sampled_from(REFERENCE_CHOICES))}
+        priced = event.currency is not None and draw(st.booleans())
+        if priced and event.kind == "payment" and event.status == "succeeded" and event.amount:
+            fee = event.amount // 20
+            changes.update(fee=fee, net=event.amount - fee, fee_currency=event.currency)
+            if draw(st.booleans()):
+                changes.update(settlement_amount=event.amount * 2, settlement_currency="EUR", exchange_rate="2.0")
+        elif priced and event.kind == "refund" and event.refund_amount and not event.reversal:
+            fee = event.refund_amount // 50
+            changes.update(fee=fee, net=event.refund_amount - fee, fee_currency=event.currency)
+        if event.status in ("failed", "refund_failed", "dispute_open", "dispute_lost") and draw(st.booleans()):
+            changes["reason"] = f"code_{event.provider_event_id}: it said no"
+        detailed.append(replace(event, **changes))  # type: ignore[arg-type]  # the keys are PaymentEvent fields
+    return detailed
+
+
+@st.composite
+def detailed_deliveries(draw: st.DrawFn) -> tuple[list[PaymentEvent], list[PaymentEvent]]:
+    events = draw(detailed_life_cycles())
+    shuffled = list(draw(st.permutations(events)))
+    for _ in range(draw(st.integers(min_value=0, max_value=len(events)))):
+        shuffled.insert(draw(st.integers(min_value=0, max_value=len(shuffled))), draw(st.sampled_from(events)))
+    return events, shuffled
+
+
+@PROPERTY
+@given(detailed_deliveries())
+def test_fees_references_and_reasons_do_not_depend_on_delivery_order(
+    case: tuple[list[PaymentEvent], list[PaymentEvent]],
+) -> None:
+    in_order, delivered = case
+    expected, actual = fold(in_order), fold(delivered)
+    assert actual.facts() == expected.facts()
+    assert actual.amounts == expected.amounts
+    assert actual.last_reason == expected.last_reason
+    # merging two halves (a record first seen under an alias) gives the same details too
+    half = len(delivered) // 2
+    merged = fold(delivered[:half]).merge(fold(delivered[half:]))
+    assert (merged.amounts, dict(merged.references), merged.last_reason) == (
+        expected.amounts, dict(expected.references), expected.last_reason)
+
+
+@PROPERTY
+@given(detailed_deliveries())
+def test_the_fee_is_what_the_priced_movements_that_happened_cost(
+    case: tuple[list[PaymentEvent], list[PaymentEvent]],
+) -> None:
+    in_order, delivered = case
+    state = fold(delivered)
+    latest: dict[str, PaymentEvent] = {}  # the last priced event of each movement (times only grow in order)
+    for event in in_order:
+        if event.fee is None:
+            continue
+        if event.kind == "refund":
+            latest[f"refund:{event.refund_id}"] = event
+        elif event.capture_id is not None:
+            latest[f"capture:{event.capture_id}"] = event
+        else:
+            latest["payment"] = event
+    fee = 0
+    counted = 0
+    for name, event in latest.items():
+        what, _, movement = name.partition(":")
+        if what == "capture" and state.captures[movement].status == "succeeded":
+            fee, counted = fee + (event.fee or 0), counted + 1
+        elif what == "refund" and state.refunds[movement].status == "refund_succeeded":
+            fee, counted = fee - (event.fee or 0), counted + 1
+        elif what == "payment" and state.captured_amount > 0 and not state.captures:
+            fee, counted = fee + (event.fee or 0), counted + 1
+    assert state.amounts.fee == (fee if counted else None)
+    if counted:
+        assert state.amounts.fee_currency == state.currency
+    reasons = [e for e in in_order if e.reason is not None]
+    last = max(reasons, key=lambda e: (e.occurred_at, e.event_id)) if reasons else None
+    assert (state.last_reason.reason if state.last_reason else None) == (last.reason if last else None)
+    assert len(state.references) <= 8

@@ -20,6 +20,9 @@ EVENT_FIELDS = {  # corpus name -> PaymentEvent attribute
     "kind": "kind", "status": "status", "paymentId": "provider_payment_id", "currency": "currency",
     "amount": "amount", "refundId": "refund_id", "refundAmount": "refund_amount",
     "refundedTotal": "refunded_total", "disputeId": "dispute_id",
+    # the ledger details (issue #13): a fee, net and reason only where the payload states them
+    "fee": "fee", "net": "net", "feeCurrency": "fee_currency", "settlementAmount": "settlement_amount",
+    "settlementCurrency": "settlement_currency", "exchangeRate": "exchange_rate", "reason": "reason",
 }
 
 
@@ -65,3 +68,4 @@ def test_each_payload_has_its_recorded_outcome(path: Path) -> None:
     wanted = {name: expect.get(name) for name in EVENT_FIELDS}
     assert stated == wanted
     assert list(event.related_payment_keys) == expect.get("relatedPaymentKeys", [])
+    assert dict(event.references) == expect.get("references", {})
