@@ -8,7 +8,15 @@ provider's fee on a capture, or the fee a refund gave back: issue #13). A failed
 refund moves nothing. Amounts are integers in minor units; ``direction`` says which way the
 merchant's money went. Movements of the customer's money are positive; a fee row is signed as
 it changes what the merchant keeps: a fee charged is negative (``out``), a fee given back
-positive (``in``), so gross plus fees is the net. A fee row is in the fee's own currency. The
+positive (``in``), so gross plus fees is the net. A fee row is in the fee's own currency.
+
+Like a journal, a row is never rewritten by what happens later: a movement is dated when it first
+happened (the state's ``moved`` slot keeps the earliest money-moving fact of each capture, refund
+and chargeback), and undoing it is a row of its own at the time it was undone: a
+``capture_reversal`` (an Adyen CAPTURE_FAILED after its CAPTURE), a ``refund_reversal`` (a Stripe
+refund that failed after succeeding), a ``dispute_credit`` (a chargeback won back). So an export
+of last month stays true, and this month's export adds the reversal instead of moving last month's
+debit. Records folded before the slot existed date a movement by its final fact. The
 webhook id comes from the record's history (its last :data:`~chalicelib.payments.record.HISTORY_LIMIT`
 entries); an older fact has none.
 """
@@ -18,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.payments import ledger_facts
 from chalicelib.payments.details import FEE_REFUND
 from chalicelib.payments.model import PaymentStatus
 from chalicelib.payments.record import PaymentRecord
@@ -27,7 +36,8 @@ COLUMNS = ("time", "payment", "source", "account", "currency", "movement", "dire
            "webhookId")
 
 
-_ORDER = {"capture": 0, "refund": 1, "dispute_debit": 2, "dispute_credit": 3, "fee": 4}
+_ORDER = {"capture": 0, "capture_reversal": 1, "refund": 2, "refund_reversal": 3, "dispute_debit": 4,
+          "dispute_credit": 5, "fee": 6}
 """Within one time, a debit before its credit back."""
 
 
@@ -39,7 +49,8 @@ class Movement:
     account: str | None
     currency: str | None
     movement: str
-    """``capture``, ``refund``, ``dispute_debit``, ``dispute_credit``, ``fee``."""
+    """``capture``, ``capture_reversal``, ``refund``, ``refund_reversal``, ``dispute_debit``,
+    ``dispute_credit``, ``fee``."""
     direction: str
     """``in`` (money to the merchant) or ``out``."""
     amount: int
@@ -66,25 +77,41 @@ def movements(record: PaymentRecord) -> list[Movement]:
         return Movement(fact.occurred_at, record.key, record.source, state.account, currency, movement, direction,
                         amount, reference, webhooks.get(fact.event_id))
 
+    def first(movement: str, name: str) -> Fact | None:
+        return state.moved.get(ledger_facts.moved_name(movement, name))
+
     rows: list[Movement] = []
-    if state.captures:
-        rows += [row(f, "capture", "in", f.amount or 0, name) for name, f in state.captures.items()
-                 if f.status == PaymentStatus.SUCCEEDED and f.amount]
-    elif state.lifecycle is not None and state.captured_amount:
+    for name, final in state.captures.items():
+        moved = first(ledger_facts.MOVED_CAPTURE, name)
+        if final.status == PaymentStatus.SUCCEEDED and final.amount:
+            rows.append(row(moved or final, "capture", "in", final.amount, name))
+        elif moved is not None and moved.amount:  # captured, then undone (failed, canceled)
+            rows.append(row(moved, "capture", "in", moved.amount, name))
+            rows.append(row(final, "capture_reversal", "out", moved.amount, name))
+    if not state.captures and state.lifecycle is not None and state.captured_amount:
         rows.append(row(state.lifecycle, "capture", "in", state.captured_amount, record.payment_id))
-    rows += [row(f, "refund", "out", f.amount or 0, name) for name, f in state.refunds.items()
-             if f.status == PaymentStatus.REFUND_SUCCEEDED and f.amount]
+    for name, final in state.refunds.items():
+        moved = first(ledger_facts.MOVED_REFUND, name)
+        if final.status == PaymentStatus.REFUND_SUCCEEDED and final.amount:
+            rows.append(row(moved or final, "refund", "out", final.amount, name))
+        elif moved is not None and moved.amount:  # refunded, then failed: the money came back
+            rows.append(row(moved, "refund", "out", moved.amount, name))
+            rows.append(row(final, "refund_reversal", "in", moved.amount, name))
     gross = state.captured_amount or (state.amount or 0)
     chargebacks = [(name, f) for name, f in state.disputes.items() if not f.inquiry]
     for name, f in chargebacks:
+        moved = first(ledger_facts.MOVED_DISPUTE, name)
         amount = f.amount if f.amount is not None else gross
         if f.status in (PaymentStatus.DISPUTE_OPEN, PaymentStatus.DISPUTE_LOST) and amount:
-            rows.append(row(f, "dispute_debit", "out", amount, name))
-        elif f.status == PaymentStatus.DISPUTE_WON and amount:
-            # a won chargeback: its debit (when the provider withdrew it) is credited back. The debit
-            # of a dispute known only by its outcome is not in the facts; the pair nets to zero.
-            rows.append(row(f, "dispute_debit", "out", amount, name))
-            rows.append(row(f, "dispute_credit", "in", amount, name))
+            rows.append(row(moved or f, "dispute_debit", "out", amount, name))
+        elif f.status == PaymentStatus.DISPUTE_WON:
+            # a won chargeback: its debit, when it was seen, at the time it was taken, credited back
+            # when won. A dispute known only by its outcome is debited and credited at that time:
+            # the pair nets to zero.
+            debit = (moved.amount if moved is not None and moved.amount is not None else amount)
+            if debit:
+                rows.append(row(moved or f, "dispute_debit", "out", debit, name))
+                rows.append(row(f, "dispute_credit", "in", debit, name))
     if not any(r.movement == "dispute_debit" for r in rows):  # a reversal is the chargeback's money
         rows += [row(f, "dispute_debit", "out", f.amount or 0, name) for name, f in state.reversals.items()
                  if f.status == PaymentStatus.REFUND_SUCCEEDED and f.amount]

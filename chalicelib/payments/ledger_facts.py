@@ -16,6 +16,10 @@ from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus
 if TYPE_CHECKING:
     from chalicelib.payments.state import Fact
 
+MOVED_CAPTURE = "capture"
+MOVED_REFUND = "refund"
+MOVED_DISPUTE = "dispute"
+
 
 def fee_facts(event: PaymentEvent) -> dict[str, FeeFact]:
     """The fee fact of ``event`` under its movement's slot, or nothing."""
@@ -58,3 +62,40 @@ def counted_fees(
         if counts:
             counted.append((name, fact))
     return details.totals(counted)
+
+
+def moved_name(movement: str, name: str) -> str:
+    """The ``moved`` slot's key of a capture, refund or dispute."""
+    return f"{movement}:{name}"
+
+
+def moved_facts(event: PaymentEvent) -> dict[str, Fact]:
+    """``event``'s fact under its movement's ``moved`` key when it says money moved: a succeeded
+    capture or refund (a reversal is not: it is booked with the disputes), an open or lost
+    chargeback (an inquiry moves nothing)."""
+    from chalicelib.payments.state import Fact  # the state imports this module: only at call time
+
+    at, event_id = event.occurred_at, event.event_id
+    if event.kind == EventKind.PAYMENT and event.capture_id is not None:
+        if event.status == PaymentStatus.SUCCEEDED and event.amount:
+            return {moved_name(MOVED_CAPTURE, event.capture_id): Fact(event.status, at, event_id, event.amount)}
+    elif event.kind == EventKind.REFUND and event.refund_id is not None and not event.reversal:
+        if event.status == PaymentStatus.REFUND_SUCCEEDED and event.refund_amount:
+            fact = Fact(event.status, at, event_id, event.refund_amount, EventKind.REFUND)
+            return {moved_name(MOVED_REFUND, event.refund_id): fact}
+    elif event.kind == EventKind.DISPUTE and not event.dispute_inquiry:
+        if event.status in (PaymentStatus.DISPUTE_OPEN, PaymentStatus.DISPUTE_LOST):
+            fact = Fact(event.status, at, event_id, event.dispute_amount, EventKind.DISPUTE)
+            return {moved_name(MOVED_DISPUTE, event.dispute_id or event.provider_payment_key): fact}
+    return {}
+
+
+def join_earliest(a: Mapping[str, Fact], b: Mapping[str, Fact]) -> dict[str, Fact]:
+    """Per key, the earlier fact (ties: the smaller event id): ``min`` is a join too, so the
+    earliest movement is the same in every delivery order."""
+    joined = dict(a)
+    for name, fact in b.items():
+        mine = joined.get(name)
+        if mine is None or (fact.occurred_at, fact.event_id) < (mine.occurred_at, mine.event_id):
+            joined[name] = fact
+    return joined

@@ -35,6 +35,11 @@ Slots, and the order that picks the winner in each:
 - ``livemode`` and ``account``: context, joined by ``max`` (a payment has one of each).
 - ``fees``, ``references`` and ``last_reason``: the ledger details (:mod:`chalicelib.payments.details`),
   each with its own join; they never decide the status.
+- ``moved``: per capture, refund and chargeback, the *earliest* fact that moved money (a succeeded
+  capture or refund, an open or lost chargeback), joined by ``min``: when its final fact undoes it
+  (a capture or refund that failed after succeeding, a chargeback won back), the export books the
+  movement at the time it happened and its reversal at the time it was undone, like a journal,
+  rather than rewriting the past (:mod:`chalicelib.payments.ledger`). It never decides the status.
 
 Derived amounts (minor units): ``captured`` sums the captures whose final fact succeeded (without
 capture facts: the amount, once the lifecycle succeeded); ``refunded`` sums succeeded refunds, plus
@@ -265,6 +270,7 @@ class PaymentState:
     fees: Mapping[str, FeeFact] = field(default_factory=dict)
     references: Mapping[str, str] = field(default_factory=dict)
     last_reason: ReasonFact | None = None
+    moved: Mapping[str, Fact] = field(default_factory=dict)
 
     # -- folding -------------------------------------------------------------------------------
 
@@ -324,6 +330,7 @@ class PaymentState:
             fees=details.join_fees(self.fees, ledger_facts.fee_facts(event)),
             references=details.join_references(self.references, dict(event.references)),
             last_reason=details.later(self.last_reason, ledger_facts.reason_fact(event)),
+            moved=ledger_facts.join_earliest(self.moved, ledger_facts.moved_facts(event)),
         )
 
     def merge(self, other: PaymentState) -> PaymentState:
@@ -347,6 +354,7 @@ class PaymentState:
             fees=details.join_fees(self.fees, other.fees),
             references=details.join_references(self.references, other.references),
             last_reason=details.later(self.last_reason, other.last_reason),
+            moved=ledger_facts.join_earliest(self.moved, other.moved),
         )
 
     # -- derived ---------------------------------------------------------------------------------
@@ -486,6 +494,7 @@ class PaymentState:
             "fees": {name: fact.to_json() for name, fact in sorted(self.fees.items())},
             "references": dict(sorted(self.references.items())),
             "lastReason": self.last_reason.to_json() if self.last_reason is not None else None,
+            "moved": many(self.moved),
         }
         document.update({name: value for name, value in optional.items() if value not in (None, {})})
         return document
@@ -515,6 +524,7 @@ class PaymentState:
             fees={k: FeeFact.from_json(v) for k, v in (data.get("fees") or {}).items()},
             references=dict(data.get("references") or {}),
             last_reason=ReasonFact.from_json(data["lastReason"]) if data.get("lastReason") else None,
+            moved=many(data.get("moved")),
         )
 
 

@@ -151,6 +151,12 @@ def send_b7(sender: Sender) -> list[str]:
 def send_b5(sender: Sender) -> list[str]:
     partial = p.paypal_capture("COMPLETED", value="6.00", authorization_id=p.PAYPAL_AUTHORIZATION)
     partial["final_capture"] = False
+    # PayPal's breakdown of this capture's own 6.00 (the shared payload's is for a 10.00 capture)
+    partial["seller_receivable_breakdown"] = {
+        "gross_amount": {"currency_code": "USD", "value": "6.00"},
+        "paypal_fee": {"currency_code": "USD", "value": "0.49"},
+        "net_amount": {"currency_code": "USD", "value": "5.51"},
+    }
     voided = p.paypal_authorization("VOIDED", value="10.00")
     voided["update_time"] = "2024-02-15T13:00:00Z"
     sequence = [
@@ -195,7 +201,7 @@ def test_b3_an_adyen_capture_failed_leaves_nothing_captured(stack, sent):
 def test_b5_a_paypal_void_of_the_remainder_after_a_partial_capture_stays_succeeded(stack, sent):
     shown = payment(stack, f"paypal:{p.PAYPAL_ORDER}")
     assert shown["status"] == "succeeded"
-    assert shown["amounts"] == amounts(1000, 600)
+    assert shown["amounts"] == {**amounts(1000, 600), "fee": 49, "net": 551}
 
 
 def test_b7_two_captures_summed_and_one_refunded_is_partially_refunded(stack, sent):
@@ -209,16 +215,23 @@ def test_b7_two_captures_summed_and_one_refunded_is_partially_refunded(stack, se
 
 
 def test_the_export_lists_exactly_the_money_movements_sent(stack, sent):
-    # B1: the capture only (its refund failed); B3: nothing (its capture failed); B5: the partial
-    # capture; B7: both captures and the refund. No authorisation, void or failure is a movement.
+    # B1: the capture, the refund and, when the refund failed, its reversal (a journal: the refund
+    # an earlier export listed stays listed); B3: the capture and its reversal (CAPTURE_FAILED);
+    # B5: the partial capture and PayPal's fee on it; B7: both captures and the refund. No
+    # authorisation or void moves money.
     rows = export(stack, SINCE, UNTIL)
-    expected = {
+    expected = [
         (f"stripe:{p.STRIPE_PI}", "capture", "in", 2000, "USD"),
+        (f"stripe:{p.STRIPE_PI}", "refund", "out", 2000, "USD"),
+        (f"stripe:{p.STRIPE_PI}", "refund_reversal", "in", 2000, "USD"),
+        (f"adyen:{B3_PAYMENT}", "capture", "in", 1000, "EUR"),
+        (f"adyen:{B3_PAYMENT}", "capture_reversal", "out", 1000, "EUR"),
         (f"paypal:{p.PAYPAL_ORDER}", "capture", "in", 600, "USD"),
+        (f"paypal:{p.PAYPAL_ORDER}", "fee", "out", -49, "USD"),
         (f"adyen:{B7_PAYMENT}", "capture", "in", 1000, "EUR"),
         (f"adyen:{B7_PAYMENT}", "capture", "in", 999, "EUR"),
         (f"adyen:{B7_PAYMENT}", "refund", "out", 999, "EUR"),
-    }
+    ]
     listed = [(row["payment"], row["movement"], row["direction"], row["amount"], row["currency"]) for row in rows]
     assert sorted(listed) == sorted(expected)
     # each names the webhook that brought it, and the B7 rows their own capture and refund ids

@@ -43,10 +43,13 @@ def test_the_export_lists_exactly_the_money_movements_sent(stack) -> None:
     rows = [row for record in payment_records(stack.dynamodb, stack.resources.table_name)
             for row in movements(record)]
 
-    # THEN there is one row per movement, and nothing for the authorisation or the failed capture
+    # THEN there is one row per movement, nothing for the authorisation, and the capture that
+    # failed after it was reported is booked, then reversed when it failed
     assert [(r.movement, r.direction, r.amount, r.reference, r.webhook_id) for r in rows] == [
         ("capture", "in", 1000, "ZC4R4RBFJGXXGN01", f"wh_adyen{2:021d}"),
         ("capture", "in", 999, "ZC4R4RBFJGXXGN02", f"wh_adyen{3:021d}"),
+        ("capture", "in", 500, "ZC4R4RBFJGXXGN09", f"wh_adyen{4:021d}"),
+        ("capture_reversal", "out", 500, "ZC4R4RBFJGXXGN09", f"wh_adyen{5:021d}"),
         ("refund", "out", 999, "ZC4R4RBFJGXXGN03", f"wh_adyen{6:021d}"),
         ("dispute_debit", "out", 500, "ZC4R4RBFJGXXGN07", f"wh_adyen{7:021d}"),
     ]
@@ -54,6 +57,6 @@ def test_the_export_lists_exactly_the_money_movements_sent(stack) -> None:
         (f"adyen:{p.ADYEN_PAYMENT}", "adyen", "YOUR_MERCHANT_ACCOUNT", "EUR")}
     # AND the CSV and JSON forms carry the same rows
     table = list(csv.DictReader(io.StringIO(render(rows, "csv"))))
-    assert [row["amount"] for row in table] == ["1000", "999", "999", "500"]
+    assert [row["amount"] for row in table] == ["1000", "999", "500", "500", "999", "500"]
     assert table[0]["time"] == "2024-02-15T12:05:00.000Z" and table[0]["webhookId"] == f"wh_adyen{2:021d}"
     assert json.loads(render(rows, "json")) == [r.to_json() for r in rows]

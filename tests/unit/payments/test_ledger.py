@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
 
 from chalicelib.payments.ledger import movements
+from chalicelib.payments.model import PaymentEvent
 from chalicelib.payments.record import PaymentRecord
 from ops.main import main
-from tests.unit.payments.events import Context, dispute, make, payment
+from tests.unit.payments.events import Context, at, dispute, make, payment, refund
 
 NOW = "2024-02-15T12:30:00.000Z"
 PAYPAL: Context = {"source": "paypal", "provider": "paypal", "payment_id": "ORDER"}
@@ -87,3 +89,61 @@ def test_a_fee_in_the_settlement_currency_is_exported_in_it() -> None:
                                settlement_currency="EUR", exchange_rate="0.895"))
     fee = [m for m in movements(record) if m.movement == "fee"]
     assert [(m.amount, m.currency) for m in fee] == [(-79, "EUR")]
+
+
+STRIPE: Context = {"source": "stripe", "provider": "stripe", "payment_id": "pi_1"}
+
+
+def rows_in_every_order(*events: PaymentEvent) -> list[tuple[str, str, str, int, str]]:
+    """The movements of ``events`` folded in every order: asserted equal, returned once."""
+    seen = set()
+    for order in itertools.permutations(events):
+        record = PaymentRecord.new(f"{events[0].source}:{events[0].provider_payment_id}", events[0].source)
+        for event in order:
+            record = record.apply(event, NOW) or record
+        seen.add(tuple((m.time, m.movement, m.direction, m.amount, m.reference) for m in movements(record)))
+    assert len(seen) == 1, seen
+    return list(seen.pop())
+
+
+def test_a_refund_that_fails_after_succeeding_is_booked_then_reversed_not_erased() -> None:
+    # B1's shape (Stripe refund.created succeeded, then refund.failed): last month's export showed
+    # the refund; this month's must add its reversal, not pretend the refund never left.
+    rows = rows_in_every_order(
+        payment("pi", "succeeded", 1, amount=1000, capture_id="ch_1", **STRIPE),
+        refund("re_ok", "refund_succeeded", 10, "re_1", 400, **STRIPE),
+        refund("re_failed", "refund_failed", 20, "re_1", 400, **STRIPE),
+    )
+    assert rows == [
+        (at(1), "capture", "in", 1000, "ch_1"),
+        (at(10), "refund", "out", 400, "re_1"),
+        (at(20), "refund_reversal", "in", 400, "re_1"),
+    ]
+
+
+def test_a_capture_undone_later_is_booked_then_reversed() -> None:
+    # B3's shape (Adyen CAPTURE, then CAPTURE_FAILED for the same capture): net zero, in two rows.
+    adyen: Context = {"source": "adyen", "provider": "adyen", "payment_id": "PSP1"}
+    rows = rows_in_every_order(
+        payment("auth", "authorized", 1, amount=2000, **adyen),
+        payment("cap", "succeeded", 5, amount=2000, capture_id="CAP1", **adyen),
+        payment("cap_failed", "failed", 9, amount=2000, capture_id="CAP1", **adyen),
+    )
+    assert rows == [(at(5), "capture", "in", 2000, "CAP1"), (at(9), "capture_reversal", "out", 2000, "CAP1")]
+
+
+def test_a_won_chargeback_keeps_its_debit_where_it_was_exported() -> None:
+    events = (
+        payment("pi", "succeeded", 1, amount=1000, capture_id="ch_1", **STRIPE),
+        dispute("opened", "dispute_open", 100, "dp_1", dispute_amount=1000, **STRIPE),
+        dispute("won", "dispute_won", 5000, "dp_1", dispute_amount=1000, **STRIPE),
+    )
+    before_the_ruling = rows_in_every_order(*events[:2])
+    after = rows_in_every_order(*events)
+    assert after == [
+        (at(1), "capture", "in", 1000, "ch_1"),
+        (at(100), "dispute_debit", "out", 1000, "dp_1"),
+        (at(5000), "dispute_credit", "in", 1000, "dp_1"),
+    ]
+    # An export that ended before the ruling listed exactly what the later one lists up to then.
+    assert [row for row in after if row[0] <= at(100)] == before_the_ruling
