@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from chalicelib.webhooks.record import WebhookRecord, WebhookStatus
@@ -296,6 +297,13 @@ def paypal_event(event_type: str, resource_type: str, resource: dict[str, Any],
     }
 
 
+def _net_of(value: str, fee: str) -> str:
+    try:
+        return f"{Decimal(value) - Decimal(fee):.2f}"
+    except InvalidOperation:
+        return "9.36"
+
+
 def paypal_capture(status: str, value: str = "10.00", currency: str = "USD", order_id: str | None = PAYPAL_ORDER,
                    authorization_id: str | None = None, update_time: str = "2024-02-15T12:00:02Z") -> dict[str, Any]:
     capture: dict[str, Any] = {
@@ -307,7 +315,9 @@ def paypal_capture(status: str, value: str = "10.00", currency: str = "USD", ord
         "seller_receivable_breakdown": {
             "gross_amount": {"currency_code": currency, "value": value},
             "paypal_fee": {"currency_code": currency, "value": "0.64"},
-            "net_amount": {"currency_code": currency, "value": "9.36"},
+            # net = gross - fee (a breakdown that does not add up is not PayPal's); a malformed value
+            # under test keeps the 10.00 capture's net
+            "net_amount": {"currency_code": currency, "value": _net_of(value, "0.64")},
         },
         "status": status,
         "create_time": "2024-02-15T12:00:02Z",
