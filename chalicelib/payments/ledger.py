@@ -28,9 +28,9 @@ from typing import Any
 
 from chalicelib.payments import ledger_facts
 from chalicelib.payments.details import FEE_REFUND
+from chalicelib.payments.facts import Fact
 from chalicelib.payments.model import PaymentStatus
 from chalicelib.payments.record import PaymentRecord
-from chalicelib.payments.state import Fact
 
 COLUMNS = ("time", "payment", "source", "account", "currency", "movement", "direction", "amount", "reference",
            "webhookId")

@@ -7,14 +7,11 @@ and the status; :mod:`chalicelib.payments.details` has the facts and their joins
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from chalicelib.payments import details
 from chalicelib.payments.details import FeeFact, FeeTotals, ReasonFact
+from chalicelib.payments.facts import Fact
 from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus
-
-if TYPE_CHECKING:
-    from chalicelib.payments.state import Fact
 
 MOVED_CAPTURE = "capture"
 MOVED_REFUND = "refund"
@@ -73,8 +70,6 @@ def moved_facts(event: PaymentEvent) -> dict[str, Fact]:
     """``event``'s fact under its movement's ``moved`` key when it says money moved: a succeeded
     capture or refund (a reversal is not: it is booked with the disputes), an open or lost
     chargeback (an inquiry moves nothing)."""
-    from chalicelib.payments.state import Fact  # the state imports this module: only at call time
-
     at, event_id = event.occurred_at, event.event_id
     if event.kind == EventKind.PAYMENT and event.capture_id is not None:
         if event.status == PaymentStatus.SUCCEEDED and event.amount:

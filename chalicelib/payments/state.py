@@ -68,153 +68,29 @@ only add a history line.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from chalicelib.errors import ProcessingError
 from chalicelib.payments import details, ledger_facts
 from chalicelib.payments.details import FeeFact, FeeTotals, ReasonFact
+from chalicelib.payments.facts import (
+    Fact,
+    amount_key,
+    authorization_key,
+    capture_key,
+    dispute_key,
+    join,
+    join_currency,
+    join_maps,
+    join_optional,
+    lifecycle_key,
+    refund_key,
+    reported_key,
+)
 from chalicelib.payments.model import EventKind, PaymentEvent, PaymentStatus
 
 MAX_APPLIED = 200
-
-# status -> (rank, step): rank first, then provider time, then step, then event id.
-LIFECYCLE_ORDER: dict[str, tuple[int, int]] = {
-    PaymentStatus.PENDING: (1, 0),
-    PaymentStatus.REQUIRES_ACTION: (1, 1),
-    PaymentStatus.FAILED: (1, 2),
-    PaymentStatus.AUTHORIZED: (2, 0),
-    PaymentStatus.CANCELED: (3, 0),
-    PaymentStatus.SUCCEEDED: (3, 1),
-}
-REFUND_ORDER: dict[str, tuple[int, int]] = {
-    PaymentStatus.REFUND_PENDING: (0, 0),
-    PaymentStatus.REFUND_SUCCEEDED: (1, 0),
-    PaymentStatus.REFUND_FAILED: (1, 1),
-}
-DISPUTE_ORDER: dict[str, tuple[int, int]] = {
-    PaymentStatus.DISPUTE_OPEN: (0, 0),
-    PaymentStatus.DISPUTE_WON: (1, 0),
-    PaymentStatus.DISPUTE_LOST: (1, 1),
-}
-
-
-@dataclass(frozen=True)
-class Fact:
-    """What one event said about one slot."""
-
-    status: str
-    occurred_at: str
-    event_id: str
-    amount: int | None = None
-    kind: str = EventKind.PAYMENT
-    """Only meaningful in the amount slot: which kind of event stated the amount."""
-    inquiry: bool = False
-    """Only meaningful in the disputes slot: an inquiry, not a chargeback."""
-
-    def to_json(self) -> dict[str, Any]:
-        document: dict[str, Any] = {
-            "status": self.status,
-            "occurredAt": self.occurred_at,
-            "eventId": self.event_id,
-            "amount": self.amount,
-            "kind": self.kind,
-        }
-        if self.inquiry:  # only when set: facts stored before inquiries were told apart read the same
-            document["inquiry"] = True
-        return document
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Fact:
-        return cls(
-            status=data["status"],
-            occurred_at=data["occurredAt"],
-            event_id=data["eventId"],
-            amount=data.get("amount"),
-            kind=data.get("kind", EventKind.PAYMENT),
-            inquiry=bool(data.get("inquiry", False)),
-        )
-
-
-def _ordered(order: Mapping[str, tuple[int, int]]) -> Callable[[Fact], tuple[Any, ...]]:
-    def key(fact: Fact) -> tuple[Any, ...]:
-        rank, step = order[fact.status]
-        return (rank, fact.occurred_at, step, fact.event_id)
-
-    return key
-
-
-lifecycle_key = _ordered(LIFECYCLE_ORDER)
-refund_key = _ordered(REFUND_ORDER)
-CAPTURE_ORDER: dict[str, tuple[int, int]] = {
-    PaymentStatus.PENDING: (0, 0),
-    PaymentStatus.REQUIRES_ACTION: (0, 1),
-    PaymentStatus.AUTHORIZED: (0, 2),
-    PaymentStatus.SUCCEEDED: (1, 0),
-    PaymentStatus.CANCELED: (1, 1),
-    PaymentStatus.FAILED: (1, 2),
-}
-
-
-def capture_key(fact: Fact) -> tuple[Any, ...]:
-    rank, step = CAPTURE_ORDER[fact.status]
-    return (rank, fact.occurred_at, step, fact.amount or 0, fact.event_id)
-
-
-def dispute_key(fact: Fact) -> tuple[Any, ...]:
-    rank, step = DISPUTE_ORDER[fact.status]
-    return (rank, fact.occurred_at, step, not fact.inquiry, fact.event_id)
-
-
-def authorization_key(fact: Fact) -> tuple[Any, ...]:
-    return (fact.occurred_at, fact.amount or 0, fact.event_id)
-
-
-def amount_key(fact: Fact) -> tuple[Any, ...]:
-    if fact.kind == EventKind.PAYMENT:
-        return (1, *lifecycle_key(fact))
-    return (0, 0, fact.occurred_at, 0, fact.event_id)
-
-
-def reported_key(fact: Fact) -> tuple[Any, ...]:
-    return (fact.occurred_at, fact.amount or 0, fact.event_id)
-
-
-F = TypeVar("F", bound=Fact)
-
-
-def join(a: F | None, b: F | None, key: Callable[[Fact], tuple[Any, ...]]) -> F | None:
-    """The greater of two facts (either may be absent): the semilattice join of one slot."""
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a if key(a) >= key(b) else b
-
-
-def _join_maps(
-    a: Mapping[str, Fact], b: Mapping[str, Fact], key: Callable[[Fact], tuple[Any, ...]]
-) -> dict[str, Fact]:
-    joined = dict(a)
-    for name, fact in b.items():
-        joined[name] = join(joined.get(name), fact, key)  # type: ignore[assignment]  # never None: fact is present
-    return joined
-
-
-def _join_optional(a: Any, b: Any) -> Any:
-    """The larger of two context values, either absent: a join (a payment has one of each)."""
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return max(a, b)
-
-
-def _join_currency(a: str | None, b: str | None) -> str | None:
-    if a is not None and b is not None and a != b:
-        raise ProcessingError("the event's currency differs from the payment's currency")
-    return a if a is not None else b
 
 
 @dataclass(frozen=True)
@@ -281,26 +157,26 @@ class PaymentState:
         """This state joined with ``event``'s facts; the same state if it was applied already."""
         if self.has_applied(event.event_id):
             return self
-        currency = _join_currency(self.currency, event.currency)
+        currency = join_currency(self.currency, event.currency)
         at, event_id = event.occurred_at, event.event_id
         lifecycle, refunds, disputes = self.lifecycle, self.refunds, self.disputes
         captures, authorization, reversals = self.captures, self.authorization, self.reversals
         if event.kind == EventKind.PAYMENT and event.capture_id is not None:
             fact = Fact(event.status, at, event_id, event.amount)
-            captures = _join_maps(captures, {event.capture_id: fact}, capture_key)
+            captures = join_maps(captures, {event.capture_id: fact}, capture_key)
         elif event.kind == EventKind.PAYMENT:
             lifecycle = join(lifecycle, Fact(event.status, at, event_id), lifecycle_key)
         elif event.kind == EventKind.REFUND and event.refund_id is not None and event.reversal:
             fact = Fact(event.status, at, event_id, event.refund_amount, EventKind.REFUND)
-            reversals = _join_maps(reversals, {event.refund_id: fact}, refund_key)
+            reversals = join_maps(reversals, {event.refund_id: fact}, refund_key)
         elif event.kind == EventKind.REFUND and event.refund_id is not None:
             fact = Fact(event.status, at, event_id, event.refund_amount, EventKind.REFUND)
-            refunds = _join_maps(refunds, {event.refund_id: fact}, refund_key)
+            refunds = join_maps(refunds, {event.refund_id: fact}, refund_key)
         elif event.kind == EventKind.DISPUTE:
             fact = Fact(event.status, at, event_id, event.dispute_amount, EventKind.DISPUTE, event.dispute_inquiry)
             # Named by the provider-scoped key, as before records were keyed by source: a record
             # moved to its source's key keeps the same facts.
-            disputes = _join_maps(disputes, {event.dispute_id or event.provider_payment_key: fact}, dispute_key)
+            disputes = join_maps(disputes, {event.dispute_id or event.provider_payment_key: fact}, dispute_key)
         if event.kind == EventKind.PAYMENT and event.status == PaymentStatus.AUTHORIZED and event.amount is not None:
             authorization = join(authorization, Fact(event.status, at, event_id, event.amount), authorization_key)
         amount_fact = self.amount_fact
@@ -325,8 +201,8 @@ class PaymentState:
             captures=captures,
             authorization=authorization,
             reversals=reversals,
-            livemode=_join_optional(self.livemode, event.livemode),
-            account=_join_optional(self.account, event.account),
+            livemode=join_optional(self.livemode, event.livemode),
+            account=join_optional(self.account, event.account),
             fees=details.join_fees(self.fees, ledger_facts.fee_facts(event)),
             references=details.join_references(self.references, dict(event.references)),
             last_reason=details.later(self.last_reason, ledger_facts.reason_fact(event)),
@@ -340,17 +216,17 @@ class PaymentState:
         return PaymentState(
             lifecycle=join(self.lifecycle, other.lifecycle, lifecycle_key),
             amount_fact=join(self.amount_fact, other.amount_fact, amount_key),
-            currency=_join_currency(self.currency, other.currency),
-            refunds=_join_maps(self.refunds, other.refunds, refund_key),
+            currency=join_currency(self.currency, other.currency),
+            refunds=join_maps(self.refunds, other.refunds, refund_key),
             reported_refunded=join(self.reported_refunded, other.reported_refunded, reported_key),
-            disputes=_join_maps(self.disputes, other.disputes, dispute_key),
+            disputes=join_maps(self.disputes, other.disputes, dispute_key),
             aliases=tuple(sorted(set(self.aliases) | set(other.aliases))),
             applied=(*self.applied, *(e for e in other.applied if e not in seen))[-MAX_APPLIED:],
-            captures=_join_maps(self.captures, other.captures, capture_key),
+            captures=join_maps(self.captures, other.captures, capture_key),
             authorization=join(self.authorization, other.authorization, authorization_key),
-            reversals=_join_maps(self.reversals, other.reversals, refund_key),
-            livemode=_join_optional(self.livemode, other.livemode),
-            account=_join_optional(self.account, other.account),
+            reversals=join_maps(self.reversals, other.reversals, refund_key),
+            livemode=join_optional(self.livemode, other.livemode),
+            account=join_optional(self.account, other.account),
             fees=details.join_fees(self.fees, other.fees),
             references=details.join_references(self.references, other.references),
             last_reason=details.later(self.last_reason, other.last_reason),
