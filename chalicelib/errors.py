@@ -94,6 +94,16 @@ class ConflictingEvent(WebhookError):
     message = "This event was already received with a different body."
 
 
+class EventTooOld(WebhookError):
+    """A validly signed event created longer ago than the records are kept: by then its record may
+    be gone, so accepting it could apply a replay as new. No provider retries anywhere near that
+    long, so it is permanent: a 4xx, never stored, alerted (docs/RELIABILITY.md)."""
+
+    status = 400
+    code = "event_too_old"
+    message = "The event is older than this endpoint accepts."
+
+
 class EventTooLarge(WebhookError):
     """The event cannot be stored at all (over DynamoDB's item size): permanent, not retryable."""
 

@@ -8,10 +8,17 @@ before its signature verified.
 Hostile senders (docs/RELIABILITY.md): every write is decided before the first one (an event too
 large to store is refused with nothing written). Then, for a provider whose signature does not
 bind the body (``InboundEvent.transmission_id``), the transmission marker admits one body per
-transmission id. Then each event's dedupe marker is written *before* its record, and it records
-when the record expires: a crash between the two leaves a marker whose record is still due, so
-the retry stores the record (nothing lost); a marker whose record has expired means the bytes
-were handled long ago, and they are answered ``duplicate`` without being stored again.
+transmission id.
+
+Replays after a record expired: an event whose signed content carries a time
+(``InboundEvent.signed_created_at``) is refused once that time is older than the records'
+retention less a day (``event_too_old``). A record stored at receipt r >= that time c lives until
+r + R >= c + R, so a replay that passes this check finds its record still there and is a plain
+duplicate: such an event needs no dedupe marker. Only an event without a signed time (Adyen's HMAC
+covers none) gets one, written *before* its record, recording when the record expires: a crash
+between the two leaves a marker whose record is still due, so the retry stores the record (nothing
+lost); a marker whose record has expired means the bytes were handled long ago, and they are
+answered ``duplicate`` without being stored again.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from chalicelib.errors import (
     ConflictingTransmission,
     DependencyUnavailable,
     EventTooLarge,
+    EventTooOld,
     PayloadTooLarge,
     UnknownSource,
     UnstorableEvent,
@@ -54,9 +62,13 @@ from chalicelib.webhooks.record import (
     transmission_marker_item,
     webhook_id_for,
 )
-from chalicelib.webhooks.store import WebhookStore
+from chalicelib.webhooks.store import Claim, WebhookStore
 
 SECONDS_PER_DAY = 86_400
+EVENT_AGE_MARGIN_SECONDS = SECONDS_PER_DAY
+"""How much younger than the records' retention a signed creation time must be: room for the
+provider's clock running ahead of ours, and for DynamoDB's TTL, which removes an expired item
+only some time after its ``expiresAt`` (never before)."""
 
 
 # One Delivery and one Ack per request: named tuples, which build in half the time of frozen
@@ -136,7 +148,7 @@ CONFLICTING_DELIVERY = "conflicting_delivery"
 """The alert of a delivery answered ``duplicate`` whose body differs from the first one's."""
 ALERTS = (
     CONFLICTING_DELIVERY, ConflictingEvent.code, ConflictingTransmission.code, EventTooLarge.code,
-    UnstorableEvent.code,
+    EventTooOld.code, UnstorableEvent.code,
 )
 """Every ``alert`` value the receiver logs; a metric filter counts them (infrastructure/monitoring.py)."""
 
@@ -185,19 +197,35 @@ def claim_transmission(
         raise ConflictingTransmission()
 
 
+def check_age(source: SourceConfig, event: InboundEvent, webhook_id: str, now: float, retention_days: int) -> None:
+    """Refuse an event whose signed creation time is older than the records' retention less the
+    margin: its record may be gone, and without a marker nothing else would recognise it. A time
+    in the future is the verifier's business (its tolerance), not this rule's."""
+    created_at = event.signed_created_at
+    if created_at is None:
+        return
+    oldest = now - retention_days * SECONDS_PER_DAY + EVENT_AGE_MARGIN_SECONDS
+    if created_at < oldest:
+        alert(EventTooOld.code, source, webhook_id, ageDays=int((now - created_at) // SECONDS_PER_DAY))
+        raise EventTooOld()
+
+
 def store_event(
     store: WebhookStore, source: SourceConfig, event: InboundEvent, webhook_id: str, item: dict[str, Any],
     now: float, marker_expires_at: int,
 ) -> Stored:
-    """Dedupe marker, then record (see the module doc for why in this order)."""
+    """Dedupe marker (only for an event without a signed time), then record (see the module doc for
+    why in this order)."""
     digest = item["payloadSha256"]["S"]
     record_expires_at = int(item["expiresAt"]["N"])
     # Where the signature binds the body (every MAC but PayPal's CRC32), another body under a
     # known event id is still the provider's own: answered duplicate. Where it does not, refused.
     body_signed = not event.transmission_id
-    with storing(source, webhook_id):
-        claim = store.claim_event(dedupe_marker_item(webhook_id, digest, record_expires_at, marker_expires_at))
-    if not claim.created:
+    claim: Claim | None = None
+    if event.signed_created_at is None:  # nothing but a marker bounds this event's replays
+        with storing(source, webhook_id):
+            claim = store.claim_event(dedupe_marker_item(webhook_id, digest, record_expires_at, marker_expires_at))
+    if claim is not None and not claim.created:
         if claim.digest != digest and not body_signed:
             alert(ConflictingEvent.code, source, webhook_id)
             raise ConflictingEvent()
@@ -212,7 +240,7 @@ def store_event(
         stored = store.put_new(item)
     if stored.created:
         return Stored(True, WebhookStatus.RECEIVED)
-    if (claim.digest, claim.record_expires_at) != (stored.payload_sha256, stored.expires_at):
+    if claim is not None and (claim.digest, claim.record_expires_at) != (stored.payload_sha256, stored.expires_at):
         # The record is older than the marker (stored before markers existed, or by the retry after
         # a crash between the two writes): the marker must say what the record says.
         with storing(source, webhook_id):
@@ -270,6 +298,7 @@ def store_and_queue(
     planned: list[tuple[InboundEvent, str, dict[str, Any]]] = []
     for event in events:
         webhook_id = webhook_id_for(source.name, event.event_id)
+        check_age(source, event, webhook_id, now, context.retention_days)
         item = received_item(
             webhook_id, source.name, source.provider, event.event_id, event.event_type, event.payload,
             received_at, expires_at, sweep_at, event.content_digest, headers=headers, answer=answer,

@@ -13,6 +13,7 @@ import json
 import re
 from binascii import b2a_base64
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalicelib.errors import ConfigurationError, MalformedPayload, MissingHeader, SignatureExpired
@@ -100,6 +101,30 @@ def check_timestamp(timestamp: int, now: float, tolerance_seconds: int) -> None:
     """Reject timestamps too far in the past *or* the future (replays and clock tricks)."""
     if abs(now - timestamp) > tolerance_seconds:
         raise SignatureExpired()
+
+
+def signed_unix_time(value: object) -> float | None:
+    """A signed body's Unix-seconds time (Razorpay's ``created_at``), or None when it is not an
+    integer time one could have been signed with: the event then keeps its dedupe marker
+    (``InboundEvent.signed_created_at``), never a refusal for a field we only use to bound age."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**33:
+        return None
+    return float(value)
+
+
+_RFC3339_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{8,}(?:Z|[+-][0-9]{2}:[0-9]{2})")
+
+
+def signed_rfc3339_time(value: object) -> float | None:
+    """A signed body's RFC 3339 time with a zone (Square's and GoCardless's ``created_at``) as Unix
+    seconds, or None when it is not one (see :func:`signed_unix_time`). ASCII digits and an
+    explicit zone only: a time without a zone would be read in whatever zone the Lambda runs."""
+    if not isinstance(value, str) or len(value) > 40 or not _RFC3339_SHAPE.fullmatch(value):
+        return None
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:  # month 13, hour 25...
+        return None
 
 
 def require_secrets(source: SourceConfig, what: str) -> tuple[str, ...]:

@@ -63,6 +63,14 @@ class InboundEvent(NamedTuple):
     """Hex SHA-256 that tells two deliveries of this event apart, set where a provider's genuine
     retries may differ in a field that says nothing about the event (Stripe's ``pending_webhooks``
     counts the endpoints still to deliver to). Empty: the SHA-256 of ``payload``."""
+    signed_created_at: float | None = None
+    """Unix seconds of a time inside what the signature covers that is no later than when the
+    provider first sent the event (its creation time in a signed body, or the signed header time
+    the verifier already holds to its tolerance), when the signed content has one: ingest then
+    refuses an event older than the records' retention, which bounds every replay of it to the
+    life of its record, and needs no dedupe marker for it. None (Adyen, whose HMAC covers no
+    time; an event read from a provider's API; a signed body without a readable time): ingest
+    keeps a dedupe marker for it (docs/RELIABILITY.md, "Replays after the record expired")."""
 
 
 @dataclass(frozen=True)

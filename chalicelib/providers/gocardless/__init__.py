@@ -23,6 +23,7 @@ from chalicelib.providers._helpers import (
     parse_object_with_element_texts,
     require_header,
     required_string,
+    signed_rfc3339_time,
 )
 from chalicelib.providers.contract import Acknowledgement, InboundEvent, SourceConfig
 from chalicelib.providers.gocardless.signature import (
@@ -47,7 +48,8 @@ class GoCardlessProvider(NormalizedOnFirstUse):
     ) -> list[InboundEvent]:
         """Verify the raw body, then return one event per entry of ``events``, in order.
 
-        ``now`` is unused: nothing in the scheme carries a time. Each event's payload is its
+        ``now`` is unused: no header carries a time, but the whole body is signed, so each event's
+        ``created_at`` is its ``signed_created_at`` (None when unreadable). Each event's payload is its
         object's text exactly as sent (the signature covers the whole delivery, so a stored event
         is not re-verifiable on its own; it was verified as part of the delivery).
         """
@@ -63,7 +65,10 @@ class GoCardlessProvider(NormalizedOnFirstUse):
         events = delivery_events(document)
         assert texts is not None and len(texts) == len(events)  # delivery_events requires the array
         return [
-            InboundEvent(required_string(event, "id"), event_type(event), text)
+            InboundEvent(
+                required_string(event, "id"), event_type(event), text,
+                signed_created_at=signed_rfc3339_time(event.get("created_at")),
+            )
             for event, text in zip(events, texts, strict=True)
         ]
 

@@ -1,8 +1,10 @@
 """GoCardless: ``Webhook-Signature`` = hex(HMAC-SHA256(endpoint secret as UTF-8, raw body)).
 
-The whole body is signed and nothing else: no timestamp, so an old delivery replayed verbatim
-verifies. Deduplicating on each event's ``id`` (stable across GoCardless's retries) is the replay
-guard. The hex digest is compared as sent, in constant time, as ``gocardless_pro.webhooks`` does.
+The whole body is signed and nothing else: no header carries a time, so an old delivery replayed
+verbatim verifies. Deduplicating on each event's ``id`` (stable across GoCardless's retries) is the
+replay guard while its record lives; each event's signed ``created_at`` bounds its age beyond that
+(``InboundEvent.signed_created_at``: ingest refuses events older than the records' retention).
+The hex digest is compared as sent, in constant time, as ``gocardless_pro.webhooks`` does.
 Several secrets may be configured while one is rotated; any match passes.
 
 One delivery carries several events (``{"events": [...], "meta": {"webhook_id": "WB..."}}``):

@@ -128,6 +128,9 @@ class PayPalProvider(NormalizedOnFirstUse):
                 event_type=required_string(document, "event_type"),
                 payload=payload,
                 transmission_id=transmission_id,
+                # The RSA-signed transmission time, not the body's ``create_time``: the body is
+                # bound only by a CRC32, so a time in it proves nothing (docs/RELIABILITY.md).
+                signed_created_at=transmitted_at,
             )
         ]
 

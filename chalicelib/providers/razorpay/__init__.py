@@ -22,6 +22,7 @@ from chalicelib.providers._helpers import (
     parse_json_object,
     require_header,
     required_string,
+    signed_unix_time,
 )
 from chalicelib.providers.contract import Acknowledgement, InboundEvent, SourceConfig
 from chalicelib.providers.razorpay.signature import EVENT_ID_HEADER, SIGNATURE_HEADER, signing_keys
@@ -40,7 +41,8 @@ class RazorpayProvider(NormalizedOnFirstUse):
     ) -> list[InboundEvent]:
         """Verify the raw body, then read the event id (header) and the ``event`` type (body).
 
-        ``now`` is unused: nothing in the scheme carries a time (see :mod:`.signature`).
+        ``now`` is unused: no header carries a time (see :mod:`.signature`), but the whole body is
+        signed, so its ``created_at`` (Unix seconds) is the event's ``signed_created_at``.
         """
         keys = derived(source, signing_keys)
         received = require_header(headers, SIGNATURE_HEADER)
@@ -53,7 +55,12 @@ class RazorpayProvider(NormalizedOnFirstUse):
 
         text = decode_text(raw)
         document = parse_json_object(text)
-        return [InboundEvent(event_id, required_string(document, "event"), text)]
+        return [
+            InboundEvent(
+                event_id, required_string(document, "event"), text,
+                signed_created_at=signed_unix_time(document.get("created_at")),
+            )
+        ]
 
 
 PROVIDER = RazorpayProvider()

@@ -1,8 +1,9 @@
 """Razorpay: ``X-Razorpay-Signature`` = hex(HMAC-SHA256(webhook secret as UTF-8, raw body)).
 
 The event id travels in the ``x-razorpay-event-id`` header (stable across Razorpay's retries),
-not in the body. **No timestamp is signed**, and the id header is not signed either: an old
-delivery replayed verbatim verifies, so deduplicating on the event id is the replay guard, and a
+not in the body. **No header carries a time**, and the id header is not signed either: an old
+delivery replayed verbatim verifies, so deduplicating on the event id is the replay guard while
+the record lives (beyond it, the signed body's ``created_at`` bounds the event's age), and a
 replay under a new id is stored as a new event (the processor's idempotence per payment fact, and
 the state machine's joins, keep it from changing a payment twice). The hex digest is compared as
 sent, in constant time, as ``razorpay.Utility.verify_webhook_signature`` does. Several secrets may

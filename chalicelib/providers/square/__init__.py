@@ -23,6 +23,7 @@ from chalicelib.providers._helpers import (
     parse_json_object,
     require_header,
     required_string,
+    signed_rfc3339_time,
 )
 from chalicelib.providers.contract import Acknowledgement, InboundEvent, SourceConfig
 from chalicelib.providers.square.signature import (
@@ -47,7 +48,9 @@ class SquareProvider(NormalizedOnFirstUse):
     ) -> list[InboundEvent]:
         """Verify the raw body against every configured key, then read ``event_id`` and ``type``.
 
-        ``now`` is unused: Square's scheme carries no timestamp.
+        ``now`` is unused: Square's scheme carries no timestamp. The whole body is signed, so its
+        ``created_at`` (when Square created the event; retries re-send it unchanged) is the
+        event's ``signed_created_at`` (None when absent or unreadable: the event keeps a marker).
         """
         keyed = derived(source, signing_material)
         received = require_header(headers, SIGNATURE_HEADER)
@@ -61,7 +64,10 @@ class SquareProvider(NormalizedOnFirstUse):
         document = parse_json_object(text)
         return [
             # Positional: a named tuple built from keywords costs 0.25 µs more (timeit).
-            InboundEvent(required_string(document, "event_id"), required_string(document, "type"), text)
+            InboundEvent(
+                required_string(document, "event_id"), required_string(document, "type"), text,
+                signed_created_at=signed_rfc3339_time(document.get("created_at")),
+            )
         ]
 
 

@@ -4,8 +4,10 @@ The notification URL is part of what is signed and must be the one registered in
 dashboard byte for byte. Behind API Gateway the URL the Lambda sees is not that one (stage paths,
 custom domains), so it is configuration, never rebuilt from the request. The older
 ``x-square-signature`` header is HMAC-SHA1 and is not accepted: a delivery carrying only that one
-is missing the header we require. The scheme has no timestamp, so replays are stopped by
-deduplicating on ``event_id``.
+is missing the header we require. The scheme signs no header time: replays are stopped by
+deduplicating on ``event_id`` while the record lives, and beyond it by the signed body's
+``created_at`` (``InboundEvent.signed_created_at``: ingest refuses events older than the records'
+retention).
 """
 
 from __future__ import annotations

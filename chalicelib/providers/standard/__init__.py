@@ -47,7 +47,8 @@ class StandardWebhooksProvider(NormalizedOnFirstUse):
         """Verify the raw body, then the timestamp, then require a JSON object body.
 
         The timestamp is checked only once a signature matched, so :class:`SignatureExpired`
-        always means "authentic but too old or too new" and never hides a forgery.
+        always means "authentic but too old or too new" and never hides a forgery. The signed
+        ``webhook-timestamp`` is the event's ``signed_created_at`` (the spec's only signed time).
         """
         keys = derived(source, signing_keys)
         signed = read_headers(headers)
@@ -63,7 +64,9 @@ class StandardWebhooksProvider(NormalizedOnFirstUse):
         text = decode_text(raw)
         document = parse_json_object(text)
         return [
-            InboundEvent(signed.msg_id, read_event_type(document), text)  # (id, type, payload)
+            InboundEvent(  # (id, type, payload)
+                signed.msg_id, read_event_type(document), text, signed_created_at=float(signed.timestamp)
+            )
         ]
 
 

@@ -52,7 +52,9 @@ class StripeProvider(NormalizedOnFirstUse):
         """Verify the raw body, then the timestamp, then read the event's ``id`` and ``type``.
 
         The timestamp is checked only once a signature matched, so :class:`SignatureExpired`
-        always means "authentic but too old or too new" and never hides a forgery.
+        always means "authentic but too old or too new" and never hides a forgery. It is also the
+        event's ``signed_created_at``: Stripe signs each attempt afresh, so ``t`` is never earlier
+        than the event's ``created`` but always present and already held to the tolerance.
         """
         keys = derived(source, signing_keys)
         timestamp, received = parse_signature_header(require_header(headers, SIGNATURE_HEADER))
@@ -70,7 +72,7 @@ class StripeProvider(NormalizedOnFirstUse):
         return [
             InboundEvent(
                 required_string(document, "id"), required_string(document, "type"), text,
-                content_digest=digest_without(document, VOLATILE_FIELDS),
+                content_digest=digest_without(document, VOLATILE_FIELDS), signed_created_at=float(timestamp),
             )
         ]
 
