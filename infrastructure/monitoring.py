@@ -187,8 +187,9 @@ class Monitoring(Construct):
         )
         self._log_alarm(
             "delivery-alerts",
-            "A conflicting or unstorable delivery (receiver log lines with an \"alert\" field: "
-            "the same event or transmission id with another body, or an event too large to store).",
+            "A conflicting, stale or unstorable delivery (receiver log lines with an \"alert\" field: "
+            "the same event or transmission id with another body, a signed event older than the record "
+            "retention, or an event too large to store).",
             receiver_log_group,
             "DeliveryAlerts",
             delivery_alert_pattern(),
