@@ -51,13 +51,13 @@ def corpus(provider: str) -> list[tuple[str, Any]]:
     return [(path.name, json.loads(path.read_text())["payload"]) for path in sorted(folder.glob("*.json"))]
 
 
-def _scalars(node: Any) -> Iterable[str]:
+def scalars(node: Any) -> Iterable[str]:
     if isinstance(node, dict):
         for value in node.values():
-            yield from _scalars(value)
+            yield from scalars(value)
     elif isinstance(node, list):
         for value in node:
-            yield from _scalars(value)
+            yield from scalars(value)
     elif isinstance(node, (str, int, float)) and not isinstance(node, bool):
         yield json.dumps(node)
 
@@ -66,7 +66,7 @@ def shared_values(payloads: Sequence[Any]) -> set[str]:
     """The scalar values (as JSON text) that at least two of ``payloads`` contain."""
     counts: Counter[str] = Counter()
     for payload in payloads:
-        counts.update(set(_scalars(payload)))
+        counts.update(set(scalars(payload)))
     return {value for value, n in counts.items() if n >= 2 and len(value) <= MAX_KEPT_VALUE}
 
 
