@@ -194,6 +194,30 @@ def payload_digest(payload: str) -> str:
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def stored_digest(item: Mapping[str, Any]) -> str:
+    """The hex SHA-256 ``payloadSha256`` of a stored item ("" if it has none), whatever its form.
+
+    A webhook record stores it as its 32 raw bytes (``B``: 45 bytes with the name, instead of 77 as
+    hex text, on every write of the hot item); dedupe markers and records written before that have
+    the hex text (``S``). Everything that compares digests reads them through here, so both forms
+    compare equal.
+    """
+    value = item.get("payloadSha256", {})
+    if "B" in value:
+        return bytes(value["B"]).hex()
+    return str(value.get("S", ""))
+
+
+def _digest_value(digest: str) -> dict[str, Any]:
+    """``payloadSha256`` as written on a record: raw bytes when it is a SHA-256 in hex, else as given."""
+    if len(digest) == 64:
+        try:
+            return {"B": bytes.fromhex(digest)}
+        except ValueError:
+            pass
+    return {"S": digest}
+
+
 def body_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
@@ -372,7 +396,7 @@ class WebhookRecord:
         if self.last_error:
             item["lastError"] = {"S": self.last_error}
         if self.payload_sha256:
-            item["payloadSha256"] = {"S": self.payload_sha256}
+            item["payloadSha256"] = _digest_value(self.payload_sha256)
         if self.conflicting_deliveries:
             item["conflictingDeliveries"] = {"N": str(self.conflicting_deliveries)}
         if self.headers:
@@ -381,7 +405,10 @@ class WebhookRecord:
             item["answer"] = {"S": self.answer}
         if self.attempt_log:
             item["attemptLog"] = attempt_log_value(self.attempt_log)
-        item["origin"] = {"S": self.origin}
+        if self.origin != ORIGIN_DELIVERY:
+            # A delivery is what a record without ``origin`` is (the records older than the field
+            # are deliveries too): 14 bytes less on nearly every record.
+            item["origin"] = {"S": self.origin}
         if self.origin == ORIGIN_RECONCILED:
             item["authenticity"] = {"S": PROVIDER_API_AUTHENTICITY}
         _fit_write_unit(item, self.payload, self.headers)
@@ -409,7 +436,7 @@ class WebhookRecord:
             expires_at=number("expiresAt"),
             sweeps=number("sweeps"),
             sweep_at=text("sweepAt") or None,
-            payload_sha256=text("payloadSha256"),
+            payload_sha256=stored_digest(item),
             conflicting_deliveries=number("conflictingDeliveries"),
             headers=stored_headers(item),
             answer=text("answer") or None,
