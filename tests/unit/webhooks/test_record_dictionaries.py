@@ -20,9 +20,11 @@ from chalicelib.webhooks import dictionaries
 from chalicelib.webhooks.record import (
     WRITE_UNIT_BYTES,
     WebhookRecord,
+    dedupe_marker_item,
     payload_encoding,
     received_item,
     safe_headers,
+    stored_digest,
     stored_headers,
     stored_payload,
 )
@@ -181,3 +183,24 @@ def test_dictionaries_are_loaded_lazily_per_provider() -> None:
     out = subprocess.run([sys.executable, "-c", program], cwd=root, capture_output=True, text=True, check=True,
                          env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", "PYTHONPATH": str(root)})
     assert out.stdout.strip() == "['stripe-1']"
+
+
+def test_the_digest_is_stored_as_raw_bytes_and_read_as_hex_in_both_forms() -> None:
+    payload = json.dumps({"id": "evt_1"})
+    item = _item("stripe", payload)
+    digest = hashlib.sha256(payload.encode()).hexdigest()
+    assert item["payloadSha256"] == {"B": bytes.fromhex(digest)}
+    marker = dedupe_marker_item("wh_" + "b" * 32, digest, 1, 2)  # markers keep the hex text
+    assert stored_digest(item) == stored_digest(marker) == digest == WebhookRecord.from_item(item).payload_sha256
+    older = {**item, "payloadSha256": {"S": digest}}
+    assert stored_digest(older) == digest and WebhookRecord.from_item(older).to_item() == item
+    assert stored_digest({}) == "" and "payloadSha256" not in WebhookRecord.from_item(
+        {k: v for k, v in item.items() if k != "payloadSha256"}).to_item()
+
+
+def test_a_delivery_leaves_origin_out_and_reads_back_as_a_delivery() -> None:
+    item = _item("stripe", "{}")
+    assert "origin" not in item and WebhookRecord.from_item(item).origin == "delivery"
+    reconciled = received_item("wh_" + "c" * 32, "stripe", "stripe", "evt_2", "t", "{}", "r", 1, "s",
+                               origin="reconciled")
+    assert reconciled["origin"] == {"S": "reconciled"}
