@@ -209,8 +209,9 @@ def stored_digest(item: Mapping[str, Any]) -> str:
 
 
 def _digest_value(digest: str) -> dict[str, Any]:
-    """``payloadSha256`` as written on a record: raw bytes when it is a SHA-256 in hex, else as given."""
-    if len(digest) == 64:
+    """``payloadSha256`` as written on a record: raw bytes when it is a SHA-256 in lower-case hex
+    (what reads back as the same text), else as given."""
+    if len(digest) == 64 and digest == digest.lower():
         try:
             return {"B": bytes.fromhex(digest)}
         except ValueError:

@@ -204,3 +204,11 @@ def test_a_delivery_leaves_origin_out_and_reads_back_as_a_delivery() -> None:
     reconciled = received_item("wh_" + "c" * 32, "stripe", "stripe", "evt_2", "t", "{}", "r", 1, "s",
                                origin="reconciled")
     assert reconciled["origin"] == {"S": "reconciled"}
+
+
+@pytest.mark.parametrize("digest", ["A" * 64, "not-hex-" * 8, "abc"])
+def test_a_digest_that_is_not_lower_case_hex_is_kept_as_text(digest: str) -> None:
+    record = WebhookRecord.from_item(_item("stripe", "{}"))
+    record.payload_sha256 = digest
+    item = record.to_item()
+    assert item["payloadSha256"] == {"S": digest} and stored_digest(item) == digest
