@@ -58,6 +58,7 @@ from chalicelib.webhooks.record import (
     item_size,
     received_item,
     safe_headers,
+    stored_digest,
     transmission_key,
     transmission_marker_item,
     webhook_id_for,
@@ -216,7 +217,7 @@ def store_event(
 ) -> Stored:
     """Dedupe marker (only for an event without a signed time), then record (see the module doc for
     why in this order)."""
-    digest = item["payloadSha256"]["S"]
+    digest = stored_digest(item)
     record_expires_at = int(item["expiresAt"]["N"])
     # Where the signature binds the body (every MAC but PayPal's CRC32), another body under a
     # known event id is still the provider's own: answered duplicate. Where it does not, refused.

@@ -86,17 +86,23 @@ def _mentions(record: WebhookRecord, payment_id: str) -> bool:
 
 
 def _table_search(db: Any, table: str, source: str, payment_id: str) -> Iterator[WebhookRecord]:
-    """Webhook records of ``source`` whose payload contains ``payment_id`` (a Scan: operators only)."""
+    """Webhook records of ``source`` whose payload contains ``payment_id`` (a Scan: operators only).
+
+    A compressed payload (``payloadEncoding``, binary) cannot be searched by DynamoDB: those records
+    are read and searched here, through the record's own decoding."""
     kwargs: dict[str, Any] = {
         "TableName": table,
-        "FilterExpression": "itemType = :type AND #source = :source AND contains(payload, :id)",
+        "FilterExpression": "itemType = :type AND #source = :source"
+                            " AND (contains(payload, :id) OR attribute_exists(payloadEncoding))",
         "ExpressionAttributeNames": {"#source": "source"},
         "ExpressionAttributeValues": {":type": {"S": ITEM_TYPE}, ":source": {"S": source}, ":id": {"S": payment_id}},
     }
     while True:
         response = db.scan(**kwargs)
         for item in response.get("Items", []):
-            yield WebhookRecord.from_item(item)
+            record = WebhookRecord.from_item(item)
+            if _mentions(record, payment_id):
+                yield record
         if "LastEvaluatedKey" not in response:
             return
         kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -14,6 +14,13 @@ provider's name, so for it the two keys are the same item; see docs/PAYMENTS.md 
 The item repeats the derived fields (status, amounts) at the top level for people and for the
 audit stream; ``state`` (the facts) and ``history`` are JSON text, read and written whole: the
 record is only ever replaced under a ``version`` condition, never patched.
+
+When the item would cost more than one write unit (1 KB; a typical record is 1.0-1.3 KB, two
+thirds of it ``state`` and ``history``), those two are written instead as one zlib blob,
+``document``, compressed with the frozen payments dictionary (``documentEncoding``
+``zlib-dict:payments-1``; docs/PERFORMANCE.md, "Item sizes"): a record then costs one unit per
+write instead of two. Nothing queries or exports them but through :meth:`PaymentRecord.from_item`;
+the top-level attributes stay plain either way.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ from chalicelib.payments import money
 from chalicelib.payments.keys import ALIAS_ITEM_TYPE, KEY_PREFIX, PAYMENT_ITEM_TYPE, item_key
 from chalicelib.payments.model import PaymentEvent, split_payment_key
 from chalicelib.payments.state import PaymentState
+from chalicelib.webhooks import dictionaries
+from chalicelib.webhooks.record import WRITE_UNIT_BYTES, item_size
 
 __all__ = [
     "ALIAS_ITEM_TYPE", "HISTORY_LIMIT", "KEY_PREFIX", "PAYMENT_ITEM_TYPE", "PaymentRecord",
@@ -34,6 +43,10 @@ __all__ = [
 ]
 
 HISTORY_LIMIT = 20
+DOCUMENT_DICTIONARY = "payments-1"
+"""The frozen dictionary new records' ``document`` is compressed with (built by
+``python -m providers_tooling.dictionaries --write payments`` from the corpus folded into records)."""
+DOCUMENT_ENCODING_PREFIX = "zlib-dict:"
 
 
 def item_type(item: dict[str, Any]) -> str:
@@ -63,6 +76,38 @@ def alias_item(alias_key: str, target_key: str, now: str) -> dict[str, Any]:
 
 def _compact(document: Any) -> str:
     return json.dumps(document, separators=(",", ":"), sort_keys=True)
+
+
+def packed_document(record: PaymentRecord) -> str:
+    """The JSON text a record's ``document`` holds compressed: its ``state`` and ``history``."""
+    return _compact({"history": list(record.history), "state": record.state.to_json()})
+
+
+def _pack(item: dict[str, Any], record: PaymentRecord) -> None:
+    """Replace ``state`` and ``history`` by the compressed ``document`` when that saves a write unit."""
+    size = item_size(item)
+    if size <= WRITE_UNIT_BYTES:
+        return  # one unit already: compressing would cost CPU and save nothing
+    encoding = DOCUMENT_ENCODING_PREFIX + DOCUMENT_DICTIONARY
+    packed = dictionaries.compress(packed_document(record).encode(), DOCUMENT_DICTIONARY)
+    plain = item_size({"state": item["state"], "history": item["history"]})
+    if len("document") + len(packed) + len("documentEncoding") + len(encoding) >= plain:
+        return
+    del item["state"], item["history"]
+    item["document"] = {"B": packed}
+    item["documentEncoding"] = {"S": encoding}
+
+
+def _unpacked(item: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``state`` and ``history`` of a stored item, plain or packed; ValueError for an unknown encoding."""
+    encoding = item.get("documentEncoding", {}).get("S")
+    if encoding is None:
+        return json.loads(item.get("state", {}).get("S") or "{}"), json.loads(item.get("history", {}).get("S") or "[]")
+    if not encoding.startswith(DOCUMENT_ENCODING_PREFIX):
+        raise ValueError(f"unknown documentEncoding {encoding!r}")
+    dictionary = encoding.removeprefix(DOCUMENT_ENCODING_PREFIX)
+    document = json.loads(dictionaries.decompress(bytes(item["document"]["B"]), dictionary))
+    return document["state"], document["history"]
 
 
 @dataclass(frozen=True)
@@ -183,6 +228,7 @@ class PaymentRecord:
             item["livemode"] = {"BOOL": self.state.livemode}
         if self.state.account is not None:
             item["account"] = {"S": self.state.account}
+        _pack(item, self)
         return item
 
     def snapshot(self) -> dict[str, Any]:
@@ -220,12 +266,13 @@ class PaymentRecord:
             return str(item.get(name, {}).get("S", ""))
 
         key = text("paymentKey")
+        state, history = _unpacked(item)
         return cls(
             key=key,
             # Every record has stored its provider; a legacy one's key is provider-scoped anyway.
             provider=text("provider") or split_payment_key(key)[0],
-            state=PaymentState.from_json(json.loads(text("state") or "{}")),
-            history=tuple(json.loads(text("history") or "[]")),
+            state=PaymentState.from_json(state),
+            history=tuple(history),
             version=int(item.get("version", {}).get("N", "0")),
             created_at=text("createdAt"),
             updated_at=text("updatedAt"),

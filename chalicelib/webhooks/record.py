@@ -40,6 +40,7 @@ from enum import StrEnum
 from typing import Any
 
 from chalicelib.timestamps import iso_timestamp
+from chalicelib.webhooks import dictionaries
 
 ITEM_TYPE = "webhook"
 DEDUPE_ITEM_TYPE = "dedupe"
@@ -54,9 +55,18 @@ MAX_ITEM_BYTES = 400 * 1024
 WRITE_UNIT_BYTES = 1024
 """DynamoDB bills a write per started KB of the whole item (an update: of the larger of before and
 after), so a record just over it costs two units at ingest and two again at its final update."""
+FINAL_UPDATE_HEADROOM_BYTES = 160
+"""What a record's final update may add to it: ``finishedAt`` (34 bytes) and an attempt entry (45 to
+110), less the sweep keys it removes. A record is compressed when it would not fit one write unit
+with this headroom, so that its final update costs one unit as well, not only its put."""
 PAYLOAD_ENCODING_ZLIB = "zlib"
 """``payloadEncoding`` of a record whose ``payload`` is the zlib-compressed UTF-8 text, stored as
 binary (:func:`stored_payload` gives the text back, byte for byte). Absent: ``payload`` is the text."""
+PAYLOAD_ENCODING_DICT_PREFIX = "zlib-dict:"
+"""``payloadEncoding`` ``zlib-dict:<dictionary>`` (``zlib-dict:stripe-1``): zlib-compressed with
+that frozen preset dictionary (:mod:`chalicelib.webhooks.dictionaries`), about half the size of
+plain ``zlib`` on a typical event. What new records of a provider with a dictionary are written
+with; ``zlib`` is what a provider without one gets, and what older records have."""
 HEADERS_ENCODING_ZLIB_JSON = "zlib-json"
 """``headersEncoding`` of a record whose ``headers`` are zlib-compressed compact JSON, as binary."""
 WEBHOOK_ID_PREFIX = "wh_"
@@ -121,9 +131,22 @@ queued (a queue failure after the write answers 503 instead, and the provider's 
 ``duplicate``; recording that would cost a second write per request)."""
 
 
+_EDGE_HEADERS = frozenset({
+    "host", "content-length", "connection", "accept-encoding", "via", "x-amzn-trace-id", "x-amz-cf-id",
+    "x-forwarded-port", "x-forwarded-proto",
+})
+"""Headers our own edge adds or that say nothing about the sender, never stored: API Gateway's and
+CloudFront's (``Via``, ``X-Amzn-Trace-Id``, ``X-Amz-Cf-Id``, ``CloudFront-*``, ``X-Forwarded-Port``
+and ``-Proto``), our own host name, hop-by-hop ones, and ``Content-Length`` (the stored payload's
+length). About 250 bytes of a record behind API Gateway, for nothing the inspector needs; the trace
+id is in the logs and traces already. ``X-Forwarded-For`` stays: the one fact about who sent it."""
+_EDGE_HEADER_PREFIXES = ("cloudfront-", "x-amzn-")
+
+
 def _header_verdict(name: str) -> str | None:
     lowered = name.lower()
-    verdict = None if _SECRET_HEADER_NAME.search(lowered) else lowered
+    edge = lowered in _EDGE_HEADERS or lowered.startswith(_EDGE_HEADER_PREFIXES)
+    verdict = None if edge or _SECRET_HEADER_NAME.search(lowered) else lowered
     if len(_HEADER_VERDICTS) < _HEADER_VERDICTS_LIMIT:
         _HEADER_VERDICTS[name] = verdict
     return verdict
@@ -171,6 +194,31 @@ def payload_digest(payload: str) -> str:
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def stored_digest(item: Mapping[str, Any]) -> str:
+    """The hex SHA-256 ``payloadSha256`` of a stored item ("" if it has none), whatever its form.
+
+    A webhook record stores it as its 32 raw bytes (``B``: 45 bytes with the name, instead of 77 as
+    hex text, on every write of the hot item); dedupe markers and records written before that have
+    the hex text (``S``). Everything that compares digests reads them through here, so both forms
+    compare equal.
+    """
+    value = item.get("payloadSha256", {})
+    if "B" in value:
+        return bytes(value["B"]).hex()
+    return str(value.get("S", ""))
+
+
+def _digest_value(digest: str) -> dict[str, Any]:
+    """``payloadSha256`` as written on a record: raw bytes when it is a SHA-256 in lower-case hex
+    (what reads back as the same text), else as given."""
+    if len(digest) == 64 and digest == digest.lower():
+        try:
+            return {"B": bytes.fromhex(digest)}
+        except ValueError:
+            pass
+    return {"S": digest}
+
+
 def body_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
@@ -195,30 +243,52 @@ def item_size(item: dict[str, Any]) -> int:
     return size
 
 
-def _packed(text: str) -> bytes:
-    return zlib.compress(text.encode("utf-8", "surrogatepass"), 6)
+def _packed(text: str, dictionary: str | None = None) -> bytes:
+    return dictionaries.compress(text.encode("utf-8", "surrogatepass"), dictionary)
 
 
-def _unpacked(value: Mapping[str, Any]) -> str:
-    return zlib.decompress(bytes(value["B"])).decode("utf-8", "surrogatepass")
+def _unpacked(value: Mapping[str, Any], dictionary: str | None = None) -> str:
+    return dictionaries.decompress(bytes(value["B"]), dictionary).decode("utf-8", "surrogatepass")
+
+
+def payload_encoding(provider: str) -> tuple[str, str | None]:
+    """The ``payloadEncoding`` a compressed payload of ``provider`` is written with, and its dictionary."""
+    dictionary = dictionaries.current(provider)
+    if dictionary is None:
+        return PAYLOAD_ENCODING_ZLIB, None
+    return PAYLOAD_ENCODING_DICT_PREFIX + dictionary, dictionary
+
+
+def _payload_dictionary(encoding: str) -> str | None:
+    """The dictionary a stored ``payloadEncoding`` names (None for plain ``zlib``); ValueError if unknown."""
+    if encoding == PAYLOAD_ENCODING_ZLIB:
+        return None
+    if encoding.startswith(PAYLOAD_ENCODING_DICT_PREFIX):
+        return encoding.removeprefix(PAYLOAD_ENCODING_DICT_PREFIX)
+    raise ValueError(f"unknown payloadEncoding {encoding!r}")
 
 
 def _fit_write_unit(item: dict[str, Any], payload: str, headers: Mapping[str, str]) -> None:
-    """Compress the payload, then the headers, while the item costs more than one write unit.
+    """Compress the payload, then the headers, while the item and what its final update adds
+    (:data:`FINAL_UPDATE_HEADROOM_BYTES`) cost more than one write unit.
 
-    JSON bodies of 1-2 KB shrink to about half and a dozen headers by a third, which brings most
+    With its provider's preset dictionary a JSON body of 1-2 KB shrinks to a quarter or a third
+    (plain zlib: about half; the dictionary gives the compressor the key names and structure a
+    lone small document has no history for), and a dozen headers by a third, which brings typical
     records under the 1 KB a write unit covers, at ingest and again at the final update
-    (docs/PERFORMANCE.md, "What was changed"). Below the boundary nothing is compressed: it would
+    (docs/PERFORMANCE.md, "Item sizes"). Below the boundary nothing is compressed: it would
     cost CPU on the request path and save no unit. Each attribute is compressed only if that makes
     it smaller, and each stays readable on its own (:func:`stored_payload`, :func:`stored_headers`).
     """
-    if item_size(item) <= WRITE_UNIT_BYTES:
+    target = WRITE_UNIT_BYTES - FINAL_UPDATE_HEADROOM_BYTES
+    if item_size(item) <= target:
         return
-    packed = _packed(payload)
-    if len(packed) + len("payloadEncoding") + len(PAYLOAD_ENCODING_ZLIB) < item_size({"payload": item["payload"]}):
+    encoding, dictionary = payload_encoding(item["provider"]["S"])
+    packed = _packed(payload, dictionary)
+    if len(packed) + len("payloadEncoding") + len(encoding) < item_size({"payload": item["payload"]}):
         item["payload"] = {"B": packed}
-        item["payloadEncoding"] = {"S": PAYLOAD_ENCODING_ZLIB}
-    if headers and item_size(item) > WRITE_UNIT_BYTES:
+        item["payloadEncoding"] = {"S": encoding}
+    if headers and item_size(item) > target:
         packed = _packed(json.dumps(headers, separators=(",", ":"), ensure_ascii=False))
         if len(packed) + len("headersEncoding") + len(HEADERS_ENCODING_ZLIB_JSON) < item_size(
             {"headers": item["headers"]}
@@ -249,9 +319,7 @@ def stored_payload(item: Mapping[str, Any]) -> str:
     encoding = item.get("payloadEncoding", {}).get("S")
     if encoding is None:
         return str(value.get("S", ""))
-    if encoding != PAYLOAD_ENCODING_ZLIB:
-        raise ValueError(f"unknown payloadEncoding {encoding!r}")
-    return _unpacked(value)
+    return _unpacked(value, _payload_dictionary(encoding))
 
 
 def sweep_shard(webhook_id: str) -> str:
@@ -329,7 +397,7 @@ class WebhookRecord:
         if self.last_error:
             item["lastError"] = {"S": self.last_error}
         if self.payload_sha256:
-            item["payloadSha256"] = {"S": self.payload_sha256}
+            item["payloadSha256"] = _digest_value(self.payload_sha256)
         if self.conflicting_deliveries:
             item["conflictingDeliveries"] = {"N": str(self.conflicting_deliveries)}
         if self.headers:
@@ -338,7 +406,10 @@ class WebhookRecord:
             item["answer"] = {"S": self.answer}
         if self.attempt_log:
             item["attemptLog"] = attempt_log_value(self.attempt_log)
-        item["origin"] = {"S": self.origin}
+        if self.origin != ORIGIN_DELIVERY:
+            # A delivery is what a record without ``origin`` is (the records older than the field
+            # are deliveries too): 14 bytes less on nearly every record.
+            item["origin"] = {"S": self.origin}
         if self.origin == ORIGIN_RECONCILED:
             item["authenticity"] = {"S": PROVIDER_API_AUTHENTICITY}
         _fit_write_unit(item, self.payload, self.headers)
@@ -366,7 +437,7 @@ class WebhookRecord:
             expires_at=number("expiresAt"),
             sweeps=number("sweeps"),
             sweep_at=text("sweepAt") or None,
-            payload_sha256=text("payloadSha256"),
+            payload_sha256=stored_digest(item),
             conflicting_deliveries=number("conflictingDeliveries"),
             headers=stored_headers(item),
             answer=text("answer") or None,

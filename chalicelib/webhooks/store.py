@@ -20,6 +20,7 @@ from chalicelib.webhooks.record import (
     attempt_entry,
     attempt_log_value,
     payload_digest,
+    stored_digest,
     stored_payload,
     sweep_shard,
     sweep_shards,
@@ -80,9 +81,9 @@ class WebhookStore:
         either way."""
         existing = self._put_if_absent(item)
         if existing is None:
-            digest = item.get("payloadSha256", {}).get("S", "")
+            digest = stored_digest(item)
             return PutResult(True, WebhookStatus.RECEIVED, digest, _number(item, "expiresAt"))
-        digest = existing.get("payloadSha256", {}).get("S") or payload_digest(stored_payload(existing))
+        digest = stored_digest(existing) or payload_digest(stored_payload(existing))
         return PutResult(False, existing.get("status", {}).get("S", ""), digest, _number(existing, "expiresAt"))
 
     def claim_event(self, marker: dict[str, Any]) -> Claim:
@@ -90,7 +91,7 @@ class WebhookStore:
         existing = self._put_if_absent(marker)
         found = marker if existing is None else existing
         return Claim(
-            existing is None, found.get("payloadSha256", {}).get("S", ""), _number(found, "recordExpiresAt")
+            existing is None, stored_digest(found), _number(found, "recordExpiresAt")
         )
 
     def replace_marker(self, marker: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from chalicelib import runtime
+from chalicelib.payments.record import PaymentRecord
 from ops import cli_records
 from ops.main import main
 from ops.stage import StageTarget
@@ -114,7 +115,10 @@ def test_rebuild_reports_a_difference_and_writes_only_when_asked(client, stack, 
     table = stack.resources.table_name
     key = {"pk": {"S": f"payment#{PAYMENT}"}}
     stored = stack.dynamodb.get_item(TableName=table, Key=key)["Item"]
-    tampered = dict(stored, state={"S": "{}"}, status={"S": "processing"})  # a record gone wrong
+    # A record gone wrong (its state plain or packed: issue #16 packs state and history over 1 KB).
+    plain = {name: value for name, value in stored.items() if name not in ("document", "documentEncoding")}
+    history = json.dumps(list(PaymentRecord.from_item(stored).history))
+    tampered = dict(plain, state={"S": "{}"}, history={"S": history}, status={"S": "processing"})
     stack.dynamodb.put_item(TableName=table, Item=tampered)
 
     code, report = run(capsys, "payment", PAYMENT, "--rebuild")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from chalicelib.payments.record import PaymentRecord
 
 if TYPE_CHECKING:
     from tests.reliability.harness import Delivery, FaultInjector, Pipeline
@@ -39,8 +40,8 @@ def payment_effects(pipeline: Pipeline) -> Counter[str]:
     while True:
         page = pipeline.dynamodb.scan(**kwargs)
         for item in page["Items"]:
-            if item.get("itemType", {}).get("S") == "payment" and "state" in item:
-                applied.update(json.loads(item["state"]["S"]).get("applied", []))
+            if item.get("itemType", {}).get("S") == "payment":  # state plain or packed: the record's reader
+                applied.update(PaymentRecord.from_item(item).state.to_json().get("applied", []))
         if "LastEvaluatedKey" not in page:
             return applied
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
