@@ -50,6 +50,17 @@ def audit_changes(event: DynamoDBEvent) -> dict[str, Any]:
         return audit.audit_batch(event.to_dict(), services().audit)
 
 
+@app.on_dynamodb_record(
+    stream_arn=settings.table_stream_arn(), batch_size=100, starting_position="TRIM_HORIZON"
+)
+def enqueue_new_webhooks(event: DynamoDBEvent) -> dict[str, Any]:
+    # The outbox: the stream queues every new webhook record (chalicelib/outbox.py).
+    from chalicelib import outbox
+
+    with log.invocation(event.context):
+        return outbox.enqueue_batch(event.to_dict(), services().outbox)
+
+
 @app.schedule(Rate(settings.sweep_rate_minutes(), unit=Rate.MINUTES))
 def sweep_stuck_webhooks(event: CloudWatchEvent) -> dict[str, int]:
     from chalicelib import sweeper

@@ -21,6 +21,7 @@ from chalicelib.webhooks.store import WebhookStore
 
 if TYPE_CHECKING:
     from chalicelib.audit import AuditContext
+    from chalicelib.outbox import OutboxContext
     from chalicelib.payments.publisher import PaymentEventPublisher
     from chalicelib.payments.store import PaymentStore
     from chalicelib.processing import ProcessingContext
@@ -63,6 +64,7 @@ class Services:
             max_body_bytes=self.settings.max_body_bytes,
             retention_days=self.settings.retention_days,
             sweep_after_seconds=self.settings.sweep_after_seconds,
+            resend_after_seconds=self.settings.sweep_after_seconds,
         )
 
     @cached_property
@@ -104,6 +106,12 @@ class Services:
             alerts_topic_arn=self.settings.alerts_topic_arn,
             archive=WebhookArchive(self.aws.s3, bucket) if bucket else None,
         )
+
+    @cached_property
+    def outbox(self) -> OutboxContext:
+        from chalicelib.outbox import OutboxContext
+
+        return OutboxContext(queue=self.queue)
 
     @cached_property
     def sweep(self) -> SweepContext:

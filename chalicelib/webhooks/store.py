@@ -42,6 +42,8 @@ class PutResult(NamedTuple):
     """The stored record's payload digest (computed from its payload for a record that has none)."""
     expires_at: int = 0
     """The stored record's ``expiresAt``."""
+    received_at: str = ""
+    """The stored record's ``receivedAt``: a duplicate's tells how long it has been ``received``."""
 
 
 class Claim(NamedTuple):
@@ -70,6 +72,10 @@ def _number(item: dict[str, Any], name: str) -> int:
     return int(item.get(name, {}).get("N", "0"))
 
 
+def _text(item: dict[str, Any], name: str) -> str:
+    return str(item.get(name, {}).get("S", ""))
+
+
 class WebhookStore:
     def __init__(self, dynamodb: Any, table_name: str) -> None:
         self._db = dynamodb
@@ -81,9 +87,13 @@ class WebhookStore:
         existing = self._put_if_absent(item)
         if existing is None:
             digest = item.get("payloadSha256", {}).get("S", "")
-            return PutResult(True, WebhookStatus.RECEIVED, digest, _number(item, "expiresAt"))
+            return PutResult(
+                True, WebhookStatus.RECEIVED, digest, _number(item, "expiresAt"), _text(item, "receivedAt")
+            )
         digest = existing.get("payloadSha256", {}).get("S") or payload_digest(stored_payload(existing))
-        return PutResult(False, existing.get("status", {}).get("S", ""), digest, _number(existing, "expiresAt"))
+        return PutResult(
+            False, _text(existing, "status"), digest, _number(existing, "expiresAt"), _text(existing, "receivedAt")
+        )
 
     def claim_event(self, marker: dict[str, Any]) -> Claim:
         """Write a dedupe marker (:func:`dedupe_marker_item`) unless one exists; one call."""

@@ -224,3 +224,101 @@ def test_a_replayed_record_starts_its_sweeps_afresh(stack):
     reopened = store.get("wh_tired")
     assert reopened is not None
     assert reopened.status == WebhookStatus.RECEIVED and reopened.sweeps == 0 and reopened.sweep_at == later
+
+
+# -- the outbox: the table stream queues every new webhook (chalicelib/outbox.py) ---------------
+
+
+def webhook_insert(webhook_id: str, seq: str, status: str = "received") -> dict:
+    new = image(status)
+    new["pk"] = {"S": webhook_id}
+    change = record("INSERT", None, new, seq)
+    change["dynamodb"]["Keys"] = {"pk": {"S": webhook_id}}
+    return change
+
+
+def other_item_insert(item_type: str, seq: str) -> dict:
+    return record("INSERT", None, {"pk": {"S": f"{item_type}#x"}, "itemType": {"S": item_type}}, seq)
+
+
+def test_the_outbox_queues_only_webhook_inserts_still_received(client, stack):
+    event = {"Records": [
+        webhook_insert("wh_new", "400"),
+        record("MODIFY", image("received"), image("processed"), "401"),
+        record("MODIFY", image("processed"), image("received"), "402"),  # a reopen: ops sends it itself
+        record("REMOVE", image("received"), None, "403", ttl=True),
+        other_item_insert("dedupe", "404"),
+        other_item_insert("payment", "405"),
+        webhook_insert("wh_final", "406", status="processed"),
+        webhook_insert("wh_second", "407"),
+    ]}
+
+    result = client.lambda_.invoke("enqueue_new_webhooks", event).payload
+
+    assert result == {"batchItemFailures": []}
+    assert sorted(queued_ids(stack)) == ["wh_new", "wh_second"]
+
+
+def test_the_outbox_sends_in_batches_of_ten(client, stack):
+    calls: list[str] = []
+    sqs = runtime.services().aws.sqs
+    sqs.meta.events.register("before-call", lambda model, **_: calls.append(model.name), unique_id="count")
+    event = {"Records": [webhook_insert(f"wh_{i:02d}", str(500 + i)) for i in range(23)]}
+
+    assert client.lambda_.invoke("enqueue_new_webhooks", event).payload == {"batchItemFailures": []}
+
+    assert len(queued_ids(stack)) == 23
+    assert [c for c in calls if c.startswith("SendMessage")] == ["SendMessageBatch"] * 3  # 10 + 10 + 3
+
+
+def test_an_outbox_send_failure_is_retried_from_the_first_record_of_the_failed_send(client, stack):
+    from botocore.exceptions import ClientError
+
+    from tests.functional.helpers import fail_aws_call
+
+    # GIVEN a batch whose first send (ten ids) goes through and whose second fails
+    records = [webhook_insert(f"wh_{i:02d}", str(600 + i)) for i in range(15)]
+    sqs = runtime.services().aws.sqs
+    sends = 0
+
+    def second_fails(model, **_):
+        nonlocal sends
+        if model.name.startswith("SendMessage"):
+            sends += 1
+            if sends == 2:
+                raise ClientError({"Error": {"Code": "KMS.ThrottlingException", "Message": "x"}}, model.name)
+
+    sqs.meta.events.register("before-call", second_fails, unique_id="second-fails")
+    result = client.lambda_.invoke("enqueue_new_webhooks", {"Records": records}).payload
+    sqs.meta.events.unregister("before-call", unique_id="second-fails")
+
+    # THEN the stream retries from the first record of the failed send: nothing after it is skipped
+    assert result == {"batchItemFailures": [{"itemIdentifier": "610"}]}
+    assert len(queued_ids(stack)) == 10
+    # AND when every send fails, from the first record
+    error = ClientError({"Error": {"Code": "InternalError", "Message": "x"}}, "SendMessageBatch")
+    with fail_aws_call("sqs.SendMessageBatch", error):
+        result = client.lambda_.invoke("enqueue_new_webhooks", {"Records": records}).payload
+    assert result == {"batchItemFailures": [{"itemIdentifier": "600"}]}
+
+
+def test_an_odd_webhook_insert_is_reported_after_the_ones_before_it_are_sent(client, stack):
+    odd = webhook_insert("not-a-webhook-id", "701")
+    event = {"Records": [webhook_insert("wh_a", "700"), odd, webhook_insert("wh_b", "702"), "garbage"]}
+
+    result = client.lambda_.invoke("enqueue_new_webhooks", event).payload
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": "701"}]}
+    assert queued_ids(stack) == ["wh_a"]
+
+
+def test_a_stored_webhook_reaches_the_queue_through_the_table_stream(client, stack):
+    from tests import samples
+    from tests.functional.helpers import post, run_outbox
+
+    body, headers = samples.stripe_delivery(samples.stripe_event())
+    answer = json.loads(post(client, "stripe", body, headers).body)
+    assert queued_ids(stack) == []
+
+    assert run_outbox(client, stack) == {"batchItemFailures": []}
+    assert queued_ids(stack) == [answer["webhookId"]]
