@@ -18,6 +18,7 @@ from constructs import IConstruct
 from infrastructure.names import (
     API_HANDLER,
     AUDITOR,
+    ENQUEUER,
     FUNCTIONS,
     PROCESSOR,
     RECONCILER,
@@ -88,6 +89,12 @@ ASYNC_ON_FAILURE_ELSEWHERE = {
         "CKV_AWS_116",
         "Invoked by its DynamoDB stream mapping, not asynchronously: records it gives up on go to "
         "the mapping's on-failure destination, the audit-failures queue, which an alarm watches. "
+        "A function-level DLQ applies only to asynchronous invocations.",
+    ),
+    ENQUEUER: Skip(
+        "CKV_AWS_116",
+        "Invoked by its DynamoDB stream mapping, not asynchronously: records it gives up on go to "
+        "the mapping's on-failure destination, the enqueue-failures queue, which an alarm watches. "
         "A function-level DLQ applies only to asynchronous invocations.",
     ),
     SWEEPER: Skip(

@@ -119,6 +119,15 @@ class Monitoring(Construct):
             audit_failures,
             1,
         )
+        enqueue_failures = messaging.enqueue_failure_queue.metric_approximate_number_of_messages_visible(
+            period=Duration.minutes(1), statistic="Maximum"
+        )
+        self._alarm(
+            "enqueue-failures-not-empty",
+            "The outbox gave up on queueing new webhooks: run `ops requeue --from-failures` (docs/OPERATING.md).",
+            enqueue_failures,
+            1,
+        )
         oldest = messaging.processing_queue.metric_approximate_age_of_oldest_message(
             period=PERIOD, statistic="Maximum"
         )
@@ -361,10 +370,13 @@ class Monitoring(Construct):
                 width=8,
             ),
             cloudwatch.SingleValueWidget(
-                title="Dead letters (processing DLQ, audit failures)",
+                title="Dead letters (processing DLQ, audit and enqueue failures)",
                 metrics=[
                     messaging.dead_letter_queue.metric_approximate_number_of_messages_visible(period=PERIOD),
                     messaging.audit_failure_queue.metric_approximate_number_of_messages_visible(
+                        period=PERIOD
+                    ),
+                    messaging.enqueue_failure_queue.metric_approximate_number_of_messages_visible(
                         period=PERIOD
                     ),
                 ],

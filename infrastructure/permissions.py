@@ -13,6 +13,8 @@ Each function gets its own role with only the actions it calls, on only its reso
   (the stream's on-failure destination is written with the function's role), archive the webhook
   records the TTL removes (``PutObject`` on the archive's two prefixes only: it cannot read,
   list or delete an archived object);
+- ``enqueue_new_webhooks`` (the outbox): read the table's stream, send ids to the processing
+  queue, and dead-letter the stream records it could not queue (its on-failure destination);
 - ``sweep_stuck_webhooks``: query the sweep index, count sweeps on and give up on webhook records
   (keys ``wh_...`` only), queue ids;
 - ``reconcile_missed_webhooks``: read the sources secret (the providers' API credentials), read
@@ -43,6 +45,7 @@ from typing import Any
 from infrastructure.names import (
     API_HANDLER,
     AUDITOR,
+    ENQUEUER,
     FUNCTIONS,
     PROCESSOR,
     RECONCILER,
@@ -67,6 +70,7 @@ class Target(Enum):
     TABLE_STREAMS = "any stream of the table (ListStreams cannot name one)"
     PROCESSING_QUEUE = "the processing queue"
     AUDIT_FAILURE_QUEUE = "the queue of stream records the audit could not handle"
+    ENQUEUE_FAILURE_QUEUE = "the queue of stream records the outbox could not queue"
     ALERTS_TOPIC = "the alerts topic"
     PAYMENT_EVENTS_TOPIC = "the payment-events topic"
     SOURCES_SECRET = "the sources secret"
@@ -190,6 +194,21 @@ FUNCTION_GRANTS: Mapping[str, tuple[Grant, ...]] = {
         Grant("ArchiveRemovedWebhooks", Target.ARCHIVE_RECORDS, ("s3:PutObject",), ("kms:GenerateDataKey",), "s3"),
         Grant("ArchiveWebhookIds", Target.ARCHIVE_POINTERS, ("s3:PutObject",), ("kms:GenerateDataKey",), "s3"),
     ),
+    ENQUEUER.name: (
+        Grant(
+            "ReadTableStream",
+            Target.TABLE_STREAM,
+            ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"),
+            _TABLE_READ,
+            "dynamodb",
+        ),
+        Grant("ListTableStreams", Target.TABLE_STREAMS, ("dynamodb:ListStreams",), _TABLE_READ, "dynamodb"),
+        # GetQueueUrl: only when PROCESSING_QUEUE_URL is unset (the plain-Chalice path).
+        Grant(
+            "QueueNewWebhooks", Target.PROCESSING_QUEUE, ("sqs:GetQueueUrl", "sqs:SendMessage"), _WRITE, "sqs"
+        ),
+        Grant("DeadLetterStreamRecords", Target.ENQUEUE_FAILURE_QUEUE, ("sqs:SendMessage",), _WRITE, "sqs"),
+    ),
     SWEEPER.name: (
         Grant("QuerySweepIndex", Target.SWEEP_INDEX, ("dynamodb:Query",), _TABLE_READ, "dynamodb"),
         # Counting a sweep and giving up are conditional updates of webhook records.
@@ -252,6 +271,7 @@ def _named_arns(names: StageNames) -> dict[Target, str]:
         Target.TABLE_STREAMS: f"{table}/stream/*",
         Target.PROCESSING_QUEUE: f"arn:*:sqs:*:*:{names.processing_queue}",
         Target.AUDIT_FAILURE_QUEUE: f"arn:*:sqs:*:*:{names.audit_failure_queue}",
+        Target.ENQUEUE_FAILURE_QUEUE: f"arn:*:sqs:*:*:{names.enqueue_failure_queue}",
         Target.ALERTS_TOPIC: f"arn:*:sns:*:*:{names.alerts_topic}",
         Target.PAYMENT_EVENTS_TOPIC: f"arn:*:sns:*:*:{names.payment_events_topic}",
         # Secrets Manager appends "-" and six random characters to every secret's ARN.

@@ -53,6 +53,27 @@ def process(world: Any, client: Any) -> list[dict[str, Any]]:
     return results
 
 
+def stream_records(world: Any, function: str) -> list[dict[str, Any]]:
+    """The table stream's records, read as Lambda's poller does for ``function``: under its role."""
+    streams = world.role_session(function).client("dynamodbstreams")
+    arn = world.resources.table_stream_arn
+    assert arn in [s["StreamArn"] for s in streams.list_streams(TableName=world.resources.table_name)["Streams"]]
+    records = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")
+        records += streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    assert records
+    return records
+
+
+def enqueue(world: Any, client: Any) -> dict[str, Any]:
+    """Lambda's stream poller and the outbox, both under the outbox's role."""
+    with world.as_function("enqueue_new_webhooks"):
+        records = stream_records(world, "enqueue_new_webhooks")
+        event = stream_event(records, world.resources.table_stream_arn)
+        return client.lambda_.invoke("enqueue_new_webhooks", event).payload
+
+
 def audit(world: Any, client: Any) -> dict[str, Any]:
     """Lambda's stream poller and the audit, both under the audit's role."""
     with world.as_function("audit_changes"):
@@ -90,6 +111,9 @@ def test_every_flow_passes_under_the_roles_the_stack_deploys(enforced_stack, enf
     assert first.status_code == 200 and again.status_code == 200, first.body
     webhook_id = json.loads(first.body)["webhookId"]
     assert json.loads(again.body)["status"] == "duplicate"
+
+    # enqueue: the table stream's INSERT is sent to the processing queue by the outbox
+    assert enqueue(world, enforced_client) == {"batchItemFailures": []}
 
     # process: read in a batch, payment applied and published, record finished
     [result] = process(world, enforced_client)
@@ -167,6 +191,7 @@ def test_a_processor_role_without_batch_get_item_cannot_process(enforced_stack, 
     response = deliver(world, enforced_client)
     assert response.status_code == 200
     webhook_id = json.loads(response.body)["webhookId"]
+    assert enqueue(world, enforced_client) == {"batchItemFailures": []}
 
     # WHEN the processor gets its message
     [result] = process(world, enforced_client)
@@ -174,6 +199,15 @@ def test_a_processor_role_without_batch_get_item_cannot_process(enforced_stack, 
     # THEN AWS's answer (AccessDenied) fails the whole batch and nothing is processed
     assert len(result["batchItemFailures"]) == 1
     assert status(world, webhook_id) == WebhookStatus.RECEIVED
+
+
+def test_an_outbox_role_without_send_message_reports_the_record_for_a_retry(enforced_stack, enforced_client):
+    world = enforced_stack(without={"enqueue_new_webhooks": "sqs:SendMessage"})
+    assert deliver(world, enforced_client).status_code == 200
+    [insert] = [r for r in stream_records(world, "enqueue_new_webhooks") if r["eventName"] == "INSERT"
+                and r["dynamodb"]["NewImage"]["itemType"]["S"] == "webhook"]
+    result = enqueue(world, enforced_client)
+    assert result == {"batchItemFailures": [{"itemIdentifier": insert["dynamodb"]["SequenceNumber"]}]}
 
 
 def test_a_receiver_role_without_put_item_answers_503_and_stores_nothing(enforced_stack, enforced_client):
