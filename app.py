@@ -3,7 +3,7 @@
 Thin on purpose: each handler hands its event to chalicelib. Importing this module touches no AWS
 service; clients are created on first use, once per container. Every function imports this
 module, so what only one handler needs is imported by that handler, on its first event: the
-receiver's cold start does not pay for the processor, the audit and the sweeper (docs/PERFORMANCE.md).
+receiver's cold start does not pay for the processor, the audit and the outbox (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -59,14 +59,6 @@ def enqueue_new_webhooks(event: DynamoDBEvent) -> dict[str, Any]:
 
     with log.invocation(event.context):
         return outbox.enqueue_batch(event.to_dict(), services().outbox)
-
-
-@app.schedule(Rate(settings.sweep_rate_minutes(), unit=Rate.MINUTES))
-def sweep_stuck_webhooks(event: CloudWatchEvent) -> dict[str, int]:
-    from chalicelib import sweeper
-
-    with log.invocation(event.context):
-        return sweeper.sweep(services().sweep, now=time.time()).to_json()
 
 
 @app.schedule(Rate(settings.reconcile_rate_minutes(), unit=Rate.MINUTES))

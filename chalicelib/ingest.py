@@ -92,9 +92,7 @@ class IngestContext:
     queue: ProcessingQueue
     max_body_bytes: int
     retention_days: int
-    sweep_after_seconds: int
-    """A new record is due for the sweeper this long after it arrived."""
-    resend_after_seconds: int = 900
+    resend_after_seconds: int
     """A duplicate delivery of a record still ``received`` this long after it arrived is sent to
     the queue (see the module doc); a younger one is left to the stream."""
 
@@ -279,14 +277,13 @@ def store_and_queue(
     received_at = iso_timestamp(now)
     expires_at = int(now) + context.retention_days * SECONDS_PER_DAY
     marker_expires_at = int(now) + MARKER_RETENTION_DAYS * SECONDS_PER_DAY
-    sweep_at = iso_timestamp(now + context.sweep_after_seconds)
     answer = ANSWER_ACCEPTED if origin == ORIGIN_DELIVERY else None
     planned: list[tuple[InboundEvent, str, dict[str, Any]]] = []
     for event in events:
         webhook_id = webhook_id_for(source.name, event.event_id)
         item = received_item(
             webhook_id, source.name, source.provider, event.event_id, event.event_type, event.payload,
-            received_at, expires_at, sweep_at, event.content_digest, headers=headers, answer=answer,
+            received_at, expires_at, event.content_digest, headers=headers, answer=answer,
             origin=origin,
         )
         if item_size(item) > MAX_ITEM_BYTES:  # refused before anything is written

@@ -46,7 +46,6 @@ from infrastructure.names import AUDITOR, ENQUEUER, FUNCTIONS, PROCESSOR, REST_A
 from infrastructure.permissions import (
     FUNCTION_GRANTS,
     LOG_ACTIONS,
-    SWEEP_INDEX_NAME,
     TRACING_ACTIONS,
     Target,
     key_actions,
@@ -191,7 +190,6 @@ def _target_arns(resources: AppResources) -> dict[Target, str]:
     messaging = resources.messaging
     return {
         Target.TABLE: table.table_arn,
-        Target.SWEEP_INDEX: f"{table.table_arn}/index/{SWEEP_INDEX_NAME}",
         Target.TABLE_STREAM: table.table_stream_arn or "",
         # ListStreams takes the table's streams, not one stream; the label is unknown before deploy.
         Target.TABLE_STREAMS: f"{table.table_arn}/stream/*",

@@ -23,7 +23,6 @@ from infrastructure.names import (
     PROCESSOR,
     RECONCILER,
     REST_API_LOGICAL_ID,
-    SWEEPER,
 )
 
 
@@ -96,12 +95,6 @@ ASYNC_ON_FAILURE_ELSEWHERE = {
         "Invoked by its DynamoDB stream mapping, not asynchronously: records it gives up on go to "
         "the mapping's on-failure destination, the enqueue-failures queue, which an alarm watches. "
         "A function-level DLQ applies only to asynchronous invocations.",
-    ),
-    SWEEPER: Skip(
-        "CKV_AWS_116",
-        "The schedule invokes it every few minutes and each run rescans for records stuck in "
-        "received; a failed run is superseded by the next one, and its errors alarm. A queued "
-        "copy of a failed schedule event would carry nothing worth replaying.",
     ),
     RECONCILER: Skip(
         "CKV_AWS_116",

@@ -20,8 +20,8 @@ from infrastructure.stage_config import StageConfig
 
 DEAD_LETTER_RETENTION = Duration.days(14)  # SQS's maximum: two weeks to notice, fix and redrive
 PROCESSING_RETENTION = Duration.days(4)
-"""SQS's default. A webhook never lives only in the queue: the table holds it and the sweeper
-re-queues anything still ``received``."""
+"""SQS's default. A webhook never lives only in the queue: the table holds it, and a record still
+``received`` can be sent again (``ops requeue``, a provider's retry, ``ops replay``)."""
 DATA_KEY_REUSE = Duration.minutes(5)
 """How long SQS reuses a data key before asking KMS again (the default; bounds KMS calls and cost)."""
 

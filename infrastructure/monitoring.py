@@ -43,6 +43,8 @@ PERIOD = Duration.minutes(5)
 OLDEST_MESSAGE_AGE_SECONDS = 600
 """A healthy queue is drained in seconds; ten minutes means the processor is failing or stalled."""
 AUDIT_ITERATOR_AGE_MS = 15 * 60 * 1000
+ENQUEUE_ITERATOR_AGE_MS = 5 * 60 * 1000
+"""The outbox's lag is every new webhook's processing delay: tighter than the audit's."""
 """The audit more than 15 minutes behind the table (IteratorAge is in milliseconds)."""
 RECEIVER_5XX_PER_PERIOD = 5
 SIGNATURE_FAILURES_PER_PERIOD = 20
@@ -277,6 +279,13 @@ class Monitoring(Construct):
             "The audit is over 15 minutes behind the table (milliseconds).",
             iterator_age,
             AUDIT_ITERATOR_AGE_MS,
+        )
+        enqueuer = next(m for m in functions if m.function.name == "enqueue_new_webhooks")
+        self._alarm(
+            "enqueue-iterator-age",
+            "The outbox is over 5 minutes behind the table: new webhooks are not being queued (milliseconds).",
+            self._lambda_metric(enqueuer, "IteratorAge", statistic="Maximum"),
+            ENQUEUE_ITERATOR_AGE_MS,
         )
 
         self.dashboard = self._dashboard(

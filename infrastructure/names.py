@@ -60,13 +60,6 @@ ENQUEUER = ChaliceFunction(
     log_group_logical_id="EnqueueNewWebhooksLogGroup",
     event_logical_id="EnqueueNewWebhooksDynamodbEventSource",
 )
-SWEEPER = ChaliceFunction(
-    name="sweep_stuck_webhooks",
-    logical_id="SweepStuckWebhooks",
-    role_logical_id="SweepStuckWebhooksRole",
-    log_group_logical_id="SweepStuckWebhooksLogGroup",
-    event_logical_id="SweepStuckWebhooksEvent",
-)
 RECONCILER = ChaliceFunction(
     name="reconcile_missed_webhooks",
     logical_id="ReconcileMissedWebhooks",
@@ -74,7 +67,7 @@ RECONCILER = ChaliceFunction(
     log_group_logical_id="ReconcileMissedWebhooksLogGroup",
     event_logical_id="ReconcileMissedWebhooksEvent",
 )
-FUNCTIONS = (API_HANDLER, PROCESSOR, AUDITOR, ENQUEUER, SWEEPER, RECONCILER)
+FUNCTIONS = (API_HANDLER, PROCESSOR, AUDITOR, ENQUEUER, RECONCILER)
 REST_API_LOGICAL_ID = "RestAPI"
 REST_API_STAGE_LOGICAL_ID = f"{REST_API_LOGICAL_ID}{API_GATEWAY_STAGE}Stage"
 """The AWS::ApiGateway::Stage that the SAM transform generates from ``RestAPI`` at deploy time."""

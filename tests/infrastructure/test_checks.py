@@ -178,12 +178,11 @@ def test_chalice_package_prod_gives_each_function_its_own_least_privilege_role(
         "process_webhooks": "ProcessWebhooksRole",
         "audit_changes": "AuditChangesRole",
         "enqueue_new_webhooks": "EnqueueNewWebhooksRole",
-        "sweep_stuck_webhooks": "SweepStuckWebhooksRole",
         "reconcile_missed_webhooks": "ReconcileMissedWebhooksRole",
     }.items():
         [policy] = resources[role]["Properties"]["Policies"]
         expected = json.loads((REPO_ROOT / ".chalice" / f"policy-prod-{function}.json").read_text())
         assert policy["PolicyDocument"] == expected
     functions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Serverless::Function"]
-    assert len(functions) == 6
+    assert len(functions) == 5
     assert all(f["Architectures"] == ["arm64"] and f["Tracing"] == "Active" for f in functions)
