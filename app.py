@@ -3,7 +3,7 @@
 Thin on purpose: each handler hands its event to chalicelib. Importing this module touches no AWS
 service; clients are created on first use, once per container. Every function imports this
 module, so what only one handler needs is imported by that handler, on its first event: the
-receiver's cold start does not pay for the processor, the audit and the sweeper (docs/PERFORMANCE.md).
+receiver's cold start does not pay for the processor, the audit and the outbox (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -50,12 +50,15 @@ def audit_changes(event: DynamoDBEvent) -> dict[str, Any]:
         return audit.audit_batch(event.to_dict(), services().audit)
 
 
-@app.schedule(Rate(settings.sweep_rate_minutes(), unit=Rate.MINUTES))
-def sweep_stuck_webhooks(event: CloudWatchEvent) -> dict[str, int]:
-    from chalicelib import sweeper
+@app.on_dynamodb_record(
+    stream_arn=settings.table_stream_arn(), batch_size=100, starting_position="TRIM_HORIZON"
+)
+def enqueue_new_webhooks(event: DynamoDBEvent) -> dict[str, Any]:
+    # The outbox: the stream queues every new webhook record (chalicelib/outbox.py).
+    from chalicelib import outbox
 
     with log.invocation(event.context):
-        return sweeper.sweep(services().sweep, now=time.time()).to_json()
+        return outbox.enqueue_batch(event.to_dict(), services().outbox)
 
 
 @app.schedule(Rate(settings.reconcile_rate_minutes(), unit=Rate.MINUTES))

@@ -12,7 +12,7 @@ belong to exactly one request:
   ``received``: then it is queued again, as the ingest path does for a send that may have failed);
 - a duplicate sent after the first delivery was processed.
 
-The same run also counts what the processor, the audit and the sweeper called (the processor as
+The same run also counts what the processor, the audit and the outbox called (the processor as
 the local poller batched the messages: shown for information, figure 4 measures full batches),
 and reads the items' sizes back for the cost model.
 """
@@ -101,16 +101,15 @@ def units(size: int) -> int:
 
 def webhook_writes(item: dict[str, Any]) -> dict[str, int]:
     """The sizes one finished webhook record was written with: the ingest put (the item as the
-    receiver builds it, rebuilt from the stored one by the record's own code), its sweep-index
-    entry, and the final update (billed on the larger of the item before and after)."""
-    from chalicelib.webhooks.record import SWEEP_INDEX_ATTRIBUTES, WebhookRecord, WebhookStatus
+    receiver builds it, rebuilt from the stored one by the record's own code) and the final update
+    (billed on the larger of the item before and after). No index entry: the table has no index
+    (the stream queues new records, chalicelib/outbox.py)."""
+    from chalicelib.webhooks.record import WebhookRecord, WebhookStatus
 
     stored = WebhookRecord.from_item(item)
     received = dataclasses.replace(
-        stored, status=WebhookStatus.RECEIVED, attempts=0, last_error=None, sweeps=0, sweep_at=None, attempt_log=(),
+        stored, status=WebhookStatus.RECEIVED, attempts=0, last_error=None, attempt_log=(),
     ).to_item()
-    index_keys = ("pk", "sweepKey", "sweepAt", *SWEEP_INDEX_ATTRIBUTES)
-    entry = {name: value for name, value in received.items() if name in index_keys}
     put = dynamodb_item_bytes(received)
     # The same writes as they were before records were compressed (issue #16), for comparison.
     plain = {name: value for name, value in received.items() if name not in ("payloadEncoding", "headersEncoding")}
@@ -119,7 +118,7 @@ def webhook_writes(item: dict[str, Any]) -> dict[str, int]:
         plain["headers"] = {"M": {name: {"S": value} for name, value in stored.headers.items()}}
     plain_put = dynamodb_item_bytes(plain)
     growth = dynamodb_item_bytes(item) - put  # what the final update adds (attempt history, finishedAt)
-    return {"put": put, "indexEntry": dynamodb_item_bytes(entry) + INDEX_ENTRY_OVERHEAD_BYTES,
+    return {"put": put,
             "final": max(put, dynamodb_item_bytes(item)), "plainPut": plain_put,
             "plainFinal": max(plain_put, plain_put + growth)}
 
@@ -152,9 +151,9 @@ def write_units(measured: dict[str, Any], plain: bool = False) -> dict[str, floa
     """Write units per new webhook, by write, from the run's counted calls and item sizes.
 
     Ingest: each PutItem of a new event's request beyond the record's is a marker (the dedupe
-    marker; PayPal's transmission marker too), one unit each at their ~200 bytes; the record's put
-    and its sweep-index entry. Processing: per webhook, the processor's UpdateItem calls (the final
-    update, billed on the larger image) with the index entry's removal, and its PutItem calls (the
+    marker; PayPal's transmission marker too), one unit each at their ~200 bytes; the record's put.
+    Processing: per webhook, the processor's UpdateItem calls (the final update, billed on the
+    larger image), and its PutItem calls (the
     payment record and its aliases) at their stored sizes. A conditional write that fails is billed
     like one that succeeds, so the calls counted are what is billed, whatever their outcome.
     ``plain``: the same writes with the records' payload and headers uncompressed (before #16).
@@ -181,9 +180,7 @@ def write_units(measured: dict[str, Any], plain: bool = False) -> dict[str, floa
     figures = {
         "markers": max(puts_per_new - 1, 0) * marker_units,
         "recordPut": mean([units(w["plainPut" if plain else "put"]) for w in writes]),
-        "sweepIndexEntry": mean([units(w["indexEntry"]) for w in writes]),
         "finalUpdate": updates * mean([units(w["plainFinal" if plain else "final"]) for w in writes]),
-        "sweepIndexRemoval": updates * mean([units(w["indexEntry"]) for w in writes]),
         "paymentWrites": processor.get("dynamodb.PutItem", 0) / webhooks * payment_units,
     }
     return {name: round(value, 3) for name, value in figures.items()}

@@ -5,7 +5,7 @@ bytes) or an assumption stated next to it (AWS call latency, how Lambda batches,
 rate); :func:`markdown` prints both, with the prices' date. The figure is for a new event, each
 processed once, at two steady rates (a million a month, and a hundred a second: the rate changes
 what X-Ray samples and how the audit's stream batches fill); fixed monthly costs (keys, secret,
-web ACL, alarms, the sweeper's schedule) are listed apart, not spread over webhooks.
+web ACL, alarms, the reconciler's schedule) are listed apart, not spread over webhooks.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ PROD_SAMPLING = (1.0, 0.05)
 DEV_SAMPLING = (1.0, 1.0)
 """The stages' API sampling rules (infrastructure/cdk.json ``xraySampling``: reservoir, fixedRate)."""
 RECONCILE_RUNS_PER_MONTH = 30 * 24 * 4  # every 15 minutes (RECONCILE_RATE_MINUTES)
-SWEEP_RUNS_PER_MONTH = 30 * 24 * 12  # every 5 minutes (SWEEP_RATE_MINUTES)
 
 
 def traced_share(per_second: float, sampling: tuple[float, float]) -> float:
@@ -120,7 +119,13 @@ def line_items(inputs: CostInputs) -> list[Line]:
     # One of the ingest path's conditional puts is the record; the others are its markers.
     record_puts = min(ingest_puts, 1.0)
     marker_puts = max(0.0, ingest_puts - record_puts)
-    sends = inputs.ingest_calls.get("sqs.SendMessage", 0.0) + inputs.ingest_calls.get("sqs.SendMessageBatch", 0.0)
+    # A new event's message is sent by the outbox (chalicelib/outbox.py), not the receiver: one
+    # SendMessage(Batch) per stream batch of up to ten new webhooks, its invocations batched like the
+    # audit's on the same stream. The receiver's own sends (measured) are duplicates' re-sends only.
+    receiver_sends = (inputs.ingest_calls.get("sqs.SendMessage", 0.0)
+                      + inputs.ingest_calls.get("sqs.SendMessageBatch", 0.0))
+    enqueue_invocations = inputs.audit_invocations_per_webhook
+    enqueue_sends = max(enqueue_invocations, 0.1)
     processing = inputs.processing_calls
     payment_puts = processing.get("dynamodb.PutItem", 0.0)
     finishes = processing.get("dynamodb.UpdateItem", 0.0)
@@ -132,7 +137,9 @@ def line_items(inputs: CostInputs) -> list[Line]:
     audit_ms = 2.0
 
     def gb_seconds(ms: float, function: str) -> float:
-        return inputs.memory_mb[function] / 1024 * ms / 1000
+        # The outbox is sized like the audit (.chalice/config.json) where a run does not say.
+        memory = inputs.memory_mb.get(function, inputs.memory_mb.get("audit_changes", 256))
+        return memory / 1024 * ms / 1000
 
     return [
         Line("API Gateway", "REST API request", 1, "requests", prices.API_GATEWAY_REST_PER_MILLION, "one per delivery"),
@@ -151,20 +158,28 @@ def line_items(inputs: CostInputs) -> list[Line]:
              prices.LAMBDA_REQUESTS_PER_MILLION, "model: one stream batch per webhook (low rate)"),
         Line("Lambda", "audit: duration", inputs.audit_invocations_per_webhook * gb_seconds(audit_ms, "audit_changes"),
              "GB-s", prices.LAMBDA_ARM64_GB_SECOND, "model"),
+        Line("Lambda", "enqueue (the outbox): invocations and ~2 ms each", enqueue_invocations, "invocations",
+             prices.LAMBDA_REQUESTS_PER_MILLION, "model: stream batches as the audit's (filtered: new webhooks only)"),
+        Line("Lambda", "enqueue: duration",
+             enqueue_invocations * gb_seconds(audit_ms, "enqueue_new_webhooks"),
+             "GB-s", prices.LAMBDA_ARM64_GB_SECOND, "model"),
         Line("DynamoDB",
-             f"webhook put ({inputs.webhook_item_bytes:.0f} B item, headers included) + its sweep-index entry",
-             record_puts * (wru_webhook + 1), "WRU", prices.DYNAMODB_WRITE_PER_MILLION, "measured calls and item size"),
+             f"webhook put ({inputs.webhook_item_bytes:.0f} B item, headers included; no index)",
+             record_puts * wru_webhook, "WRU", prices.DYNAMODB_WRITE_PER_MILLION, "measured calls and item size"),
         Line("DynamoDB", "dedupe marker (and PayPal's transmission marker), < 1 KB each",
              marker_puts * MARKER_WRITE_UNITS, "WRU", prices.DYNAMODB_WRITE_PER_MILLION,
              "measured calls; model: 1 unit each"),
-        Line("DynamoDB", "final update (+ attempt count and history entry) + sweep-index removal",
-             finishes * (wru_webhook + 1), "WRU",
+        Line("DynamoDB", "final update (+ attempt count and history entry)",
+             finishes * wru_webhook, "WRU",
              prices.DYNAMODB_WRITE_PER_MILLION, "measured calls and item size"),
         Line("DynamoDB", f"payment write ({inputs.payment_item_bytes:.0f} B item)", payment_puts * wru_payment, "WRU",
              prices.DYNAMODB_WRITE_PER_MILLION, "measured calls and item size"),
         Line("DynamoDB", "consistent reads: the record, and the payment when not cached", 2.0, "RRU",
              prices.DYNAMODB_READ_PER_MILLION, "model: at most one of each per webhook"),
-        Line("SQS", "SendMessage", sends, "requests", prices.SQS_REQUESTS_PER_MILLION, "measured"),
+        Line("SQS", "SendMessage(Batch) by the outbox", enqueue_sends, "requests", prices.SQS_REQUESTS_PER_MILLION,
+             "model: one per stream batch, at most ten ids each"),
+        Line("SQS", "SendMessage by the receiver (duplicates past the resend delay)", receiver_sends, "requests",
+             prices.SQS_REQUESTS_PER_MILLION, "measured"),
         Line("SQS", "Lambda's ReceiveMessage and DeleteMessageBatch", 2 / inputs.batch_size, "requests",
              prices.SQS_REQUESTS_PER_MILLION, f"model: per batch of {inputs.batch_size:g}"),
         Line("SNS", "PublishBatch of payment events (< 64 KB)", publishes, "requests", prices.SNS_PUBLISH_PER_MILLION,
@@ -212,9 +227,6 @@ def fixed_monthly(webhooks_per_month: float = 1e6, retention_days: int = 90) -> 
         ("WAF: web ACL and its 4 rules", prices.WAF_WEB_ACL_MONTH.dollars + 4 * prices.WAF_RULE_MONTH.dollars, "month"),
         ("SQS: Lambda's long polls of an idle queue (5 pollers, 20 s)",
          5 * 3 * 60 * 24 * 30 / 1e6 * prices.SQS_REQUESTS_PER_MILLION.dollars, "estimate"),
-        ("Lambda: the sweeper, every 5 minutes",
-         SWEEP_RUNS_PER_MONTH * prices.LAMBDA_REQUESTS_PER_MILLION.dollars / 1e6,
-         "month"),
         ("Lambda: the reconciler, every 15 minutes (its provider API calls are the providers'; a few seconds at "
          "256 MB a run)", RECONCILE_RUNS_PER_MONTH * (prices.LAMBDA_REQUESTS_PER_MILLION.dollars / 1e6
                                                      + 0.25 * 3 * prices.LAMBDA_ARM64_GB_SECOND.dollars), "month"),

@@ -81,8 +81,6 @@ def record_from_document(document: Any) -> WebhookRecord:
             attempts=int(data.get("attempts") or 0),
             last_error=data.get("lastError"),
             expires_at=int(data.get("expiresAt") or 0),
-            sweeps=int(data.get("sweeps") or 0),
-            sweep_at=data.get("sweepAt"),
             payload_sha256=str(data.get("payloadSha256") or ""),
             conflicting_deliveries=int(data.get("conflictingDeliveries") or 0),
             headers=dict(data.get("headers") or {}),

@@ -1,9 +1,17 @@
-"""Steps 1-4 of the flow: check, verify, store once, queue. Answering happens in the receiver.
+"""Steps 1-4 of the flow: check, verify, store once; queueing is the table stream's. Answering
+happens in the receiver.
 
-Order matters for the invariants. The record is stored before the message is sent, and the
-provider gets a 2xx only when both succeeded: a failure in between answers 503, the provider
-retries, and the retry finds the record still ``received`` and queues it again. Nothing is stored
+A new record is not sent to the queue from here: the table's stream delivers every new webhook
+record to the queue (chalicelib/outbox.py, a transactional outbox over DynamoDB Streams), so a
+record stored and answered 2xx cannot be left with no message on its way, whatever happens to this
+function after the put. The provider gets a 2xx once the record is stored. Nothing is stored
 before its signature verified.
+
+A duplicate delivery of a record still ``received`` is sent to the queue directly, but only once
+the record is older than ``resend_after_seconds``: by then its stream record has had ample time to
+be enqueued, so the provider's retry is a free safety net for a record whose stream delivery was
+given up (processing is idempotent, so a second message is harmless). A younger one is not sent:
+its stream record is on its way, and a send would only cost a call.
 
 Hostile senders (docs/RELIABILITY.md): every write is decided before the first one (an event too
 large to store is refused with nothing written). Then, for a provider whose signature does not
@@ -97,8 +105,9 @@ class IngestContext:
     queue: ProcessingQueue
     max_body_bytes: int
     retention_days: int
-    sweep_after_seconds: int
-    """A new record is due for the sweeper this long after it arrived."""
+    resend_after_seconds: int
+    """A duplicate delivery of a record still ``received`` this long after it arrived is sent to
+    the queue (see the module doc); a younger one is left to the stream."""
 
 
 # What providers send, recognised without parsing (0.2 -> 0.08 µs, timeit).
@@ -158,6 +167,8 @@ class Stored(NamedTuple):
     created: bool
     status: str
     """The record's status; empty when there is no record to queue (a replay after it expired)."""
+    received_at: str = ""
+    """The stored record's ``receivedAt`` (an existing record's, on a duplicate)."""
 
 
 def alert(code: str, source: SourceConfig, webhook_id: str | None = None, **fields: Any) -> None:
@@ -240,7 +251,7 @@ def store_event(
     with storing(source, webhook_id):
         stored = store.put_new(item)
     if stored.created:
-        return Stored(True, WebhookStatus.RECEIVED)
+        return Stored(True, WebhookStatus.RECEIVED, stored.received_at)
     if claim is not None and (claim.digest, claim.record_expires_at) != (stored.payload_sha256, stored.expires_at):
         # The record is older than the marker (stored before markers existed, or by the retry after
         # a crash between the two writes): the marker must say what the record says.
@@ -255,7 +266,7 @@ def store_event(
         with storing(source, webhook_id):
             store.count_conflict(webhook_id)
         alert(CONFLICTING_DELIVERY, source, webhook_id)
-    return Stored(False, stored.status)
+    return Stored(False, stored.status, stored.received_at)
 
 
 def receive(delivery: Delivery, context: IngestContext, now: float) -> Ack:
@@ -284,7 +295,8 @@ def store_and_queue(
     body: bytes = b"",
     headers: Mapping[str, str] | None = None,
 ) -> list[StoredEvent]:
-    """Store each verified event once and queue what is still ``received``: steps 3 and 4.
+    """Store each verified event once (step 3); the table stream queues the new ones (step 4), and
+    a duplicate still ``received`` long after it arrived is sent again here (module doc).
 
     Shared by a delivery (``receive``: its ``body`` for the transmission check, its safe
     ``headers`` for the inspector) and the reconciler (``origin="reconciled"``, events read from
@@ -294,7 +306,6 @@ def store_and_queue(
     received_at = iso_timestamp(now)
     expires_at = int(now) + context.retention_days * SECONDS_PER_DAY
     marker_expires_at = int(now) + MARKER_RETENTION_DAYS * SECONDS_PER_DAY
-    sweep_at = iso_timestamp(now + context.sweep_after_seconds)
     answer = ANSWER_ACCEPTED if origin == ORIGIN_DELIVERY else None
     planned: list[tuple[InboundEvent, str, dict[str, Any]]] = []
     for event in events:
@@ -302,7 +313,7 @@ def store_and_queue(
         check_age(source, event, webhook_id, now, context.retention_days)
         item = received_item(
             webhook_id, source.name, source.provider, event.event_id, event.event_type, event.payload,
-            received_at, expires_at, sweep_at, event.content_digest, headers=headers, answer=answer,
+            received_at, expires_at, event.content_digest, headers=headers, answer=answer,
             origin=origin,
         )
         if item_size(item) > MAX_ITEM_BYTES:  # refused before anything is written
@@ -318,16 +329,28 @@ def store_and_queue(
 
     stored_events: list[StoredEvent] = []
     to_queue: list[str] = []
+    resend_before = iso_timestamp(now - context.resend_after_seconds)
     for event, webhook_id, item in planned:
         stored = store_event(context.store, source, event, webhook_id, item, now, marker_expires_at)
         stored_events.append(StoredEvent(webhook_id, stored.created))
-        # A duplicate still `received` may be one whose first send failed: queue it again.
-        # Processing is idempotent, so a second message for a queued record is harmless.
-        if stored.status == WebhookStatus.RECEIVED:
+        if needs_resend(stored, resend_before):
             to_queue.append(webhook_id)
 
-    try:
-        context.queue.send(to_queue)
-    except Exception as exc:
-        raise DependencyUnavailable() from exc
+    if to_queue:
+        try:
+            context.queue.send(to_queue)
+        except Exception as exc:
+            raise DependencyUnavailable() from exc
     return stored_events
+
+
+def needs_resend(stored: Stored, resend_before: str) -> bool:
+    """Whether a stored event is sent to the queue from here: only a duplicate still ``received``
+    that arrived before ``resend_before`` (a ``receivedAt`` value, which compares as text). A new
+    record's message is the stream's job (module doc); so is a young duplicate's."""
+    return (
+        not stored.created
+        and stored.status == WebhookStatus.RECEIVED
+        and bool(stored.received_at)
+        and stored.received_at < resend_before
+    )

@@ -1,7 +1,7 @@
 """Steps 5-8 of the flow: process queued webhooks, at most once in effect, whatever SQS redelivers.
 
 A message only names a webhookId. The batch's records are read together (one consistent
-``BatchGetItem``); a record that is already final (a redelivery, a sweeper re-enqueue, a duplicate
+``BatchGetItem``); a record that is already final (a redelivery, an ops requeue, a duplicate
 message) is skipped. The attempt is counted in the same conditional update that marks the record
 final, which succeeds only while the record is ``received``: a second processor racing on the
 same record changes nothing. A failed attempt is counted, with its safe reason, when it is

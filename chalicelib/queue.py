@@ -1,7 +1,7 @@
 """The processing queue: messages are just ``{"webhookId": ...}``; the record holds the rest.
 
 Keeping the payload out of the message means a message can be sent again at any time (a
-duplicate delivery, the sweeper, a replay) without any risk of processing a different body.
+duplicate delivery, the outbox, ops requeue, a replay) without any risk of processing a different body.
 """
 
 from __future__ import annotations

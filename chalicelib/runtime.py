@@ -2,7 +2,7 @@
 
 Handlers ask for :func:`services`; tests call :func:`reset` to rebuild everything inside a fresh
 moto mock. Nothing is created at import, so importing the app touches no AWS. What only one
-function needs (the processor's, the audit's and the sweeper's modules) is imported when that
+function needs (the processor's, the audit's and the outbox's modules) is imported when that
 function first asks for it, not by every function's cold start.
 """
 
@@ -21,10 +21,10 @@ from chalicelib.webhooks.store import WebhookStore
 
 if TYPE_CHECKING:
     from chalicelib.audit import AuditContext
+    from chalicelib.outbox import OutboxContext
     from chalicelib.payments.publisher import PaymentEventPublisher
     from chalicelib.payments.store import PaymentStore
     from chalicelib.processing import ProcessingContext
-    from chalicelib.sweeper import SweepContext
 
 
 @dataclass
@@ -62,7 +62,7 @@ class Services:
             queue=self.queue,
             max_body_bytes=self.settings.max_body_bytes,
             retention_days=self.settings.retention_days,
-            sweep_after_seconds=self.settings.sweep_after_seconds,
+            resend_after_seconds=self.settings.resend_after_seconds,
         )
 
     @cached_property
@@ -107,15 +107,11 @@ class Services:
         )
 
     @cached_property
-    def sweep(self) -> SweepContext:
-        from chalicelib.sweeper import SweepContext
+    def outbox(self) -> OutboxContext:
+        from chalicelib.outbox import OutboxContext
 
-        return SweepContext(
-            store=self.store,
-            queue=self.queue,
-            older_than_seconds=self.settings.sweep_after_seconds,
-            max_sweeps=self.settings.max_sweeps,
-        )
+        return OutboxContext(queue=self.queue)
+
 
 
 _services: Services | None = None

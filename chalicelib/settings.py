@@ -56,10 +56,6 @@ def table_stream_arn() -> str:
     return _decorator_value("WEBHOOK_TABLE_STREAM_ARN", DEFAULT_STREAM_ARN)
 
 
-def sweep_rate_minutes() -> int:
-    return int(os.environ.get("SWEEP_RATE_MINUTES", "5"))
-
-
 def reconcile_rate_minutes() -> int:
     return int(os.environ.get("RECONCILE_RATE_MINUTES", "15"))
 
@@ -79,10 +75,9 @@ class Settings:
     max_receives: int
     """Must equal the processing queue's redrive ``maxReceiveCount``: on the last receive a failing
     webhook is marked ``failed`` because the queue is about to dead-letter it."""
-    sweep_after_seconds: int
-    """How long a record may stay ``received`` before the sweeper re-queues it."""
-    max_sweeps: int
-    """Sweeps after which a record still ``received`` is marked ``failed`` (and alerted)."""
+    resend_after_seconds: int
+    """How long after its arrival a duplicate delivery of a record still ``received`` is sent to the
+    queue by the receiver (chalicelib/ingest.py): by then its stream record has long been handled."""
     sources_cache_ttl_seconds: int
     tracing: bool
     archive_bucket_name: str = ""
@@ -105,8 +100,7 @@ class Settings:
             max_body_bytes=int(env.get("MAX_BODY_BYTES", str(256 * 1024))),
             retention_days=int(env.get("RETENTION_DAYS", "90")),
             max_receives=int(env.get("MAX_RECEIVES", "5")),
-            sweep_after_seconds=int(env.get("SWEEP_AFTER_SECONDS", "900")),
-            max_sweeps=int(env.get("MAX_SWEEPS", "5")),
+            resend_after_seconds=int(env.get("RESEND_AFTER_SECONDS", "900")),
             sources_cache_ttl_seconds=int(env.get("SOURCES_CACHE_TTL_SECONDS", "60")),
             tracing=env.get("TRACING", "false").lower() == "true",
             archive_bucket_name=env.get("ARCHIVE_BUCKET_NAME", f"{prefix}-archive"),

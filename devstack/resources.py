@@ -1,6 +1,6 @@
 """Create, idempotently, every AWS resource a stage needs, on moto (tests and `make run`).
 
-The shapes here (key schema, sparse sweep index, stream view, redrive policy) are the ones the
+The shapes here (key schema, stream view, redrive policy) are the ones the
 CDK stack deploys; the infrastructure tests compare the two.
 """
 
@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.settings import Settings
-from chalicelib.webhooks.record import SWEEP_INDEX
 
 
 @dataclass(frozen=True)
@@ -64,20 +63,9 @@ def ensure_table(dynamodb: Any, name: str) -> str:
             BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[
                 {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sweepKey", "AttributeType": "S"},
-                {"AttributeName": "sweepAt", "AttributeType": "S"},
             ],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": SWEEP_INDEX,
-                    "KeySchema": [
-                        {"AttributeName": "sweepKey", "KeyType": "HASH"},
-                        {"AttributeName": "sweepAt", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["sweeps"]},
-                }
-            ],
+            # No index: the stream (below) is the outbox that queues new records (chalicelib/outbox.py).
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )
         dynamodb.update_time_to_live(

@@ -34,13 +34,18 @@ from aws_cdk import aws_sam as sam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from chalice.cdk import Chalice
 
-from infrastructure.event_sources import AUDIT_STARTING_POSITION, audit_settings, processor_settings
+from infrastructure.event_sources import (
+    AUDIT_STARTING_POSITION,
+    ENQUEUE_STARTING_POSITION,
+    audit_settings,
+    enqueuer_settings,
+    processor_settings,
+)
 from infrastructure.messaging import Messaging
-from infrastructure.names import AUDITOR, FUNCTIONS, PROCESSOR, REST_API_LOGICAL_ID, ChaliceFunction
+from infrastructure.names import AUDITOR, ENQUEUER, FUNCTIONS, PROCESSOR, REST_API_LOGICAL_ID, ChaliceFunction
 from infrastructure.permissions import (
     FUNCTION_GRANTS,
     LOG_ACTIONS,
-    SWEEP_INDEX_NAME,
     TRACING_ACTIONS,
     Target,
     key_actions,
@@ -164,18 +169,33 @@ def _wire_event_sources(chalice: Chalice, config: StageConfig, resources: AppRes
     for name, value in overrides.items():
         auditor.add_property_override(f"{stream_event}.{name}", value)
 
+    # The outbox (chalicelib/outbox.py): the same stream, its own on-failure queue, and filter
+    # criteria so that it is invoked only for new webhook records.
+    enqueuer = function_resource(chalice, ENQUEUER)
+    enqueue_event = _event_property(ENQUEUER)
+    enqueue_overrides: dict[str, object] = {
+        "Stream": resources.table.table_stream_arn,
+        "StartingPosition": ENQUEUE_STARTING_POSITION,
+        **enqueuer_settings(messaging.enqueue_failure_queue.queue_arn),
+    }
+    enqueue_overrides["DestinationConfig"] = {
+        "OnFailure": {"Type": "SQS", "Destination": messaging.enqueue_failure_queue.queue_arn}
+    }
+    for name, value in enqueue_overrides.items():
+        enqueuer.add_property_override(f"{enqueue_event}.{name}", value)
+
 
 def _target_arns(resources: AppResources) -> dict[Target, str]:
     table = resources.table
     messaging = resources.messaging
     return {
         Target.TABLE: table.table_arn,
-        Target.SWEEP_INDEX: f"{table.table_arn}/index/{SWEEP_INDEX_NAME}",
         Target.TABLE_STREAM: table.table_stream_arn or "",
         # ListStreams takes the table's streams, not one stream; the label is unknown before deploy.
         Target.TABLE_STREAMS: f"{table.table_arn}/stream/*",
         Target.PROCESSING_QUEUE: messaging.processing_queue.queue_arn,
         Target.AUDIT_FAILURE_QUEUE: messaging.audit_failure_queue.queue_arn,
+        Target.ENQUEUE_FAILURE_QUEUE: messaging.enqueue_failure_queue.queue_arn,
         Target.ALERTS_TOPIC: messaging.alerts_topic.topic_arn,
         Target.PAYMENT_EVENTS_TOPIC: messaging.payment_events_topic.topic_arn,
         Target.SOURCES_SECRET: resources.secret.ref,

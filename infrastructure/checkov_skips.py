@@ -18,11 +18,11 @@ from constructs import IConstruct
 from infrastructure.names import (
     API_HANDLER,
     AUDITOR,
+    ENQUEUER,
     FUNCTIONS,
     PROCESSOR,
     RECONCILER,
     REST_API_LOGICAL_ID,
-    SWEEPER,
 )
 
 
@@ -90,11 +90,11 @@ ASYNC_ON_FAILURE_ELSEWHERE = {
         "the mapping's on-failure destination, the audit-failures queue, which an alarm watches. "
         "A function-level DLQ applies only to asynchronous invocations.",
     ),
-    SWEEPER: Skip(
+    ENQUEUER: Skip(
         "CKV_AWS_116",
-        "The schedule invokes it every few minutes and each run rescans for records stuck in "
-        "received; a failed run is superseded by the next one, and its errors alarm. A queued "
-        "copy of a failed schedule event would carry nothing worth replaying.",
+        "Invoked by its DynamoDB stream mapping, not asynchronously: records it gives up on go to "
+        "the mapping's on-failure destination, the enqueue-failures queue, which an alarm watches. "
+        "A function-level DLQ applies only to asynchronous invocations.",
     ),
     RECONCILER: Skip(
         "CKV_AWS_116",

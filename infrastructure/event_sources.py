@@ -8,6 +8,7 @@ drift. This module imports neither the CDK nor boto3: ``ops`` imports it on ever
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from infrastructure.stage_config import StageConfig
@@ -29,6 +30,33 @@ while it did not exist, rather than skipping it (LATEST, Chalice's default). Lam
 this on an existing mapping, so ``ops fix-event-sources`` reports it rather than setting it."""
 
 
+ENQUEUE_MAX_RETRY_ATTEMPTS = 10
+"""Retries of a failing outbox batch (bisected) before its records go to the enqueue-failure
+queue. More than the audit's: a failed send is nearly always SQS or KMS throttling, which passes."""
+ENQUEUE_MAX_RECORD_AGE_SECONDS = 6 * 3600
+"""As the audit's: well inside the stream's 24 h, so ``ops requeue --from-failures`` can still
+read a given-up record's range from the stream for hours after its alarm."""
+ENQUEUE_BISECT_ON_ERROR = True
+ENQUEUE_STARTING_POSITION = "TRIM_HORIZON"
+"""From the oldest record in the stream: a (re)created mapping queues what was stored while it did
+not exist. Every webhook stored since is sent, which is harmless: processing is idempotent."""
+ENQUEUE_FILTER_CRITERIA: dict[str, Any] = {
+    "Filters": [
+        {
+            "Pattern": json.dumps(
+                {
+                    "eventName": ["INSERT"],
+                    "dynamodb": {"NewImage": {"itemType": {"S": ["webhook"]}, "status": {"S": ["received"]}}},
+                },
+                separators=(",", ":"),
+            )
+        }
+    ]
+}
+"""Lambda invokes the outbox only for new webhook records (chalicelib/outbox.py checks again: the
+local stack has no filters). Markers, payments and every update are dropped before any invocation."""
+
+
 def processor_settings(config: StageConfig) -> dict[str, Any]:
     """The SQS mapping's settings, as the Lambda API (and the SAM ``SQS`` event) names them."""
     return {
@@ -47,4 +75,17 @@ def audit_settings(audit_failure_queue_arn: str) -> dict[str, Any]:
         "MaximumRetryAttempts": AUDIT_MAX_RETRY_ATTEMPTS,
         "MaximumRecordAgeInSeconds": AUDIT_MAX_RECORD_AGE_SECONDS,
         "DestinationConfig": {"OnFailure": {"Destination": audit_failure_queue_arn}},
+    }
+
+
+def enqueuer_settings(enqueue_failure_queue_arn: str) -> dict[str, Any]:
+    """The outbox's stream mapping (chalicelib/outbox.py), as the Lambda API names it: as the
+    audit's, with its own on-failure queue (alarmed), and filter criteria."""
+    return {
+        "FunctionResponseTypes": list(PARTIAL_BATCH_RESPONSES),
+        "BisectBatchOnFunctionError": ENQUEUE_BISECT_ON_ERROR,
+        "MaximumRetryAttempts": ENQUEUE_MAX_RETRY_ATTEMPTS,
+        "MaximumRecordAgeInSeconds": ENQUEUE_MAX_RECORD_AGE_SECONDS,
+        "DestinationConfig": {"OnFailure": {"Destination": enqueue_failure_queue_arn}},
+        "FilterCriteria": ENQUEUE_FILTER_CRITERIA,
     }

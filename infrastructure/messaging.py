@@ -1,6 +1,6 @@
-"""Queues and topics: the processing queue and its dead-letter queue, the queue of stream records
-the audit could not handle, the alerts topic and the payment-events topic. All encrypted with the
-stage's key and reachable only over TLS.
+"""Queues and topics: the processing queue and its dead-letter queue, the queues of stream records
+the audit could not handle and of new webhooks the outbox could not queue, the alerts topic and
+the payment-events topic. All encrypted with the stage's key and reachable only over TLS.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from infrastructure.stage_config import StageConfig
 
 DEAD_LETTER_RETENTION = Duration.days(14)  # SQS's maximum: two weeks to notice, fix and redrive
 PROCESSING_RETENTION = Duration.days(4)
-"""SQS's default. A webhook never lives only in the queue: the table holds it and the sweeper
-re-queues anything still ``received``."""
+"""SQS's default. A webhook never lives only in the queue: the table holds it, and a record still
+``received`` can be sent again (``ops requeue``, a provider's retry, ``ops replay``)."""
 DATA_KEY_REUSE = Duration.minutes(5)
 """How long SQS reuses a data key before asking KMS again (the default; bounds KMS calls and cost)."""
 
@@ -31,6 +31,8 @@ class Messaging:
     processing_queue: sqs.Queue
     dead_letter_queue: sqs.Queue
     audit_failure_queue: sqs.Queue
+    enqueue_failure_queue: sqs.Queue
+    """The outbox mapping's on-failure destination: stream ranges of new webhooks never queued."""
     alerts_topic: sns.Topic
     payment_events_topic: sns.Topic
 
@@ -79,6 +81,9 @@ def create_messaging(scope: Construct, config: StageConfig, key: kms.IKey) -> Me
     audit_failure_queue = _encrypted_queue(
         scope, "AuditFailureQueue", names.audit_failure_queue, key, retention_period=DEAD_LETTER_RETENTION
     )
+    enqueue_failure_queue = _encrypted_queue(
+        scope, "EnqueueFailureQueue", names.enqueue_failure_queue, key, retention_period=DEAD_LETTER_RETENTION
+    )
     alerts_topic = sns.Topic(
         scope,
         "AlertsTopic",
@@ -115,5 +120,6 @@ def create_messaging(scope: Construct, config: StageConfig, key: kms.IKey) -> Me
         enforce_ssl=True,
     )
     return Messaging(
-        processing_queue, dead_letter_queue, audit_failure_queue, alerts_topic, payment_events_topic
+        processing_queue, dead_letter_queue, audit_failure_queue, enqueue_failure_queue, alerts_topic,
+        payment_events_topic,
     )

@@ -48,6 +48,8 @@ PERIOD = Duration.minutes(5)
 OLDEST_MESSAGE_AGE_SECONDS = 600
 """A healthy queue is drained in seconds; ten minutes means the processor is failing or stalled."""
 AUDIT_ITERATOR_AGE_MS = 15 * 60 * 1000
+ENQUEUE_ITERATOR_AGE_MS = 5 * 60 * 1000
+"""The outbox's lag is every new webhook's processing delay: tighter than the audit's."""
 """The audit more than 15 minutes behind the table (IteratorAge is in milliseconds)."""
 RECEIVER_5XX_PER_PERIOD = 5
 SIGNATURE_FAILURES_PER_PERIOD = 20
@@ -140,6 +142,15 @@ class Monitoring(Construct):
             "audit-failures-not-empty",
             "The audit gave up on stream records: see the audit-failures queue.",
             audit_failures,
+            1,
+        )
+        enqueue_failures = messaging.enqueue_failure_queue.metric_approximate_number_of_messages_visible(
+            period=Duration.minutes(1), statistic="Maximum"
+        )
+        self._alarm(
+            "enqueue-failures-not-empty",
+            "The outbox gave up on queueing new webhooks: run `ops requeue --from-failures` (docs/OPERATING.md).",
+            enqueue_failures,
             1,
         )
         oldest = messaging.processing_queue.metric_approximate_age_of_oldest_message(
@@ -283,6 +294,13 @@ class Monitoring(Construct):
             iterator_age,
             AUDIT_ITERATOR_AGE_MS,
         )
+        enqueuer = next(m for m in functions if m.function.name == "enqueue_new_webhooks")
+        self._alarm(
+            "enqueue-iterator-age",
+            "The outbox is over 5 minutes behind the table: new webhooks are not being queued (milliseconds).",
+            self._lambda_metric(enqueuer, "IteratorAge", statistic="Maximum"),
+            ENQUEUE_ITERATOR_AGE_MS,
+        )
 
         self.dashboard = self._dashboard(
             messaging, api_dimensions, signature_failures, lambda_metrics, iterator_age, web_acl_name
@@ -404,10 +422,13 @@ class Monitoring(Construct):
                 width=8,
             ),
             cloudwatch.SingleValueWidget(
-                title="Dead letters (processing DLQ, audit failures)",
+                title="Dead letters (processing DLQ, audit and enqueue failures)",
                 metrics=[
                     messaging.dead_letter_queue.metric_approximate_number_of_messages_visible(period=PERIOD),
                     messaging.audit_failure_queue.metric_approximate_number_of_messages_visible(
+                        period=PERIOD
+                    ),
+                    messaging.enqueue_failure_queue.metric_approximate_number_of_messages_visible(
                         period=PERIOD
                     ),
                 ],

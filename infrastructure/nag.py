@@ -12,7 +12,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 from constructs import IConstruct
 
 from infrastructure.api_stage import API_GATEWAY_LOGS_POLICY
-from infrastructure.names import AUDITOR, FUNCTIONS
+from infrastructure.names import AUDITOR, ENQUEUER, FUNCTIONS
 
 XRAY_RESOURCE_STAR = NagPackSuppression(
     id="AwsSolutions-IAM5",
@@ -88,6 +88,17 @@ AUDIT_FAILURE_QUEUE_HAS_NO_DLQ = NagPackSuppression(
 )
 
 
+ENQUEUE_FAILURE_QUEUE_HAS_NO_DLQ = NagPackSuppression(
+    id="AwsSolutions-SQS3",
+    reason=(
+        "This queue is itself a dead-letter destination: the on-failure destination of the outbox "
+        "function's DynamoDB stream mapping. Nothing consumes it automatically (an operator runs "
+        "`ops requeue --from-failures`), it keeps records for 14 days (the maximum) and the "
+        "<stage>-enqueue-failures-not-empty alarm pages on the first message."
+    ),
+)
+
+
 def _suppress(construct: IConstruct, *suppressions: NagPackSuppression) -> None:
     NagSuppressions.add_resource_suppressions(construct, list(suppressions), apply_to_children=True)
 
@@ -100,9 +111,12 @@ def suppress_reviewed_findings(stack: Stack) -> None:
         _suppress(role, XRAY_RESOURCE_STAR)
         if function is AUDITOR:
             _suppress(role, TABLE_STREAMS_WILDCARD, ARCHIVE_PREFIX_WILDCARDS)
+        if function is ENQUEUER:
+            _suppress(role, TABLE_STREAMS_WILDCARD)
     gateway_role = stack.node.try_find_child("ApiGatewayCloudWatchRole")
     if gateway_role is not None:
         _suppress(gateway_role, API_GATEWAY_LOGGING_MANAGED_POLICY)
     _suppress(stack.node.find_child("SourcesSecret"), SECRET_ROTATION)
     _suppress(stack.node.find_child("AuditFailureQueue"), AUDIT_FAILURE_QUEUE_HAS_NO_DLQ)
+    _suppress(stack.node.find_child("EnqueueFailureQueue"), ENQUEUE_FAILURE_QUEUE_HAS_NO_DLQ)
     _suppress(stack.node.find_child("ArchiveBucket"), ARCHIVE_ACCESS_LOGS)

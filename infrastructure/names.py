@@ -53,12 +53,12 @@ AUDITOR = ChaliceFunction(
     log_group_logical_id="AuditChangesLogGroup",
     event_logical_id="AuditChangesDynamodbEventSource",
 )
-SWEEPER = ChaliceFunction(
-    name="sweep_stuck_webhooks",
-    logical_id="SweepStuckWebhooks",
-    role_logical_id="SweepStuckWebhooksRole",
-    log_group_logical_id="SweepStuckWebhooksLogGroup",
-    event_logical_id="SweepStuckWebhooksEvent",
+ENQUEUER = ChaliceFunction(
+    name="enqueue_new_webhooks",
+    logical_id="EnqueueNewWebhooks",
+    role_logical_id="EnqueueNewWebhooksRole",
+    log_group_logical_id="EnqueueNewWebhooksLogGroup",
+    event_logical_id="EnqueueNewWebhooksDynamodbEventSource",
 )
 RECONCILER = ChaliceFunction(
     name="reconcile_missed_webhooks",
@@ -67,7 +67,7 @@ RECONCILER = ChaliceFunction(
     log_group_logical_id="ReconcileMissedWebhooksLogGroup",
     event_logical_id="ReconcileMissedWebhooksEvent",
 )
-FUNCTIONS = (API_HANDLER, PROCESSOR, AUDITOR, SWEEPER, RECONCILER)
+FUNCTIONS = (API_HANDLER, PROCESSOR, AUDITOR, ENQUEUER, RECONCILER)
 REST_API_LOGICAL_ID = "RestAPI"
 REST_API_STAGE_LOGICAL_ID = f"{REST_API_LOGICAL_ID}{API_GATEWAY_STAGE}Stage"
 """The AWS::ApiGateway::Stage that the SAM transform generates from ``RestAPI`` at deploy time."""
@@ -102,6 +102,10 @@ class StageNames:
     @property
     def audit_failure_queue(self) -> str:
         return f"{self.prefix}-audit-failures"
+
+    @property
+    def enqueue_failure_queue(self) -> str:
+        return f"{self.prefix}-enqueue-failures"
 
     @property
     def alerts_topic(self) -> str:

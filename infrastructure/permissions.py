@@ -4,7 +4,8 @@ Each function gets its own role with only the actions it calls, on only its reso
 
 - ``api_handler`` (receiver): read the sources secret, put/get webhook records and count a
   conflicting delivery on one (writes only on keys ``wh_...``: it cannot overwrite a payment
-  record), put/get the dedupe and transmission markers (keys ``seen#...``, ``tx#...`` only), queue ids;
+  record), put/get the dedupe and transmission markers (keys ``seen#...``, ``tx#...`` only), queue
+  the ids of duplicates still ``received`` past the resend delay (new ones are the outbox's);
 - ``process_webhooks``: consume the processing queue, read webhook and payment records (one
   ``BatchGetItem`` per batch, then single reads), update webhook records (keys ``wh_...`` only),
   create and replace payment records (``PutItem`` only on keys ``payment#...``: it cannot
@@ -14,8 +15,8 @@ Each function gets its own role with only the actions it calls, on only its reso
   (the stream's on-failure destination is written with the function's role), archive the webhook
   records the TTL removes (``PutObject`` on the archive's two prefixes only: it cannot read,
   list or delete an archived object);
-- ``sweep_stuck_webhooks``: query the sweep index, count sweeps on and give up on webhook records
-  (keys ``wh_...`` only), queue ids;
+- ``enqueue_new_webhooks`` (the outbox): read the table's stream, send ids to the processing
+  queue, and dead-letter the stream records it could not queue (its on-failure destination);
 - ``reconcile_missed_webhooks``: read the sources secret (the providers' API credentials), read
   and create webhook records (keys ``wh_...``) and its cursors (keys ``cursor#...``), queue ids,
   publish alerts. It cannot update a webhook record nor touch a payment record.
@@ -44,17 +45,16 @@ from typing import Any
 from infrastructure.names import (
     API_HANDLER,
     AUDITOR,
+    ENQUEUER,
     FUNCTIONS,
     PROCESSOR,
     RECONCILER,
     STAGES,
-    SWEEPER,
     ChaliceFunction,
     StageNames,
 )
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
-SWEEP_INDEX_NAME = "sweep-index"  # chalicelib.webhooks.record.SWEEP_INDEX
 PAYMENT_KEY_PREFIX = "payment#"  # chalicelib.payments.keys.KEY_PREFIX
 WEBHOOK_KEY_PREFIX = "wh_"  # chalicelib.webhooks.record.WEBHOOK_ID_PREFIX
 MARKER_KEY_PREFIXES = ("seen#", "tx#")  # chalicelib.webhooks.record.DEDUPE_KEY_PREFIX, TRANSMISSION_KEY_PREFIX
@@ -63,11 +63,11 @@ CURSOR_KEY_PREFIX = "cursor#"  # chalicelib.reconcile.cursor.CURSOR_KEY_PREFIX
 
 class Target(Enum):
     TABLE = "the webhook table"
-    SWEEP_INDEX = "the table's sweep index"
     TABLE_STREAM = "the table's stream"
     TABLE_STREAMS = "any stream of the table (ListStreams cannot name one)"
     PROCESSING_QUEUE = "the processing queue"
     AUDIT_FAILURE_QUEUE = "the queue of stream records the audit could not handle"
+    ENQUEUE_FAILURE_QUEUE = "the queue of stream records the outbox could not queue"
     ALERTS_TOPIC = "the alerts topic"
     PAYMENT_EVENTS_TOPIC = "the payment-events topic"
     SOURCES_SECRET = "the sources secret"
@@ -199,20 +199,20 @@ FUNCTION_GRANTS: Mapping[str, tuple[Grant, ...]] = {
         Grant("ArchiveRemovedWebhooks", Target.ARCHIVE_RECORDS, ("s3:PutObject",), ("kms:GenerateDataKey",), "s3"),
         Grant("ArchiveWebhookIds", Target.ARCHIVE_POINTERS, ("s3:PutObject",), ("kms:GenerateDataKey",), "s3"),
     ),
-    SWEEPER.name: (
-        Grant("QuerySweepIndex", Target.SWEEP_INDEX, ("dynamodb:Query",), _TABLE_READ, "dynamodb"),
-        # Counting a sweep and giving up are conditional updates of webhook records.
+    ENQUEUER.name: (
         Grant(
-            "CountSweeps",
-            Target.TABLE,
-            ("dynamodb:UpdateItem",),
-            _TABLE_WRITE,
+            "ReadTableStream",
+            Target.TABLE_STREAM,
+            ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"),
+            _TABLE_READ,
             "dynamodb",
-            conditions=_only_keys(WEBHOOK_KEY_PREFIX),
         ),
+        Grant("ListTableStreams", Target.TABLE_STREAMS, ("dynamodb:ListStreams",), _TABLE_READ, "dynamodb"),
+        # GetQueueUrl: only when PROCESSING_QUEUE_URL is unset (the plain-Chalice path).
         Grant(
-            "RequeueWebhooks", Target.PROCESSING_QUEUE, ("sqs:GetQueueUrl", "sqs:SendMessage"), _WRITE, "sqs"
+            "QueueNewWebhooks", Target.PROCESSING_QUEUE, ("sqs:GetQueueUrl", "sqs:SendMessage"), _WRITE, "sqs"
         ),
+        Grant("DeadLetterStreamRecords", Target.ENQUEUE_FAILURE_QUEUE, ("sqs:SendMessage",), _WRITE, "sqs"),
     ),
     RECONCILER.name: (
         Grant(
@@ -256,11 +256,11 @@ def _named_arns(names: StageNames) -> dict[Target, str]:
     table = f"arn:*:dynamodb:*:*:table/{names.table}"
     return {
         Target.TABLE: table,
-        Target.SWEEP_INDEX: f"{table}/index/{SWEEP_INDEX_NAME}",
         Target.TABLE_STREAM: f"{table}/stream/*",
         Target.TABLE_STREAMS: f"{table}/stream/*",
         Target.PROCESSING_QUEUE: f"arn:*:sqs:*:*:{names.processing_queue}",
         Target.AUDIT_FAILURE_QUEUE: f"arn:*:sqs:*:*:{names.audit_failure_queue}",
+        Target.ENQUEUE_FAILURE_QUEUE: f"arn:*:sqs:*:*:{names.enqueue_failure_queue}",
         Target.ALERTS_TOPIC: f"arn:*:sns:*:*:{names.alerts_topic}",
         Target.PAYMENT_EVENTS_TOPIC: f"arn:*:sns:*:*:{names.payment_events_topic}",
         # Secrets Manager appends "-" and six random characters to every secret's ARN.

@@ -94,6 +94,10 @@ class PaymentWebhooksStack(Stack):
                 messaging.audit_failure_queue.queue_url,
                 "Stream records the audit gave up on",
             ),
+            "EnqueueFailureQueueUrl": (
+                messaging.enqueue_failure_queue.queue_url,
+                "Stream records of new webhooks the outbox gave up on: `ops requeue --from-failures`",
+            ),
             "AlertsTopicArn": (
                 messaging.alerts_topic.topic_arn,
                 "Alarms and audit alerts: subscribe on-call here",

@@ -169,8 +169,8 @@ class StageConfig:
         return PROCESSOR_VISIBILITY_FACTOR * self.functions[PROCESSOR.name].timeout_seconds
 
     @property
-    def sweep_after_seconds(self) -> int:
-        return int(self.environment["SWEEP_AFTER_SECONDS"])
+    def resend_after_seconds(self) -> int:
+        return int(self.environment["RESEND_AFTER_SECONDS"])
 
     @property
     def audit_log_retention_days(self) -> int:

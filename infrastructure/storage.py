@@ -1,9 +1,9 @@
 """The webhook table and the sources secret.
 
 The table's shape is the one ``devstack/resources.py`` creates locally and ``chalicelib/webhooks/store.py``
-relies on: key ``pk``; the sparse ``sweep-index`` (``sweepKey`` + ``sweepAt``, with the sweep
-count) that holds only records still ``received``; TTL on ``expiresAt``; a stream with both images for the
-audit. Payment records (``pk`` ``payment#...``) share the table and need nothing more from it.
+relies on: key ``pk``, no index; TTL on ``expiresAt``; a stream with both images for the audit
+and for the outbox that queues every new webhook (chalicelib/outbox.py). Payment records (``pk``
+``payment#...``) share the table and need nothing more from it.
 """
 
 from __future__ import annotations
@@ -17,13 +17,9 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infrastructure.permissions import SWEEP_INDEX_NAME
 from infrastructure.stage_config import StageConfig
 
 PARTITION_KEY = "pk"
-SWEEP_KEY = "sweepKey"
-SWEEP_SORT_KEY = "sweepAt"
-SWEEP_INDEX_ATTRIBUTES = ["sweeps"]  # chalicelib/webhooks/store.py reads the count with the keys
 TTL_ATTRIBUTE = "expiresAt"
 PITR_RECOVERY_DAYS = 35  # the maximum: restore to any second of the last five weeks
 ARCHIVE_RECORD_PREFIX = "webhooks/"  # chalicelib.archive.RECORD_PREFIX
@@ -57,18 +53,11 @@ def create_table(scope: Construct, config: StageConfig, key: kms.IKey) -> dynamo
         point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
             point_in_time_recovery_enabled=True, recovery_period_in_days=PITR_RECOVERY_DAYS
         ),
-        stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,  # the audit logs old -> new status
+        # The audit logs old -> new status; the outbox queues every new webhook (no index needed).
+        stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
         time_to_live_attribute=TTL_ATTRIBUTE,  # epoch seconds; RETENTION_DAYS after receipt
         deletion_protection=config.retain_data,
         removal_policy=_removal(config),
-    )
-    table.add_global_secondary_index(
-        index_name=SWEEP_INDEX_NAME,
-        partition_key=dynamodb.Attribute(name=SWEEP_KEY, type=dynamodb.AttributeType.STRING),
-        sort_key=dynamodb.Attribute(name=SWEEP_SORT_KEY, type=dynamodb.AttributeType.STRING),
-        # The sweeper reads pk, the due time and the sweep count: nothing else is copied.
-        projection_type=dynamodb.ProjectionType.INCLUDE,
-        non_key_attributes=SWEEP_INDEX_ATTRIBUTES,
     )
     return table
 

@@ -86,7 +86,7 @@ def reconcile(source: str, since: str, until: str | None, dry_run: bool, stage: 
         queue=target.queue(),
         max_body_bytes=settings.max_body_bytes,
         retention_days=settings.retention_days,
-        sweep_after_seconds=settings.sweep_after_seconds,
+        resend_after_seconds=settings.resend_after_seconds,
     )
     try:
         api = factory(config, credentials, JsonClient())

@@ -1,4 +1,5 @@
-"""``ops show``, ``list``, ``payment``, ``replay`` and ``redrive``: inspect and re-run stored work."""
+"""``ops show``, ``list``, ``payment``, ``replay``, ``redrive`` and ``requeue``: inspect and re-run
+stored work."""
 
 from __future__ import annotations
 
@@ -262,7 +263,52 @@ def _redriven(status: str | None, dry_run: bool) -> str:
     return f"(record {status}: left as it is)"
 
 
+@click.command()
+@click.option("--from-failures", is_flag=True,
+              help="Re-send the webhooks of the stream ranges in the enqueue-failures queue (cheap).")
+@click.option("--scan", is_flag=True, help="Last resort: Scan the whole table for records still received (costly).")
+@click.option("--older-than", default="15m", show_default=True, metavar="AGE",
+              help="With --scan: only records received longer ago than this (15m, 2h, 1d).")
+@click.option("--limit", type=click.IntRange(min=1), help="With --from-failures: at most this many ranges.")
+@click.option("--dry-run", is_flag=True, help="Only show what would be sent.")
+@common_options
+def requeue(from_failures: bool, scan: bool, older_than: str, limit: int | None, dry_run: bool, stage: str,
+            as_json: bool) -> int:
+    """Send to the queue the new webhooks the outbox gave up on (the enqueue-failures alarm).
+
+    \b
+    Examples:
+      python -m ops requeue --from-failures --stage prod
+      python -m ops requeue --scan --older-than 1h --stage prod
+    """
+    from infrastructure.names import StageNames
+    from ops import requeue as requeue_module
+
+    if from_failures == scan:
+        raise OpsError("say how: --from-failures (the stream ranges in the enqueue-failures queue) or --scan")
+    target = resolve(stage)
+    if scan:
+        result = requeue_module.by_scan(target.store(), target.queue(), records.parse_time(older_than), dry_run)
+    else:
+        sqs = target.client("sqs")
+        name = StageNames(stage).enqueue_failure_queue
+        try:
+            failure_url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        except Exception:
+            raise OpsError(f"no enqueue-failures queue {name} on stage {stage}: use --scan") from None
+        result = requeue_module.from_failures(sqs, target.client("dynamodbstreams"), target.store(), target.queue(),
+                                              failure_url, dry_run=dry_run, limit=limit)
+    verb = "would queue" if dry_run else "queued"
+    text = [f"{verb} {len(result.queued)} webhook(s) still received"]
+    if result.skipped:
+        text.append(f"{len(result.skipped)} no longer received (left alone)")
+    if result.expired_ranges:
+        text.append(f"{result.expired_ranges} range(s) no longer in the stream (24 h): run --scan")
+    emit(as_json, {"dryRun": dry_run, **result.to_json()}, "\n".join(text))
+    return 0
+
+
 def register(group: click.Group) -> None:
     """Add this module's commands to the CLI (``ops.main.command_group``)."""
-    for command in (payment, show, list_records, replay, redrive):
+    for command in (payment, show, list_records, replay, redrive, requeue):
         group.add_command(command)

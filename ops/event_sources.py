@@ -19,8 +19,14 @@ from typing import Any
 
 import click
 
-from infrastructure.event_sources import AUDIT_STARTING_POSITION, audit_settings, processor_settings
-from infrastructure.names import AUDITOR, PROCESSOR, ChaliceFunction
+from infrastructure.event_sources import (
+    AUDIT_STARTING_POSITION,
+    ENQUEUE_STARTING_POSITION,
+    audit_settings,
+    enqueuer_settings,
+    processor_settings,
+)
+from infrastructure.names import AUDITOR, ENQUEUER, PROCESSOR, ChaliceFunction
 from infrastructure.stage_config import StageConfig, StageConfigError, cdk_json_context, stage_config
 from ops.stage import LOCAL, OpsError
 
@@ -76,11 +82,16 @@ def fix_event_sources(session: Any, stage: str, dry_run: bool = False) -> list[M
     auditor_name, audit_mapping = _one_mapping(
         lambda_client, AUDITOR, config, lambda arn: f":table/{names.table}/stream/" in arn
     )
+    enqueuer_name, enqueue_mapping = _one_mapping(
+        lambda_client, ENQUEUER, config, lambda arn: f":table/{names.table}/stream/" in arn
+    )
     fixes = [
         MappingFix(processor_name, processor_mapping["UUID"], processor_mapping["EventSourceArn"],
                    processor_settings(config)),
         MappingFix(auditor_name, audit_mapping["UUID"], audit_mapping["EventSourceArn"],
                    audit_settings(_queue_arn(session.client("sqs"), names.audit_failure_queue))),
+        MappingFix(enqueuer_name, enqueue_mapping["UUID"], enqueue_mapping["EventSourceArn"],
+                   enqueuer_settings(_queue_arn(session.client("sqs"), names.enqueue_failure_queue))),
     ]
     starting = audit_mapping.get("StartingPosition")
     if starting and starting != AUDIT_STARTING_POSITION:
@@ -88,6 +99,12 @@ def fix_event_sources(session: Any, stage: str, dry_run: bool = False) -> list[M
         fixes[1].notes.append(
             f"starting position is {starting}, the stack's is {AUDIT_STARTING_POSITION}: changes made "
             "before this mapping existed were not audited (Lambda cannot change it on a mapping)"
+        )
+    starting = enqueue_mapping.get("StartingPosition")
+    if starting and starting != ENQUEUE_STARTING_POSITION:
+        fixes[2].notes.append(
+            f"starting position is {starting}, the stack's is {ENQUEUE_STARTING_POSITION}: webhooks stored "
+            "before this mapping existed were not queued (recreate the mapping, or `ops requeue --scan`)"
         )
     if not dry_run:
         for fix in fixes:
@@ -111,7 +128,8 @@ def _text(fixes: list[MappingFix], dry_run: bool) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of text.")
 def fix_event_sources_command(stage: str, dry_run: bool, as_json: bool) -> None:
     """After `chalice deploy`: set partial batch responses, bisect, bounded retries, record age,
-    the on-failure queue and the processor's maximum concurrency, as the CDK stack does."""
+    the on-failure queues, the outbox's filter criteria and the processor's maximum concurrency,
+    as the CDK stack does."""
     import boto3
 
     fixes = fix_event_sources(boto3.session.Session(), stage, dry_run=dry_run)

@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.queue import ProcessingQueue
-from chalicelib.settings import Settings
 from chalicelib.timestamps import iso_timestamp
 from chalicelib.webhooks.record import FINAL_STATUSES, WebhookRecord, WebhookStatus
 from chalicelib.webhooks.store import WebhookStore
@@ -32,13 +31,6 @@ WAIT_SECONDS = 15.0
 """How long ``send`` and ``lifecycle`` wait for processing to finish, by default."""
 POLL_SECONDS = 0.2
 Progress = Callable[[int], None]
-
-
-def reopened_sweep_at(now: float | None = None) -> str:
-    """When a reopened record is due for the sweeper: the stage's sweep delay from now, as for a
-    record just received."""
-    delay = Settings.from_environment().sweep_after_seconds
-    return iso_timestamp((now if now is not None else time.time()) + delay)
 
 
 def parse_time(text: str, now: float | None = None) -> str:
@@ -117,7 +109,7 @@ def replay(
     result = ReplayResult()
     for record in records:
         if record.status in FINAL_STATUSES:
-            if not store.reopen(record.webhook_id, reopened_sweep_at()):
+            if not store.reopen(record.webhook_id):
                 result.missing.append(record.webhook_id)
                 progress(1)
                 continue
@@ -200,7 +192,7 @@ def redrive(
             held.append(message["ReceiptHandle"])
         else:
             if record is not None and record.status == WebhookStatus.FAILED:
-                store.reopen(record.webhook_id, reopened_sweep_at())
+                store.reopen(record.webhook_id)
             sqs.send_message(QueueUrl=queue_url, MessageBody=message["Body"])
             sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
         letters.append(letter)

@@ -2,7 +2,7 @@
 
 Payment records share the webhook table (one table, one stream, one backup story). Their key is
 ``payment#<source>:<payment id>`` and ``itemType`` is ``payment``, so nothing that reads
-webhook records (the sweeper's index, ``WebhookStore.get``, the audit) mistakes one for a
+webhook records (the outbox, ``WebhookStore.get``, the audit) mistakes one for a
 webhook. An *alias* item (``itemType`` ``payment-alias``) stands under another key of the same
 payment (of the same source) and names the record's key in ``aliasOf``.
 

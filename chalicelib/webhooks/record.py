@@ -7,16 +7,10 @@ the same event therefore lands on the same key, and one conditional put both sto
 and detects a duplicate; on a duplicate DynamoDB hands back the existing item
 (``ReturnValuesOnConditionCheckFailure``), so no second read is needed.
 
-While a record is ``received`` it carries ``sweepKey`` and ``sweepAt``, the keys of a sparse index:
-the sweeper finds stuck records with queries, never a scan, and a record leaves the index the
-moment it becomes final. ``sweepAt`` is when the record is next due for the sweeper (its arrival
-plus the sweep delay, then pushed back on every sweep), so a query returns the most overdue
-records first and a record the sweeper just re-queued goes to the back of the line.
-
-``sweepKey`` is one of :data:`SWEEP_SHARDS` values derived from the webhook id. Every new webhook
-writes its index entry and every finished one removes it: one partition key value for all of them
-would be a single hot partition of the index (about 1,000 writes a second), whose throttling
-throttles the table's own writes. Spread over the shards, the index takes 32 times that.
+A record has no index entry: the table's stream delivers every new record to the queue
+(chalicelib/outbox.py), so nothing has to find records left ``received`` (the sparse sweep index
+that did, and its two writes per webhook, are gone). Records written before carry ``sweepKey``,
+``sweepAt`` and ``sweeps``, which nothing reads any more; they leave with the records' TTL.
 
 Next to each record the receiver keeps a small *dedupe marker* (``seen#<webhookId>``: the
 payload's SHA-256 and when the record expires, no payload) that outlives the record by far
@@ -33,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -57,7 +50,7 @@ WRITE_UNIT_BYTES = 1024
 after), so a record just over it costs two units at ingest and two again at its final update."""
 FINAL_UPDATE_HEADROOM_BYTES = 160
 """What a record's final update may add to it: ``finishedAt`` (34 bytes) and an attempt entry (45 to
-110), less the sweep keys it removes. A record is compressed when it would not fit one write unit
+110). A record is compressed when it would not fit one write unit
 with this headroom, so that its final update costs one unit as well, not only its put."""
 PAYLOAD_ENCODING_ZLIB = "zlib"
 """``payloadEncoding`` of a record whose ``payload`` is the zlib-compressed UTF-8 text, stored as
@@ -72,14 +65,6 @@ HEADERS_ENCODING_ZLIB_JSON = "zlib-json"
 WEBHOOK_ID_PREFIX = "wh_"
 """Every webhook record's key starts with it; the roles that write only webhook records may
 write only keys with it (``dynamodb:LeadingKeys``, infrastructure/permissions.py)."""
-SWEEP_INDEX = "sweep-index"
-SWEEP_INDEX_ATTRIBUTES = ("sweeps",)
-"""What the sweep index copies beside its keys and ``pk``: the sweep count the sweeper reads."""
-SWEEP_SHARDS = 32
-"""Partition key values of the sweep index. Two index writes per webhook (entry, then removal)
-against DynamoDB's 1,000 write units a second per partition: 32 shards take 16,000 new webhooks a
-second, above API Gateway's default account rate (10,000 requests a second), so the index is not
-the ceiling (docs/PERFORMANCE.md). The sweeper queries each shard: 32 small queries a run."""
 
 
 
@@ -91,7 +76,7 @@ class WebhookStatus(StrEnum):
     IGNORED = "ignored"
     """Stored and verified, but outside the payment mapping (never dropped: replayable)."""
     FAILED = "failed"
-    """Given up on (permanent error, attempts or sweeps exhausted): alerted, replayable."""
+    """Given up on (permanent error, attempts exhausted): alerted, replayable."""
 
 
 FINAL_STATUSES = frozenset({WebhookStatus.PROCESSED, WebhookStatus.IGNORED, WebhookStatus.FAILED})
@@ -105,7 +90,7 @@ PROVIDER_API_AUTHENTICITY = "provider-api-tls"
 # Everything but the payload: what listing needs (payloads can be large and are never listed).
 SUMMARY_ATTRIBUTES = (
     "pk", "itemType", "source", "provider", "eventId", "eventType", "receivedAt", "status",
-    "attempts", "lastError", "expiresAt", "sweeps", "sweepAt", "payloadSha256", "conflictingDeliveries",
+    "attempts", "lastError", "expiresAt", "payloadSha256", "conflictingDeliveries",
     "origin",
 )
 
@@ -322,17 +307,6 @@ def stored_payload(item: Mapping[str, Any]) -> str:
     return _unpacked(value, _payload_dictionary(encoding))
 
 
-def sweep_shard(webhook_id: str) -> str:
-    """The sweep index partition key of a record: ``received-<0..31>``, stable per webhook id."""
-    return f"received-{zlib.crc32(webhook_id.encode()) % SWEEP_SHARDS}"
-
-
-def sweep_shards() -> tuple[str, ...]:
-    """Every sweep key value a record can carry. (Records written before the index was sharded and
-    keyed by ``sweepAt`` are in no shard: the index itself was replaced, with its old key schema.)"""
-    return tuple(f"received-{shard}" for shard in range(SWEEP_SHARDS))
-
-
 @dataclass
 class WebhookRecord:
     """One webhook record, as stored (payload included) and as read back."""
@@ -348,11 +322,6 @@ class WebhookRecord:
     attempts: int = 0
     last_error: str | None = None
     expires_at: int = 0
-    sweeps: int = 0
-    """How many times the sweeper re-queued it (it gives up after ``MAX_SWEEPS``)."""
-    sweep_at: str | None = None
-    """When a ``received`` record is next due for the sweeper; None once final. A ``received``
-    record built without one is due from its arrival."""
     payload_sha256: str = ""
     """Hex SHA-256 of ``payload`` (or the provider's ``content_digest``, which leaves out fields its
     genuine retries change); empty on records stored before it was kept."""
@@ -389,11 +358,6 @@ class WebhookRecord:
             "attempts": {"N": str(self.attempts)},
             "expiresAt": {"N": str(self.expires_at)},
         }
-        if self.status == WebhookStatus.RECEIVED:
-            item["sweepKey"] = {"S": sweep_shard(self.webhook_id)}
-            item["sweepAt"] = {"S": self.sweep_at or self.received_at}
-        if self.sweeps:
-            item["sweeps"] = {"N": str(self.sweeps)}
         if self.last_error:
             item["lastError"] = {"S": self.last_error}
         if self.payload_sha256:
@@ -435,8 +399,6 @@ class WebhookRecord:
             attempts=number("attempts"),
             last_error=text("lastError") or None,
             expires_at=number("expiresAt"),
-            sweeps=number("sweeps"),
-            sweep_at=text("sweepAt") or None,
             payload_sha256=stored_digest(item),
             conflicting_deliveries=number("conflictingDeliveries"),
             headers=stored_headers(item),
@@ -461,8 +423,6 @@ class WebhookRecord:
             "attempts": self.attempts,
             "lastError": self.last_error,
             "expiresAt": self.expires_at,
-            "sweeps": self.sweeps,
-            "sweepAt": self.sweep_at,
             "payloadSha256": self.payload_sha256 or None,
             "conflictingDeliveries": self.conflicting_deliveries,
             "headers": self.headers,
@@ -481,18 +441,17 @@ def received_item(
     payload: str,
     received_at: str,
     expires_at: int,
-    sweep_at: str,
     content_digest: str = "",
     headers: Mapping[str, str] | None = None,
     answer: str | None = None,
     origin: str = ORIGIN_DELIVERY,
 ) -> dict[str, Any]:
-    """The item of a webhook just received, due for the sweeper at ``sweep_at``; its
+    """The item of a webhook just received; its
     ``payloadSha256`` is the provider's ``content_digest`` when it gives one (see InboundEvent);
     ``headers`` are the already filtered ones (:func:`safe_headers`)."""
     return WebhookRecord(
         webhook_id, source, provider, event_id, event_type, payload, received_at, WebhookStatus.RECEIVED,
-        expires_at=expires_at, sweep_at=sweep_at, payload_sha256=content_digest or payload_digest(payload),
+        expires_at=expires_at, payload_sha256=content_digest or payload_digest(payload),
         headers=dict(headers or {}), answer=answer, origin=origin,
     ).to_item()
 

@@ -14,7 +14,6 @@ from chalicelib.webhooks.record import (
     FINAL_STATUSES,
     ITEM_TYPE,
     SUMMARY_ATTRIBUTES,
-    SWEEP_INDEX,
     WebhookRecord,
     WebhookStatus,
     attempt_entry,
@@ -22,17 +21,7 @@ from chalicelib.webhooks.record import (
     payload_digest,
     stored_digest,
     stored_payload,
-    sweep_shard,
-    sweep_shards,
 )
-
-
-class StuckRecord(NamedTuple):
-    """A ``received`` record the sweeper found due, as the sweep index holds it."""
-
-    webhook_id: str
-    sweep_at: str
-    sweeps: int
 
 
 class PutResult(NamedTuple):
@@ -43,6 +32,8 @@ class PutResult(NamedTuple):
     """The stored record's payload digest (computed from its payload for a record that has none)."""
     expires_at: int = 0
     """The stored record's ``expiresAt``."""
+    received_at: str = ""
+    """The stored record's ``receivedAt``: a duplicate's tells how long it has been ``received``."""
 
 
 class Claim(NamedTuple):
@@ -71,6 +62,10 @@ def _number(item: dict[str, Any], name: str) -> int:
     return int(item.get(name, {}).get("N", "0"))
 
 
+def _text(item: dict[str, Any], name: str) -> str:
+    return str(item.get(name, {}).get("S", ""))
+
+
 class WebhookStore:
     def __init__(self, dynamodb: Any, table_name: str) -> None:
         self._db = dynamodb
@@ -82,9 +77,13 @@ class WebhookStore:
         existing = self._put_if_absent(item)
         if existing is None:
             digest = stored_digest(item)
-            return PutResult(True, WebhookStatus.RECEIVED, digest, _number(item, "expiresAt"))
+            return PutResult(
+                True, WebhookStatus.RECEIVED, digest, _number(item, "expiresAt"), _text(item, "receivedAt")
+            )
         digest = stored_digest(existing) or payload_digest(stored_payload(existing))
-        return PutResult(False, existing.get("status", {}).get("S", ""), digest, _number(existing, "expiresAt"))
+        return PutResult(
+            False, _text(existing, "status"), digest, _number(existing, "expiresAt"), _text(existing, "receivedAt")
+        )
 
     def claim_event(self, marker: dict[str, Any]) -> Claim:
         """Write a dedupe marker (:func:`dedupe_marker_item`) unless one exists; one call."""
@@ -189,12 +188,9 @@ class WebhookStore:
             ":at": {"S": iso_timestamp(now)},
             ":one": {"N": "1"},
         }
-        update = "SET #s = :status, finishedAt = :at ADD attempts :one REMOVE sweepKey, sweepAt, lastError"
+        update = "SET #s = :status, finishedAt = :at ADD attempts :one REMOVE lastError"
         if reason is not None:
-            update = (
-                "SET #s = :status, finishedAt = :at, lastError = :reason ADD attempts :one "
-                "REMOVE sweepKey, sweepAt"
-            )
+            update = "SET #s = :status, finishedAt = :at, lastError = :reason ADD attempts :one"
             values[":reason"] = {"S": reason}
         if attempt_log is not None:  # the whole bounded list, as the caller read it plus this attempt
             update = update.replace("finishedAt = :at", "finishedAt = :at, attemptLog = :log", 1)
@@ -235,12 +231,12 @@ class WebhookStore:
             raise
         return True
 
-    def reopen(self, webhook_id: str, sweep_at: str, now: float | None = None) -> bool:
+    def reopen(self, webhook_id: str, now: float | None = None) -> bool:
         """Put a final record back to ``received`` so that a replay processes it again.
 
-        It is due for the sweeper again at ``sweep_at`` with its sweep count reset: a replay is a
-        fresh start, and the sweeper must not give up on it at once. The reopening is noted in the
-        attempt history (appended: an operator's rare action; the processor's next write bounds it).
+        A MODIFY, which the outbox ignores: the caller (``ops replay``, ``ops redrive``) sends the
+        message itself. The reopening is noted in the attempt history (appended: an operator's rare
+        action; the processor's next write bounds it).
         """
         entry = attempt_entry(time.time() if now is None else now, "reopened")
         try:
@@ -248,15 +244,13 @@ class WebhookStore:
                 TableName=self._table,
                 Key={"pk": {"S": webhook_id}},
                 UpdateExpression=(
-                    "SET #s = :received, sweepKey = :shard, sweepAt = :due, "
-                    "attemptLog = list_append(if_not_exists(attemptLog, :none), :reopened) REMOVE finishedAt, sweeps"
+                    "SET #s = :received, "
+                    "attemptLog = list_append(if_not_exists(attemptLog, :none), :reopened) REMOVE finishedAt"
                 ),
                 ConditionExpression="attribute_exists(pk) AND itemType = :type",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
                     ":received": {"S": WebhookStatus.RECEIVED},
-                    ":shard": {"S": sweep_shard(webhook_id)},
-                    ":due": {"S": sweep_at},
                     ":type": {"S": ITEM_TYPE},
                     ":none": {"L": []},
                     ":reopened": attempt_log_value([entry]),
@@ -267,69 +261,6 @@ class WebhookStore:
                 return False
             raise
         return True
-
-    def due_for_sweep(self, now: str, limit: int) -> list[StuckRecord]:
-        """Records still ``received`` whose ``sweepAt`` has passed, most overdue first, at most
-        ``limit``.
-
-        Each shard is queried in ``sweepAt`` order for at most ``limit`` entries (index items of
-        about 100 bytes: the keys and the sweep count; one read unit covers forty), and the shards
-        are merged, so the result is the ``limit`` most overdue records of the whole table.
-        """
-        due: list[StuckRecord] = []
-        for shard in sweep_shards():
-            kwargs: dict[str, Any] = {
-                "TableName": self._table,
-                "IndexName": SWEEP_INDEX,
-                "KeyConditionExpression": "sweepKey = :shard AND sweepAt <= :now",
-                "ExpressionAttributeValues": {":shard": {"S": shard}, ":now": {"S": now}},
-                "ProjectionExpression": "pk, sweepAt, sweeps",
-            }
-            found = 0
-            while found < limit:
-                kwargs["Limit"] = limit - found
-                response = self._db.query(**kwargs)
-                for item in response.get("Items", []):
-                    sweeps = int(item.get("sweeps", {}).get("N", "0"))
-                    due.append(StuckRecord(item["pk"]["S"], item["sweepAt"]["S"], sweeps))
-                    found += 1
-                if "LastEvaluatedKey" not in response:
-                    break
-                kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        due.sort(key=lambda record: record.sweep_at)
-        return due[:limit]
-
-    def count_sweep(self, record: StuckRecord, next_sweep_at: str) -> bool:
-        """Count one sweep of a due record and push its next one back, in one conditional update.
-
-        The condition (still ``received``, still due at the time the query saw) makes a record that
-        finished meanwhile, or that another sweeper run took first, a no-op: False then.
-        """
-        return self._update_received(
-            record.webhook_id,
-            "SET sweepAt = :next ADD sweeps :one",
-            {
-                ":next": {"S": next_sweep_at},
-                ":one": {"N": "1"},
-                ":received": {"S": WebhookStatus.RECEIVED},
-                ":seen": {"S": record.sweep_at},
-            },
-            condition="#s = :received AND sweepAt = :seen",
-        )
-
-    def give_up(self, webhook_id: str, now: float, reason: str) -> bool:
-        """Mark a record that sweeping did not get processed ``failed`` (no attempt is counted: the
-        processor never finished one). False if it is no longer ``received``."""
-        return self._update_received(
-            webhook_id,
-            "SET #s = :failed, finishedAt = :at, lastError = :reason REMOVE sweepKey, sweepAt",
-            {
-                ":failed": {"S": WebhookStatus.FAILED},
-                ":at": {"S": iso_timestamp(now)},
-                ":reason": {"S": reason},
-                ":received": {"S": WebhookStatus.RECEIVED},
-            },
-        )
 
     def scan_records(
         self,

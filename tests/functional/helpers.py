@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from botocore.config import Config
+
 from chalicelib import runtime
-from devstack.events import sqs_event
+from devstack.events import sqs_event, stream_event
 
 
 def post(client: Any, source: str, body: bytes, headers: dict[str, str]) -> Any:
@@ -36,6 +39,47 @@ def fail_aws_call(operation: str, error: Exception) -> Iterator[None]:
         client.meta.events.unregister("before-call", unique_id=f"fault-{operation}")
 
 
+# Where each test stack's stream was last read, per shard: every record goes to the outbox once.
+_stream_positions: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def stream_records(stack: Any) -> list[dict[str, Any]]:
+    """The table stream's records not read before (from its oldest, as the outbox mapping starts)."""
+    # botocore's account-based endpoint (<account>.streams-ddb...) is one moto does not route.
+    streams = stack.session.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
+    arn = stack.resources.table_stream_arn
+    positions = _stream_positions.setdefault(stack, {})
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        shard_id = shard["ShardId"]
+        iterator = positions.get(shard_id) or streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            response = streams.get_records(ShardIterator=iterator, Limit=100)
+            records.extend(response.get("Records", []))
+            iterator = response.get("NextShardIterator")
+            positions[shard_id] = iterator
+            if not response.get("Records"):
+                break
+    return records
+
+
+def run_outbox(client: Any, stack: Any) -> dict[str, Any]:
+    """Hand the stream's new records to the outbox (``enqueue_new_webhooks``) as Lambda would;
+    with no test ``client``, to its module directly."""
+    records = stream_records(stack)
+    if not records:
+        return {"batchItemFailures": []}
+    event = stream_event(records, stack.resources.table_stream_arn)
+    if client is None:
+        from chalicelib import outbox
+
+        return outbox.enqueue_batch(event, runtime.services().outbox)
+    result: dict[str, Any] = client.lambda_.invoke("enqueue_new_webhooks", event).payload
+    return result
+
+
 def invoke_processor(client: Any, stack: Any, messages: list[dict[str, Any]]) -> dict[str, Any]:
     event = sqs_event(messages, stack.resources.queue_arn)
     return client.lambda_.invoke("process_webhooks", event).payload
@@ -44,6 +88,7 @@ def invoke_processor(client: Any, stack: Any, messages: list[dict[str, Any]]) ->
 def process_queue(client: Any, stack: Any, rounds: int = 20) -> int:
     """Run the processor as Lambda's SQS poller would until the queue is empty.
 
+    First the table stream's new records go through the outbox, which queues the new webhooks.
     Succeeded messages are deleted; failed ones are made visible again at once (instead of after
     the visibility timeout), so SQS's own redrive policy moves them to the DLQ after N receives.
     Returns how many messages were handed to the processor.
@@ -51,6 +96,7 @@ def process_queue(client: Any, stack: Any, rounds: int = 20) -> int:
     url = stack.resources.queue_url
     handled = 0
     for _ in range(rounds):
+        run_outbox(client, stack)  # the table stream queues what was stored since the last round
         messages = stack.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
                                              AttributeNames=["All"]).get("Messages", [])
         if not messages:

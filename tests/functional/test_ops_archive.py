@@ -18,6 +18,7 @@ from ops import cli_records
 from ops.main import main
 from ops.stage import StageTarget
 from tests import samples
+from tests.functional.helpers import run_outbox
 
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/payment-webhooks-local/stream/2024-01-01T00:00:00.000"
 PAYMENT = f"stripe:{samples.STRIPE_PAYMENT_ID}"
@@ -39,6 +40,7 @@ def deliver(client: Any, stack: Any, event_type: str) -> str:
     body, headers = samples.stripe_delivery(samples.stripe_event(event_type))
     response = client.http.post("/webhook/stripe", body=body, headers=headers)
     assert response.status_code == 200, response.body
+    run_outbox(client, stack)  # the table stream queues it
     messages = stack.drain()
     result = client.lambda_.invoke("process_webhooks", {"Records": [
         {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],

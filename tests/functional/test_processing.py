@@ -6,7 +6,7 @@ import json
 
 from chalicelib.webhooks.record import WebhookRecord, WebhookStatus
 from tests import samples
-from tests.functional.helpers import invoke_processor, post, process_queue
+from tests.functional.helpers import invoke_processor, post, process_queue, run_outbox
 
 
 def deliver(client, source: str, delivery: tuple[bytes, dict[str, str]]) -> str:
@@ -36,6 +36,7 @@ def test_payment_events_are_processed_and_others_ignored(client, stack):
 def test_a_poison_message_fails_alone(client, stack):
     # GIVEN a batch of two good messages and one that can never be processed
     good = [deliver(client, "stripe", samples.stripe_delivery(samples.stripe_event())) for _ in range(2)]
+    run_outbox(client, stack)
     stack.sqs.send_message(QueueUrl=stack.resources.queue_url, MessageBody="not json at all")
     messages = stack.sqs.receive_message(QueueUrl=stack.resources.queue_url, MaxNumberOfMessages=10,
                                          AttributeNames=["All"])["Messages"]
@@ -68,8 +69,7 @@ def test_a_webhook_that_always_fails_ends_failed_in_the_dlq(client, stack):
         event_type="payment_intent.succeeded", payload="{}", received_at="2024-01-01T00:00:00.000Z",
         status=WebhookStatus.RECEIVED, expires_at=2_000_000_000,
     )
-    stack.dynamodb.put_item(TableName=stack.resources.table_name, Item=record.to_item())
-    stack.sqs.send_message(QueueUrl=stack.resources.queue_url, MessageBody=json.dumps({"webhookId": "wh_alwaysfails"}))
+    stack.dynamodb.put_item(TableName=stack.resources.table_name, Item=record.to_item())  # the stream queues it
 
     # WHEN the poller keeps retrying it as SQS redelivers it
     handled = process_queue(client, stack)

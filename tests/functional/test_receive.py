@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -10,14 +11,15 @@ from botocore.exceptions import ClientError
 from chalicelib import runtime
 from chalicelib.providers import stripe
 from chalicelib.providers._helpers import digest_without
-from chalicelib.webhooks.record import stored_digest, stored_payload, sweep_shard
+from chalicelib.timestamps import iso_timestamp
+from chalicelib.webhooks.record import stored_digest, stored_payload
 from tests import samples
-from tests.functional.helpers import fail_aws_call, post, process_queue, webhook_items
+from tests.functional.helpers import fail_aws_call, post, process_queue, run_outbox, stream_records, webhook_items
 
 INTERNAL_DETAIL = "internal detail that must never reach a provider"
 
 
-def test_valid_stripe_event_is_stored_once_and_queued(client, stack):
+def test_valid_stripe_event_is_stored_once_and_queued_by_the_table_stream(client, stack):
     # GIVEN a correctly signed Stripe event
     event = samples.stripe_event()
     body, headers = samples.stripe_delivery(event)
@@ -25,7 +27,8 @@ def test_valid_stripe_event_is_stored_once_and_queued(client, stack):
     # WHEN it is delivered
     response = post(client, "stripe", body, headers)
 
-    # THEN it is accepted, stored as `received` with everything replay needs, and queued once
+    # THEN it is accepted, stored as `received` with everything replay needs, and queued once (by
+    # the table stream's outbox, not by the receiver)
     assert response.status_code == 200
     answer = json.loads(response.body)
     assert answer["status"] == "accepted" and answer["webhookId"].startswith("wh_")
@@ -43,10 +46,23 @@ def test_valid_stripe_event_is_stored_once_and_queued(client, stack):
     assert item["source"]["S"] == "stripe" and item["provider"]["S"] == "stripe"
     assert stored_payload(item) == body.decode()  # the raw text, however it is stored (compressed over 1 KB)
     assert int(item["expiresAt"]["N"]) > 0 and item["attempts"]["N"] == "0"
-    assert item["sweepKey"]["S"] == sweep_shard(answer["webhookId"])
-    assert item["sweepAt"]["S"] > item["receivedAt"]["S"]  # due for the sweeper only later
-    messages = stack.drain()
+    assert not {"sweepKey", "sweepAt"} & set(item)  # no index entry: the stream queues it
+    assert stack.drain() == []  # the receiver sent nothing...
+    assert run_outbox(client, stack) == {"batchItemFailures": []}
+    messages = stack.drain()  # ...the stream's INSERT did
     assert [json.loads(m["Body"]) for m in messages] == [{"webhookId": answer["webhookId"]}]
+
+
+def test_a_new_event_is_accepted_while_the_queue_is_down(client, stack):
+    # The receiver makes no SQS call for a new event: an SQS outage does not reach the provider.
+    body, headers = samples.stripe_delivery(samples.stripe_event())
+    error = ClientError({"Error": {"Code": "InternalError", "Message": INTERNAL_DETAIL}}, "SendMessage")
+    with fail_aws_call("sqs.SendMessage", error), fail_aws_call("sqs.SendMessageBatch", error):
+        response = post(client, "stripe", body, headers)
+    assert response.status_code == 200
+    process_queue(client, stack)
+    [item] = webhook_items(stack)
+    assert item["status"]["S"] == "processed" and item["attempts"]["N"] == "1"
 
 
 def test_duplicate_after_processing_is_stored_once_and_queued_once(client, stack):
@@ -65,18 +81,57 @@ def test_duplicate_after_processing_is_stored_once_and_queued_once(client, stack
     assert stack.drain() == []
 
 
-def test_duplicate_of_a_record_still_received_is_queued_again_but_processed_once(client, stack):
+def test_a_young_duplicate_of_a_record_still_received_is_left_to_the_stream(client, stack):
     body, headers = samples.stripe_delivery(samples.stripe_event())
     first = json.loads(post(client, "stripe", body, headers).body)
     retry = json.loads(post(client, "stripe", body, headers).body)
     assert retry == {"webhookId": first["webhookId"], "status": "duplicate"}
+    assert stack.drain() == []  # its stream record is on its way: no send from the receiver
 
-    processed = process_queue(client, stack)
-
-    assert processed == 2  # two messages for the one record...
+    assert process_queue(client, stack) == 1
     [item] = webhook_items(stack)
-    assert item["status"]["S"] == "processed"
-    assert item["attempts"]["N"] == "1"  # ...but it was worked on once
+    assert item["status"]["S"] == "processed" and item["attempts"]["N"] == "1"
+
+
+def age_records(stack, seconds: int) -> None:
+    """Make every webhook record look as if it arrived ``seconds`` ago."""
+    earlier = iso_timestamp(time.time() - seconds)
+    for item in webhook_items(stack):
+        stack.dynamodb.update_item(
+            TableName=stack.resources.table_name, Key={"pk": item["pk"]},
+            UpdateExpression="SET receivedAt = :at", ExpressionAttributeValues={":at": {"S": earlier}},
+        )
+
+
+def test_an_old_duplicate_of_a_record_still_received_is_queued_again_but_processed_once(client, stack):
+    # GIVEN a record still `received` past the resend delay (its stream delivery was given up)
+    body, headers = samples.stripe_delivery(samples.stripe_event())
+    first = json.loads(post(client, "stripe", body, headers).body)
+    stream_records(stack)  # ...its INSERT never reached the outbox
+    delay = runtime.services().ingest.resend_after_seconds
+    age_records(stack, delay + 1)
+
+    # WHEN the provider retries it
+    retry = json.loads(post(client, "stripe", body, headers).body)
+
+    # THEN the receiver sends it again, and it is processed once
+    assert retry == {"webhookId": first["webhookId"], "status": "duplicate"}
+    assert [json.loads(m["Body"]) for m in stack.drain()] == [{"webhookId": first["webhookId"]}]
+    post(client, "stripe", body, headers)
+    assert process_queue(client, stack) == 1
+    [item] = webhook_items(stack)
+    assert item["status"]["S"] == "processed" and item["attempts"]["N"] == "1"
+
+
+def test_an_old_duplicate_whose_send_fails_is_503_for_a_retry(client, stack):
+    body, headers = samples.stripe_delivery(samples.stripe_event())
+    post(client, "stripe", body, headers)
+    stream_records(stack)
+    age_records(stack, runtime.services().ingest.resend_after_seconds + 1)
+    error = ClientError({"Error": {"Code": "InternalError", "Message": INTERNAL_DETAIL}}, "SendMessage")
+    with fail_aws_call("sqs.SendMessage", error):
+        response = post(client, "stripe", body, headers)
+    assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
 
 
 def test_two_sources_of_one_provider_are_separate(client, stack):
@@ -113,6 +168,7 @@ def test_adyen_delivery_makes_one_record_per_item_and_answers_accepted(client, s
     assert response.body == b"[accepted]"
     assert len(response.headers["X-Webhook-Ids"].split(",")) == 2
     assert sorted(item["eventType"]["S"] for item in webhook_items(stack)) == ["AUTHORISATION", "CAPTURE"]
+    run_outbox(client, stack)
     assert len(stack.drain()) == 2
 
 
@@ -195,7 +251,7 @@ def test_json_with_charset_is_accepted(client, stack):
     assert post(client, "stripe", body, headers).status_code == 200
 
 
-@pytest.mark.parametrize("operation", ["dynamodb.PutItem", "sqs.SendMessage", "secretsmanager.GetSecretValue"])
+@pytest.mark.parametrize("operation", ["dynamodb.PutItem", "secretsmanager.GetSecretValue"])
 def test_dependency_failure_is_503_with_retry_after_and_no_internals(client, stack, operation, capsys):
     # GIVEN an AWS call on the ingest path that fails
     body, headers = samples.stripe_delivery(samples.stripe_event())

@@ -177,7 +177,7 @@ def test_chalice_package_prod_gives_each_function_its_own_least_privilege_role(
         "api_handler": "ApiHandlerRole",
         "process_webhooks": "ProcessWebhooksRole",
         "audit_changes": "AuditChangesRole",
-        "sweep_stuck_webhooks": "SweepStuckWebhooksRole",
+        "enqueue_new_webhooks": "EnqueueNewWebhooksRole",
         "reconcile_missed_webhooks": "ReconcileMissedWebhooksRole",
     }.items():
         [policy] = resources[role]["Properties"]["Policies"]

@@ -92,18 +92,11 @@ def test_table_is_on_demand_encrypted_recoverable_streamed_and_expires(stage: Sy
             "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
             "TimeToLiveSpecification": {"AttributeName": "expiresAt", "Enabled": True},
             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "GlobalSecondaryIndexes": [
-                {
-                    "IndexName": "sweep-index",
-                    "KeySchema": [
-                        {"AttributeName": "sweepKey", "KeyType": "HASH"},
-                        {"AttributeName": "sweepAt", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["sweeps"]},
-                }
-            ],
         },
     )
+    # No index: the stream is the outbox that queues new records (chalicelib/outbox.py)
+    [table] = stage.resources("AWS::DynamoDB::Table").values()
+    assert "GlobalSecondaryIndexes" not in table["Properties"]
 
 
 def test_prod_table_is_protected_and_retained_dev_table_is_not(dev: Synthesized, prod: Synthesized) -> None:
@@ -130,7 +123,7 @@ def test_table_has_exactly_the_shape_the_local_stack_creates(stage: Synthesized)
     _, table = stage.one("AWS::DynamoDB::Table")
     deployed = table["Properties"]
 
-    # THEN keys, attribute types, index, projection, stream view and TTL attribute are the same
+    # THEN keys, attribute types, (no) index, stream view and TTL attribute are the same
     def by_name(items: list[dict], key: str) -> dict:
         return {item[key]: item for item in items}
 
@@ -138,11 +131,8 @@ def test_table_has_exactly_the_shape_the_local_stack_creates(stage: Synthesized)
         local["AttributeDefinitions"], "AttributeName"
     )
     assert deployed["KeySchema"] == local["KeySchema"]
-    [local_index] = local["GlobalSecondaryIndexes"]
-    [index] = deployed["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == local_index["IndexName"]
-    assert index["KeySchema"] == local_index["KeySchema"]
-    assert index["Projection"] == local_index["Projection"]
+    # no index on either side: the stream queues new records (chalicelib/outbox.py)
+    assert "GlobalSecondaryIndexes" not in deployed and not local.get("GlobalSecondaryIndexes")
     assert deployed["StreamSpecification"]["StreamViewType"] == local["StreamSpecification"]["StreamViewType"]
     assert deployed["TimeToLiveSpecification"]["AttributeName"] == local_ttl["AttributeName"]
 

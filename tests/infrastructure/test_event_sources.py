@@ -22,8 +22,11 @@ from moto import mock_aws
 from infrastructure.event_sources import (
     AUDIT_MAX_RECORD_AGE_SECONDS,
     AUDIT_MAX_RETRY_ATTEMPTS,
+    ENQUEUE_FILTER_CRITERIA,
+    ENQUEUE_MAX_RECORD_AGE_SECONDS,
+    ENQUEUE_MAX_RETRY_ATTEMPTS,
 )
-from infrastructure.names import AUDITOR, PROCESSOR, StageNames
+from infrastructure.names import AUDITOR, ENQUEUER, PROCESSOR, StageNames
 from infrastructure.stage_config import cdk_json_context, stage_config
 from tests.infrastructure.conftest import REPO_ROOT, STAGES_KEY, cdk_context
 
@@ -48,6 +51,7 @@ def chalice_deployed_dev(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, 
         )["Role"]["Arn"]
         queue_url = sqs.create_queue(QueueName=names.processing_queue)["QueueUrl"]
         failures_url = sqs.create_queue(QueueName=names.audit_failure_queue)["QueueUrl"]
+        enqueue_failures_url = sqs.create_queue(QueueName=names.enqueue_failure_queue)["QueueUrl"]
 
         def arn(url: str) -> str:
             return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -62,7 +66,7 @@ def chalice_deployed_dev(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, 
         package = io.BytesIO()
         with zipfile.ZipFile(package, "w") as archive:
             archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
-        for function in (PROCESSOR, AUDITOR):
+        for function in (PROCESSOR, AUDITOR, ENQUEUER):
             lam.create_function(
                 FunctionName=names.chalice_function_name(function), Runtime="python3.12", Role=role,
                 Handler="app.handler", Code={"ZipFile": package.getvalue()},
@@ -75,7 +79,13 @@ def chalice_deployed_dev(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, 
             FunctionName=names.chalice_function_name(AUDITOR), EventSourceArn=stream_arn, BatchSize=100,
             StartingPosition="LATEST",
         )
-        yield {"session": session, "names": names, "failures_arn": arn(failures_url), "queue_arn": arn(queue_url)}
+        # The outbox: Chalice's default is LATEST too; the decorator says TRIM_HORIZON
+        lam.create_event_source_mapping(
+            FunctionName=names.chalice_function_name(ENQUEUER), EventSourceArn=stream_arn, BatchSize=100,
+            StartingPosition="TRIM_HORIZON",
+        )
+        yield {"session": session, "names": names, "failures_arn": arn(failures_url), "queue_arn": arn(queue_url),
+               "enqueue_failures_arn": arn(enqueue_failures_url)}
 
 
 def mapping(session: Any, function_name: str) -> dict[str, Any]:
@@ -105,6 +115,15 @@ def test_fix_event_sources_sets_what_the_stack_deploys(chalice_deployed_dev: dic
     assert audit["DestinationConfig"] == {"OnFailure": {"Destination": chalice_deployed_dev["failures_arn"]}}
     # the starting position cannot be changed on a mapping: it is reported, not silently kept
     assert any("LATEST" in note for note in fixes[1].notes)
+    # ... and the outbox's mapping likewise, with its own failure queue and its filter criteria
+    outbox = mapping(session, names.chalice_function_name(ENQUEUER))
+    assert outbox["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert outbox["BisectBatchOnFunctionError"] is True
+    assert outbox["MaximumRetryAttempts"] == ENQUEUE_MAX_RETRY_ATTEMPTS
+    assert outbox["MaximumRecordAgeInSeconds"] == ENQUEUE_MAX_RECORD_AGE_SECONDS < 24 * 3600
+    assert outbox["DestinationConfig"] == {"OnFailure": {"Destination": chalice_deployed_dev["enqueue_failures_arn"]}}
+    assert outbox["FilterCriteria"] == ENQUEUE_FILTER_CRITERIA
+    assert fixes[2].notes == []  # created at TRIM_HORIZON
 
 
 def test_fix_event_sources_is_idempotent_and_dry_run_changes_nothing(chalice_deployed_dev: dict[str, Any]) -> None:
@@ -127,6 +146,7 @@ def test_the_command_through_the_ops_cli(
     applied = json.loads(capsys.readouterr().out)
     assert [entry["function"] for entry in applied] == [
         "payment-webhooks-dev-process_webhooks", "payment-webhooks-dev-audit_changes",
+        "payment-webhooks-dev-enqueue_new_webhooks",
     ]
     expected = stage_config("dev", cdk_json_context()).processor_max_concurrency
     assert applied[0]["settings"]["ScalingConfig"] == {"MaximumConcurrency": expected}

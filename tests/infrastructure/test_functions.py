@@ -3,6 +3,7 @@ architecture, log retention, reserved concurrency and the event-source settings.
 
 from __future__ import annotations
 
+import json
 import re
 import zipfile
 
@@ -14,7 +15,7 @@ FUNCTIONS = {
     "api_handler": "APIHandler",
     "process_webhooks": "ProcessWebhooks",
     "audit_changes": "AuditChanges",
-    "sweep_stuck_webhooks": "SweepStuckWebhooks",
+    "enqueue_new_webhooks": "EnqueueNewWebhooks",
     "reconcile_missed_webhooks": "ReconcileMissedWebhooks",
 }
 RUNTIME_GLIBC = (2, 26)  # the python3.11 Lambda runtime (Amazon Linux 2)
@@ -138,7 +139,7 @@ def test_sam_turns_the_events_into_mappings_with_those_settings(stage: Synthesiz
         for m in stage.resources("AWS::Lambda::EventSourceMapping", stage.transformed).values()
     }
     # THEN each event-source override survives into the deployed event source mapping
-    assert set(mappings) == {"ProcessWebhooks", "AuditChanges"}
+    assert set(mappings) == {"ProcessWebhooks", "AuditChanges", "EnqueueNewWebhooks"}
     sqs, stream = mappings["ProcessWebhooks"], mappings["AuditChanges"]
     assert sqs["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -149,6 +150,16 @@ def test_sam_turns_the_events_into_mappings_with_those_settings(stage: Synthesiz
         sqs["EventSourceArn"]["Fn::GetAtt"][1] == "Arn"
         and stream["EventSourceArn"]["Fn::GetAtt"][1] == "StreamArn"
     )
+    # the outbox's mapping too, with its filter (invoked for new webhook records only)
+    outbox = mappings["EnqueueNewWebhooks"]
+    assert outbox["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert outbox["BisectBatchOnFunctionError"] is True and outbox["StartingPosition"] == "TRIM_HORIZON"
+    assert outbox["MaximumRecordAgeInSeconds"] < 24 * 3600
+    assert "Fn::GetAtt" in outbox["DestinationConfig"]["OnFailure"]["Destination"]
+    assert outbox["DestinationConfig"] != stream["DestinationConfig"]  # a queue of its own
+    [pattern] = [json.loads(f["Pattern"]) for f in outbox["FilterCriteria"]["Filters"]]
+    assert pattern["eventName"] == ["INSERT"]
+    assert pattern["dynamodb"]["NewImage"]["itemType"] == {"S": ["webhook"]}
     # the processor's concurrency bound reaches the deployed mapping too
     configured = cdk_context()[STAGES_KEY][stage.stage]["processorMaximumConcurrency"]
     assert sqs["ScalingConfig"] == {"MaximumConcurrency": configured}
@@ -199,10 +210,12 @@ def test_function_logs_are_retained_where_the_stage_retains_data(
         assert resource.get("UpdateReplacePolicy") == policy, (stage.stage, name)
 
 
-def test_sweeper_runs_on_its_schedule(stage: Synthesized) -> None:
-    minutes = int(chalice_stage(stage.stage)["environment_variables"]["SWEEP_RATE_MINUTES"])
-    event = function(stage, "SweepStuckWebhooks")["Events"]["SweepStuckWebhooksEvent"]
-    assert event == {"Type": "Schedule", "Properties": {"Schedule": f"rate({minutes} minutes)"}}
+def test_there_is_no_sweeper_any_more(stage: Synthesized) -> None:
+    # The table stream queues every new webhook (chalicelib/outbox.py): nothing scheduled looks for
+    # records left behind, and the table has no index for it to query.
+    assert "SweepStuckWebhooks" not in stage.json["Resources"]
+    [table] = stage.resources("AWS::DynamoDB::Table").values()
+    assert "GlobalSecondaryIndexes" not in table["Properties"]
 
 
 def test_reconciler_runs_on_its_schedule(stage: Synthesized) -> None:

@@ -15,7 +15,7 @@ ROLES = {
     "api_handler": "ApiHandlerRole",
     "process_webhooks": "ProcessWebhooksRole",
     "audit_changes": "AuditChangesRole",
-    "sweep_stuck_webhooks": "SweepStuckWebhooksRole",
+    "enqueue_new_webhooks": "EnqueueNewWebhooksRole",
     "reconcile_missed_webhooks": "ReconcileMissedWebhooksRole",
 }
 TRACING = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -49,12 +49,14 @@ class Arns:
         self.table = {"Fn::GetAtt": [table, "Arn"]}
         self.stream = {"Fn::GetAtt": [table, "StreamArn"]}
         self.streams = {"Fn::Join": ["", [self.table, "/stream/*"]]}
-        self.sweep_index = {"Fn::Join": ["", [self.table, "/index/sweep-index"]]}
         self.queue = {
             "Fn::GetAtt": [stage.logical_id("AWS::SQS::Queue", QueueName=f"{prefix}-processing"), "Arn"]
         }
         self.failures = {
             "Fn::GetAtt": [stage.logical_id("AWS::SQS::Queue", QueueName=f"{prefix}-audit-failures"), "Arn"]
+        }
+        self.enqueue_failures = {
+            "Fn::GetAtt": [stage.logical_id("AWS::SQS::Queue", QueueName=f"{prefix}-enqueue-failures"), "Arn"]
         }
         self.alerts = {"Ref": stage.logical_id("AWS::SNS::Topic", TopicName=f"{prefix}-alerts")}
         self.events = {"Ref": stage.logical_id("AWS::SNS::Topic", TopicName=f"{prefix}-payment-events")}
@@ -126,13 +128,12 @@ def test_processor_can_put_payment_records_but_never_overwrite_a_webhook_record(
     [
         ("ApiHandlerRole", {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}),
         ("ProcessWebhooksRole", {"dynamodb:UpdateItem"}),
-        ("SweepStuckWebhooksRole", {"dynamodb:UpdateItem"}),
     ],
 )
 def test_roles_that_write_webhook_records_can_write_only_webhook_keys(
     stage: Synthesized, role: str, writes: set[str]
 ) -> None:
-    # The receiver, the processor's final update and the sweeper touch webhook records only: they
+    # The receiver and the processor's final update touch webhook records only: they
     # must not be able to overwrite a payment record (keys "payment#...").
     from chalicelib.webhooks.record import WEBHOOK_ID_PREFIX, webhook_id_for
 
@@ -193,14 +194,27 @@ def test_audit_may_only_put_objects_under_the_archives_two_prefixes(stage: Synth
     ]
 
 
-def test_sweeper_queries_the_index_and_queues_ids_only(stage: Synthesized) -> None:
+def test_the_outbox_reads_the_stream_and_sends_to_the_processing_queue_only(stage: Synthesized) -> None:
     arns = Arns(stage)
-    assert grants(stage, "SweepStuckWebhooksRole") == {
-        "dynamodb:Query": arns.sweep_index,
-        "dynamodb:UpdateItem": arns.table,  # counting sweeps, giving up
-        "sqs:GetQueueUrl": arns.queue,
-        "sqs:SendMessage": arns.queue,
+    granted = {
+        (action, json.dumps(statement["Resource"], sort_keys=True))
+        for statement in role_statements(stage, "EnqueueNewWebhooksRole")
+        if statement["Sid"] not in ("UseStageKeyThroughServices", "Tracing")
+        for action in actions(statement)
     }
+    assert granted == {
+        ("dynamodb:DescribeStream", json.dumps(arns.stream, sort_keys=True)),
+        ("dynamodb:GetRecords", json.dumps(arns.stream, sort_keys=True)),
+        ("dynamodb:GetShardIterator", json.dumps(arns.stream, sort_keys=True)),
+        ("dynamodb:ListStreams", json.dumps(arns.streams, sort_keys=True)),
+        ("sqs:GetQueueUrl", json.dumps(arns.queue, sort_keys=True)),  # only without PROCESSING_QUEUE_URL
+        ("sqs:SendMessage", json.dumps(arns.queue, sort_keys=True)),
+        ("sqs:SendMessage", json.dumps(arns.enqueue_failures, sort_keys=True)),  # its on-failure destination
+    }
+    # no table access at all: it reads what the stream hands it
+    assert not any(action.startswith("dynamodb:") and action not in (
+        "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"
+    ) for action, _ in granted)
 
 
 def test_reconciler_reads_the_secret_creates_records_and_cursors_queues_ids_and_alerts_only(
@@ -251,7 +265,7 @@ def test_only_tracing_is_granted_on_star_and_no_action_is_a_wildcard(stage: Synt
         ("APIHandler", "ApiHandlerRole"),
         ("ProcessWebhooks", "ProcessWebhooksRole"),
         ("AuditChanges", "AuditChangesRole"),
-        ("SweepStuckWebhooks", "SweepStuckWebhooksRole"),
+        ("EnqueueNewWebhooks", "EnqueueNewWebhooksRole"),
         ("ReconcileMissedWebhooks", "ReconcileMissedWebhooksRole"),
     ],
 )

@@ -25,7 +25,7 @@ def processor(stage: Synthesized) -> dict:
 
 def test_every_queue_is_encrypted_with_the_stage_key_and_tls_only(stage: Synthesized) -> None:
     queues = stage.resources("AWS::SQS::Queue")
-    assert len(queues) == 3
+    assert len(queues) == 4  # processing, its DLQ, audit failures, enqueue failures
     for properties in (q["Properties"] for q in queues.values()):
         assert properties["KmsMasterKeyId"] == key_arn(stage)
     policies = stage.resources("AWS::SQS::QueuePolicy")

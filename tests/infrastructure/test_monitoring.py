@@ -205,7 +205,7 @@ def test_a_paypal_confirmation_mismatch_alarms_at_once(stage: Synthesized) -> No
 
 
 @pytest.mark.parametrize(
-    "logical_id", ["APIHandler", "ProcessWebhooks", "AuditChanges", "SweepStuckWebhooks", "ReconcileMissedWebhooks"]
+    "logical_id", ["APIHandler", "ProcessWebhooks", "AuditChanges", "EnqueueNewWebhooks", "ReconcileMissedWebhooks"]
 )
 def test_every_function_alarms_on_errors_and_throttles(stage: Synthesized, logical_id: str) -> None:
     watched = {

@@ -27,14 +27,14 @@ def table(outcomes: list[Outcome], webhooks: int) -> str:
         "`provider events` are distinct genuine events (an Adyen delivery carries two); `acked records` are",
         "the webhook records the provider got a 2xx for; forgeries are deliveries altered after signing.",
         "",
-        "| scenario | provider events | acked records | lost | double-applied | dead-lettered | needed the sweeper "
+        "| scenario | provider events | acked records | lost | double-applied | dead-lettered | needed a requeue "
         "| faults injected | provider gave up | forgeries refused |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for o in outcomes:
         lines.append(
             f"| {o.scenario} | {o.webhooks} | {o.acked} | {len(o.lost)} | {len(o.double_applied)} | "
-            f"{o.dead_lettered} | {o.needed_sweeper} | {o.injected} | {o.gave_up} | {o.forgeries_refused} |"
+            f"{o.dead_lettered} | {o.needed_requeue} | {o.injected} | {o.gave_up} | {o.forgeries_refused} |"
         )
     lines.append(END)
     return "\n".join(lines)

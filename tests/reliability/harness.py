@@ -28,7 +28,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from chalicelib import runtime, sweeper
+from chalicelib import runtime
+from chalicelib.timestamps import iso_timestamp
 from devstack.events import sqs_event, stream_event
 from tests.reliability.judge import Outcome, judge
 
@@ -139,6 +140,8 @@ class Pipeline:
         self._stream_position: dict[str, str] = {}
         self.unaudited: list[dict[str, Any]] = []
         """Stream records the audit handler has not got through yet (retried, as Lambda does)."""
+        self.unenqueued: list[dict[str, Any]] = []
+        """Stream records the outbox has not got through yet (its own mapping, its own position)."""
         self.transitions: Counter[tuple[str, str]] = Counter()
         self.crashes = 0
 
@@ -209,7 +212,9 @@ class Pipeline:
                 iterator = page.get("NextShardIterator")
         return records
 
-    def audit_stream(self, attempts: int = 5) -> None:
+    def follow_stream(self, attempts: int = 5) -> None:
+        """Both of the stream's mappings: the outbox (new webhooks to the queue) and the audit, each
+        at its own position, each retried from its first reported failure as the event source does."""
         fresh = self._stream_records()
         for record in fresh:
             image_new = record["dynamodb"].get("NewImage", {})
@@ -218,31 +223,37 @@ class Pipeline:
                 old = image_old.get("status", {}).get("S", "-")
                 new = image_new.get("status", {}).get("S")
                 self.transitions[(image_new["pk"]["S"], f"{old}->{new}")] += 1
+        self.unenqueued.extend(fresh)
         self.unaudited.extend(fresh)
-        for _ in range(attempts):  # retry from the first reported failure, as the event source does
-            if not self.unaudited:
+        self._drain(self.unenqueued, "enqueue_new_webhooks", attempts)
+        self._drain(self.unaudited, "audit_changes", attempts)
+
+    def _drain(self, pending: list[dict[str, Any]], handler: str, attempts: int) -> None:
+        for _ in range(attempts):
+            if not pending:
                 return
-            batch = self.unaudited[:100]
+            batch = pending[:100]
             try:
-                result = self.client.lambda_.invoke("audit_changes",
-                                                    stream_event(batch, self.resources.table_stream_arn)).payload
+                event = stream_event(batch, self.resources.table_stream_arn)
+                result = self.client.lambda_.invoke(handler, event).payload
                 failures = [f["itemIdentifier"] for f in result["batchItemFailures"]]
             except Crash:
                 self.crashes += 1
                 continue
             if not failures:
-                del self.unaudited[: len(batch)]
+                del pending[: len(batch)]
                 continue
             first = next(i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] == failures[0])
-            del self.unaudited[:first]
+            del pending[:first]
         # Still failing: the shard waits (in AWS, until the record ages out to the on-failure queue).
 
-    def sweep(self) -> None:
+    def requeue_received(self) -> None:
+        """The operator's last resort (``ops requeue --scan``): send every record still ``received``."""
+        from ops import requeue
+
         services = runtime.services()
         try:
-            # As the scheduled run would, once every record's sweep delay has passed.
-            later = time.time() + services.settings.sweep_after_seconds + 1
-            sweeper.sweep(services.sweep, now=later)
+            requeue.by_scan(services.store, services.queue, iso_timestamp(time.time() + 1))
         except (Crash, ClientError, ReadTimeoutError):
             self.crashes += 1
 
@@ -282,7 +293,8 @@ def run_scenario(
     seed: int = 7,
 ) -> Outcome:
     """Deliver everything under ``faults``, let the system settle with faults still on, then
-    lift them and let the sweeper and retries finish, as time passing in production would."""
+    lift them and let the stream, the queue and an operator's requeue finish, as time passing in
+    production would."""
     rng = random.Random(seed)
     injector = FaultInjector(faults)
     with injector.installed():
@@ -293,19 +305,21 @@ def run_scenario(
             rng.shuffle(pending)
             for delivery in pending:
                 pipeline.deliver(delivery)
+            pipeline.follow_stream()
             pipeline.process_queue()
-            pipeline.audit_stream()
-    # Faults are transient: afterwards the queue and the stream catch up, and then the sweeper
-    # (every few minutes in production) picks up whatever is still `received`.
-    pipeline.process_queue()
-    pipeline.audit_stream()
+    # Faults are transient: afterwards the stream (its records kept 24 h) and the queue catch up;
+    # then an operator's `ops requeue --scan` picks up whatever is still `received` (counted).
+    for _ in range(3):
+        pipeline.follow_stream()
+        pipeline.process_queue()
+    pipeline.follow_stream()
     records = pipeline.records()
     acked = {webhook_id for d in deliveries if d.acked for webhook_id in d.webhook_ids}
     stuck = sorted(w for w in acked if records.get(w, {}).get("status", {}).get("S") == "received")
     for _ in range(3):
-        pipeline.sweep()
+        pipeline.requeue_received()
         pipeline.process_queue()
-        pipeline.audit_stream()
+        pipeline.follow_stream()
     outcome = judge(name, pipeline, deliveries, injector, alerts(), published())
-    outcome.needed_sweeper = len(stuck)
+    outcome.needed_requeue = len(stuck)
     return outcome

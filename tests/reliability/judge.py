@@ -25,8 +25,9 @@ class Outcome:
     injected: int
     problems: list[str]
     forgeries_refused: int = 0
-    needed_sweeper: int = 0
-    """Acked webhooks that only the sweeper got processed (the queue alone lost track of them)."""
+    needed_requeue: int = 0
+    """Acked webhooks still ``received`` once the stream and the queue caught up: only an operator's
+    ``ops requeue --scan`` got them processed (the queue alone lost track of them)."""
 
     @property
     def ok(self) -> bool:

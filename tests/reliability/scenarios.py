@@ -37,7 +37,7 @@ class Scenario:
     name: str
     faults: tuple[Fault, ...]
     description: str
-    sweeper_may_rescue: bool = False
+    requeue_may_rescue: bool = False
     """True where losing track on the queue is expected (marking a record failed can fail too):
     everywhere else an acked webhook must get processed through the queue alone."""
 
@@ -50,22 +50,27 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("conditional put throttled", (Fault(PUT, "throttle", every=3, start=2),), ""),
     Scenario("conditional put times out after writing", (Fault(PUT, "timeout"),),
              "stored, but the receiver never hears back"),
-    Scenario("crash after the put", (Fault(PUT, "crash", match=WEBHOOK_PUT),), "stored, never queued, never answered"),
-    Scenario("queue send errors", (Fault(SEND, "error"), Fault(SEND_BATCH, "error")), ""),
-    Scenario("queue send throttled", (Fault(SEND, "throttle", every=2), Fault(SEND_BATCH, "throttle", every=2)), ""),
-    Scenario("queue send times out after sending", (Fault(SEND, "timeout"), Fault(SEND_BATCH, "timeout")),
-             "queued, but answered 503"),
-    Scenario("crash after the send", (Fault(SEND, "crash"), Fault(SEND_BATCH, "crash")), "queued, never answered"),
+    Scenario("crash after the put", (Fault(PUT, "crash", match=WEBHOOK_PUT),),
+             "stored, never answered: the table stream queues it anyway"),
+    # The sends are the outbox's now (the receiver sends only an old duplicate): its stream batch
+    # is retried from the first failed send, so nothing stored is skipped.
+    Scenario("outbox send errors", (Fault(SEND, "error"), Fault(SEND_BATCH, "error")), "the enqueuer's sends fail"),
+    Scenario("outbox send throttled", (Fault(SEND, "throttle", every=2), Fault(SEND_BATCH, "throttle", every=2)),
+             "SQS or KMS throttles the enqueuer"),
+    Scenario("outbox send times out after sending", (Fault(SEND, "timeout"), Fault(SEND_BATCH, "timeout")),
+             "queued, but the enqueuer reports a failure: sent again"),
+    Scenario("outbox crashes after the send", (Fault(SEND, "crash"), Fault(SEND_BATCH, "crash")),
+             "the enqueuer dies mid-batch: the stream hands it the batch again"),
     # When the record cannot even be read, it cannot be marked failed either: a message that runs
-    # out of receives is dead-lettered with its record still `received`, for the sweeper.
+    # out of receives is dead-lettered with its record still `received` (the DLQ alarm; ops requeue).
     Scenario("record read errors", (Fault(BATCH_GET, "error", match=RECORDS_READ),),
-             "the processor cannot load records", sweeper_may_rescue=True),
+             "the processor cannot load records", requeue_may_rescue=True),
     Scenario("crash after reading the records", (Fault(BATCH_GET, "crash", match=RECORDS_READ),),
-             "the processor dies mid-batch", sweeper_may_rescue=True),
+             "the processor dies mid-batch", requeue_may_rescue=True),
     Scenario("payment read errors", (Fault(BATCH_GET, "error", match=PAYMENTS_READ),),
              "the batch's payments cannot be read ahead"),
     Scenario("record update errors", (Fault(UPDATE, "error", match=FINISH),),
-             "the final status cannot be written", sweeper_may_rescue=True),
+             "the final status cannot be written", requeue_may_rescue=True),
     Scenario("record update times out after writing", (Fault(UPDATE, "timeout", match=FINISH),), ""),
     Scenario("crash after the final update", (Fault(UPDATE, "crash", match=FINISH),),
              "done, but the message is not deleted"),
@@ -76,17 +81,17 @@ SCENARIOS: tuple[Scenario, ...] = (
              "every webhook ends failed in the DLQ with an alert"),
     Scenario("payment write errors", (Fault(PUT, "error", match=PAYMENT_PUT),), "the payment record cannot be written"),
     # A crash mid-batch returns the whole batch, finished messages included: like the other
-    # processor crashes, frequent ones can run messages out of receives (the sweeper rescues).
+    # processor crashes, frequent ones can run messages out of receives (dead-lettered, requeued).
     Scenario("crash after the payment write", (Fault(PUT, "crash", match=PAYMENT_PUT),),
-             "applied, never published", sweeper_may_rescue=True),
+             "applied, never published", requeue_may_rescue=True),
     Scenario("payment event publish errors", (Fault(PUBLISH_BATCH, "error"),), "applied, publishing fails"),
     Scenario("crash after the payment publish", (Fault(PUBLISH_BATCH, "crash"),), "published, never finished",
-             sweeper_may_rescue=True),
+             requeue_may_rescue=True),
     Scenario("everything at once", (
         Fault(SECRET, "error", every=3), Fault(PUT, "timeout", every=4), Fault(SEND, "crash", every=5),
         Fault(BATCH_GET, "crash", every=4, match=RECORDS_READ), Fault(UPDATE, "timeout", every=3, match=FINISH),
         Fault(PUBLISH, "throttle", every=2),
-    ), "", sweeper_may_rescue=True),
+    ), "", requeue_may_rescue=True),
 )
 
 

@@ -29,8 +29,8 @@ def test_scenario_loses_nothing_and_applies_nothing_twice(stack, scenario: Scena
     assert outcome.unverified_stored == 0
     assert outcome.problems == []
     assert outcome.acked > 0
-    if not scenario.sweeper_may_rescue:
-        assert outcome.needed_sweeper == 0, "an acked webhook fell off the queue"
+    if not scenario.requeue_may_rescue:
+        assert outcome.needed_requeue == 0, "an acked webhook fell off the queue"
     if scenario.faults:
         assert outcome.injected > 0, "the scenario injected nothing: it proves nothing"
     if scenario.name in ("processing always fails", "alert publish errors"):

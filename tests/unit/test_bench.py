@@ -96,18 +96,20 @@ def test_cost_lines_turn_units_and_prices_into_dollars_per_million() -> None:
 
 def test_the_cost_model_uses_the_measured_calls() -> None:
     inputs = cost.CostInputs(
-        ingest_calls={"dynamodb.PutItem": 1, "sqs.SendMessage": 1},
+        ingest_calls={"dynamodb.PutItem": 1},
         processing_calls={"dynamodb.BatchGetItem": 0.2, "dynamodb.PutItem": 1, "dynamodb.UpdateItem": 1,
                           "sns.PublishBatch": 0.1},
         webhook_item_bytes=1500, webhook_write_units=2, payment_item_bytes=900, handler_microseconds=40,
         log_bytes_per_webhook=700,
-        memory_mb={"api_handler": 512, "process_webhooks": 512, "audit_changes": 256, "sweep_stuck_webhooks": 256},
+        memory_mb={"api_handler": 512, "process_webhooks": 512, "audit_changes": 256, "enqueue_new_webhooks": 256},
     )
     lines = {line.what: line for line in cost.line_items(inputs)}
     webhook_put = next(line for what, line in lines.items() if what.startswith("webhook put"))
-    assert webhook_put.units_per_webhook == 1 * (2 + 1)  # a 1.5 KB item is 2 WRU, plus its index entry
-    sends = lines["SendMessage"]
-    assert sends.units_per_webhook == 1
+    assert webhook_put.units_per_webhook == 2  # a 1.5 KB item is 2 WRU, and no index entry
+    # the message is the outbox's (one send per stream batch), not the receiver's
+    assert lines["SendMessage by the receiver (duplicates past the resend delay)"].units_per_webhook == 0
+    assert lines["SendMessage(Batch) by the outbox"].units_per_webhook == 1  # low rate: one per stream batch
+    assert lines["enqueue (the outbox): invocations and ~2 ms each"].units_per_webhook == 1
     rows, details = cost.run(inputs)
     first, scaled = details["scenarios"]
     assert rows[0].ours == pytest.approx(sum(line["dollarsPerMillion"] for line in first["lines"]), abs=0.02)
@@ -154,14 +156,14 @@ def test_the_route_handler_budget_is_within_three_times_the_bare_verify(ratio: f
 
 
 def _finished_item(payload: str, headers: dict[str, str]) -> dict:
-    """A webhook item as the processor leaves it: final, its attempt in the history, out of the index."""
+    """A webhook item as the processor leaves it: final, its attempt in the history."""
     from chalicelib.webhooks.record import WebhookRecord, attempt_entry, received_item
 
     record = WebhookRecord.from_item(received_item(
         "wh_" + "b" * 32, "stripe", "stripe", "evt_1", "charge.succeeded", payload, "2026-12-01T11:00:00.000000Z",
-        1_790_000_000, "2026-12-01T11:15:00.000000Z", headers=headers, answer="200 accepted",
+        1_790_000_000, headers=headers, answer="200 accepted",
     ))
-    record.status, record.attempts, record.sweep_at = "processed", 1, None
+    record.status, record.attempts = "processed", 1
     record.attempt_log = (attempt_entry(1_764_586_800.0, "processed"),)
     return {**record.to_item(), "finishedAt": {"S": "2026-12-01T11:00:01.000000Z"}}
 
@@ -187,9 +189,8 @@ def test_write_units_count_every_write_of_a_new_webhook_by_its_billed_size() -> 
 
     small = _finished_item('{"id":"evt_1"}', {})
     figures = write_units(_measured([small, small]))
-    # marker 1 + record put 1 + its index entry 1 + final update 1 + index removal 1 + payment 2 (1,100 B)
-    assert figures == {"markers": 1.0, "recordPut": 1.0, "sweepIndexEntry": 1.0, "finalUpdate": 1.0,
-                       "sweepIndexRemoval": 1.0, "paymentWrites": 2.0}
+    # marker 1 + record put 1 + final update 1 + payment 2 (1,100 B): no index rows (the stream queues)
+    assert figures == {"markers": 1.0, "recordPut": 1.0, "finalUpdate": 1.0, "paymentWrites": 2.0}
     # PayPal's transmission marker is one more put on the same request: one more unit.
     assert write_units(_measured([small], puts_per_new=3))["markers"] == 2.0
 

@@ -8,12 +8,12 @@ import pytest
 
 from bench import cost
 
-MEMORY = {"api_handler": 512, "process_webhooks": 512, "audit_changes": 256, "sweep_stuck_webhooks": 256}
+MEMORY = {"api_handler": 512, "process_webhooks": 512, "audit_changes": 256, "enqueue_new_webhooks": 256}
 
 
 def inputs(ingest_puts: float = 2) -> cost.CostInputs:
     return cost.CostInputs(
-        ingest_calls={"dynamodb.PutItem": ingest_puts, "sqs.SendMessage": 1},
+        ingest_calls={"dynamodb.PutItem": ingest_puts},
         processing_calls={"dynamodb.BatchGetItem": 0.2, "dynamodb.PutItem": 1, "dynamodb.UpdateItem": 1,
                           "sns.PublishBatch": 0.1},
         webhook_item_bytes=1500, webhook_write_units=2, payment_item_bytes=900, handler_microseconds=40,
@@ -27,7 +27,7 @@ def by_what(model: cost.CostInputs) -> dict[str, cost.Line]:
 
 def test_the_dedupe_marker_is_one_write_unit_not_a_second_record() -> None:
     lines = by_what(inputs(ingest_puts=2))  # the marker's put, then the record's
-    assert lines["webhook put"].units_per_webhook == 2 + 1  # a 1.5 KB record + its index entry, once
+    assert lines["webhook put"].units_per_webhook == 2  # a 1.5 KB record, once; no index entry
     assert lines["dedupe marker"].units_per_webhook == 1
     assert by_what(inputs(ingest_puts=1))["dedupe marker"].units_per_webhook == 0
 
@@ -72,3 +72,13 @@ def test_the_scaled_scenario_is_the_rate_not_a_share_typed_in() -> None:
     scaled = cost.at_scale(inputs())
     assert scaled.webhooks_per_second == 100
     assert cost.traces_per_webhook(scaled) < cost.traces_per_webhook(replace(scaled, api_sampling=cost.DEV_SAMPLING))
+
+
+def test_the_sweeper_is_gone_and_the_outbox_is_counted_with_batched_sends() -> None:
+    fixed = [what for what, _, _ in cost.fixed_monthly()]
+    assert not any("sweeper" in what for what in fixed)
+    low = by_what(inputs())
+    assert low["enqueue"].units_per_webhook == 1  # low rate: one stream batch (and send) per webhook
+    full = by_what(replace(inputs(), audit_invocations_per_webhook=0.1))
+    assert full["SendMessage(Batch) by the outbox"].units_per_webhook == pytest.approx(0.1)  # ten ids per call
+    assert "sweep" not in " ".join(line.what for line in cost.line_items(inputs()))

@@ -81,9 +81,11 @@ def test_the_real_app_declares_a_queue_a_stream_and_a_schedule() -> None:
 
     found = discover(app, clients=lambda service: FakeSqs(), region="us-east-1",
                      function_name=lambda name: name, context_factory=context)
-    # Two schedules: the sweeper and the reconciler
+    # One schedule (the reconciler), two stream readers (the audit and the outbox)
     workers = sorted(type(worker).__name__ for worker in found.workers)
-    assert workers == ["Scheduler", "Scheduler", "SqsPoller", "StreamFollower"]
+    assert workers == ["Scheduler", "SqsPoller", "StreamFollower", "StreamFollower"]
+    outbox = next(w for w in found.workers if w.name == "enqueue_new_webhooks")
+    assert isinstance(outbox, StreamFollower) and outbox._start == "TRIM_HORIZON"
     assert found.not_emulated == []
 
 

@@ -123,6 +123,7 @@ def _emulator_attributes(session: Any, resources: Any) -> tuple[dict[str, Mappin
     local = StageNames("local")
     sqs = session.client("sqs")
     audit_failure_url = sqs.create_queue(QueueName=local.audit_failure_queue)["QueueUrl"]
+    enqueue_failure_url = sqs.create_queue(QueueName=local.enqueue_failure_queue)["QueueUrl"]
 
     def queue(url: str) -> Mapping[str, str]:
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -136,6 +137,7 @@ def _emulator_attributes(session: Any, resources: Any) -> tuple[dict[str, Mappin
         local.processing_queue: queue(resources.queue_url),
         local.dead_letter_queue: queue(resources.dlq_url),
         local.audit_failure_queue: queue(audit_failure_url),
+        local.enqueue_failure_queue: queue(enqueue_failure_url),
         local.alerts_topic: {"Ref": resources.alerts_topic_arn, "TopicArn": resources.alerts_topic_arn},
         local.payment_events_topic: {
             "Ref": resources.payment_events_topic_arn, "TopicArn": resources.payment_events_topic_arn,
@@ -149,6 +151,7 @@ def _emulator_attributes(session: Any, resources: Any) -> tuple[dict[str, Mappin
         resources.queue_url: emulator[local.processing_queue]["Arn"],
         resources.dlq_url: emulator[local.dead_letter_queue]["Arn"],
         audit_failure_url: emulator[local.audit_failure_queue]["Arn"],
+        enqueue_failure_url: emulator[local.enqueue_failure_queue]["Arn"],
         resources.secret_id: secret_arn,
         secret_arn: secret_arn,
     }

@@ -135,7 +135,7 @@ def counterparts(
     names, local = StageNames(stage), StageNames("local")
     by_stage_name = {
         getattr(names, field): getattr(local, field)
-        for field in ("table", "processing_queue", "dead_letter_queue", "audit_failure_queue",
+        for field in ("table", "processing_queue", "dead_letter_queue", "audit_failure_queue", "enqueue_failure_queue",
                       "alerts_topic", "payment_events_topic", "sources_secret")
     }
     name_property = {

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib import runtime, sweeper
 from chalicelib.timestamps import iso_timestamp
 from chalicelib.webhooks.record import WebhookRecord, WebhookStatus, webhook_id_for
 from devstack.events import scheduled_event, sqs_event, stream_event
@@ -51,6 +50,27 @@ def process(world: Any, client: Any) -> list[dict[str, Any]]:
                 QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)]
             )
     return results
+
+
+def stream_records(world: Any, function: str) -> list[dict[str, Any]]:
+    """The table stream's records, read as Lambda's poller does for ``function``: under its role."""
+    streams = world.role_session(function).client("dynamodbstreams")
+    arn = world.resources.table_stream_arn
+    assert arn in [s["StreamArn"] for s in streams.list_streams(TableName=world.resources.table_name)["Streams"]]
+    records = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")
+        records += streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    assert records
+    return records
+
+
+def enqueue(world: Any, client: Any) -> dict[str, Any]:
+    """Lambda's stream poller and the outbox, both under the outbox's role."""
+    with world.as_function("enqueue_new_webhooks"):
+        records = stream_records(world, "enqueue_new_webhooks")
+        event = stream_event(records, world.resources.table_stream_arn)
+        return client.lambda_.invoke("enqueue_new_webhooks", event).payload
 
 
 def audit(world: Any, client: Any) -> dict[str, Any]:
@@ -91,27 +111,27 @@ def test_every_flow_passes_under_the_roles_the_stack_deploys(enforced_stack, enf
     webhook_id = json.loads(first.body)["webhookId"]
     assert json.loads(again.body)["status"] == "duplicate"
 
+    # enqueue: the table stream's INSERT is sent to the processing queue by the outbox
+    assert enqueue(world, enforced_client) == {"batchItemFailures": []}
+
     # process: read in a batch, payment applied and published, record finished
     [result] = process(world, enforced_client)
     assert result == {"batchItemFailures": []}
     assert status(world, webhook_id) == "processed"
     assert any(item["pk"]["S"].startswith("payment#") for item in world.items())
 
-    # sweep: a record stuck in `received` is re-queued by the scheduled run, then given up on
+    # a record that ends failed (as the processor leaves one on its last receive): alerted by the audit
     stuck = WebhookRecord(
         webhook_id="wh_iamstuck", source="stripe", provider="stripe", event_id="evt_stuck",
         event_type="payment_intent.succeeded", payload="{}", received_at=iso_timestamp(time.time() - 7200),
         status=WebhookStatus.RECEIVED, expires_at=2_000_000_000,
     )
-    world.admin.client("dynamodb").put_item(TableName=world.resources.table_name, Item=stuck.to_item())
-    with world.as_function("sweep_stuck_webhooks"):
-        answer = enforced_client.lambda_.invoke("sweep_stuck_webhooks", scheduled_event("sweep", "us-east-1")).payload
-        assert answer == {"requeued": 1, "gaveUp": 0}
-        later = time.time()
-        while status(world, "wh_iamstuck") == WebhookStatus.RECEIVED:
-            later += 3600
-            sweeper.sweep(runtime.services().sweep, now=later)
-    assert status(world, "wh_iamstuck") == "failed"
+    admin_db = world.admin.client("dynamodb")
+    admin_db.put_item(TableName=world.resources.table_name, Item=stuck.to_item())
+    admin_db.update_item(
+        TableName=world.resources.table_name, Key={"pk": {"S": "wh_iamstuck"}}, UpdateExpression="SET #s = :failed",
+        ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":failed": {"S": "failed"}},
+    )
 
     # audit: every change audited, the given-up record alerted
     assert audit(world, enforced_client) == {"batchItemFailures": []}
@@ -167,6 +187,7 @@ def test_a_processor_role_without_batch_get_item_cannot_process(enforced_stack, 
     response = deliver(world, enforced_client)
     assert response.status_code == 200
     webhook_id = json.loads(response.body)["webhookId"]
+    assert enqueue(world, enforced_client) == {"batchItemFailures": []}
 
     # WHEN the processor gets its message
     [result] = process(world, enforced_client)
@@ -174,6 +195,15 @@ def test_a_processor_role_without_batch_get_item_cannot_process(enforced_stack, 
     # THEN AWS's answer (AccessDenied) fails the whole batch and nothing is processed
     assert len(result["batchItemFailures"]) == 1
     assert status(world, webhook_id) == WebhookStatus.RECEIVED
+
+
+def test_an_outbox_role_without_send_message_reports_the_record_for_a_retry(enforced_stack, enforced_client):
+    world = enforced_stack(without={"enqueue_new_webhooks": "sqs:SendMessage"})
+    assert deliver(world, enforced_client).status_code == 200
+    [insert] = [r for r in stream_records(world, "enqueue_new_webhooks") if r["eventName"] == "INSERT"
+                and r["dynamodb"]["NewImage"]["itemType"]["S"] == "webhook"]
+    result = enqueue(world, enforced_client)
+    assert result == {"batchItemFailures": [{"itemIdentifier": insert["dynamodb"]["SequenceNumber"]}]}
 
 
 def test_a_receiver_role_without_put_item_answers_503_and_stores_nothing(enforced_stack, enforced_client):
