@@ -313,7 +313,7 @@ def store_and_queue(
         check_age(source, event, webhook_id, now, context.retention_days)
         item = received_item(
             webhook_id, source.name, source.provider, event.event_id, event.event_type, event.payload,
-            received_at, expires_at, event.content_digest, headers=headers, answer=answer,
+            received_at, expires_at, content_digest=event.content_digest, headers=headers, answer=answer,
             origin=origin,
         )
         if item_size(item) > MAX_ITEM_BYTES:  # refused before anything is written

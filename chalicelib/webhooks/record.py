@@ -441,6 +441,7 @@ def received_item(
     payload: str,
     received_at: str,
     expires_at: int,
+    *,
     content_digest: str = "",
     headers: Mapping[str, str] | None = None,
     answer: str | None = None,

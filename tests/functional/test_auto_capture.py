@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import runtime
 from tests import samples
-from tests.functional.helpers import fail_aws_call, invoke_processor, post, process_queue, webhook_items
+from tests.functional.helpers import fail_aws_call, invoke_processor, post, process_queue, run_outbox, webhook_items
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "providers" / "adyen"
 AUTO_SOURCE = "adyen-auto"
@@ -109,6 +109,7 @@ def test_a_processor_that_cannot_read_the_sources_retries_and_books_nothing(clie
     # of the sources secret are refused (the grant missing, Secrets Manager down)
     item = real_item("openapi-authorisation-0")["NotificationRequestItem"]
     [webhook_id] = deliver(client, auto_source, {"NotificationRequestItem": item})
+    run_outbox(client, stack)  # the table's stream queues it
     runtime.reset()
     messages = stack.sqs.receive_message(QueueUrl=stack.resources.queue_url, AttributeNames=["All"])["Messages"]
 
@@ -134,6 +135,7 @@ def test_a_webhook_whose_source_was_removed_is_retried_not_guessed(client, stack
     # GIVEN an AUTHORISATION received through the auto-capture source, which is then removed
     item = real_item("openapi-authorisation-0")["NotificationRequestItem"]
     [webhook_id] = deliver(client, auto_source, {"NotificationRequestItem": item})
+    run_outbox(client, stack)  # the table's stream queues it
     configure(stack)
 
     # WHEN the processor gets it

@@ -45,7 +45,7 @@ def _event(size: int) -> str:
 def _item(payload: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
     return received_item(
         "wh_" + "a" * 32, "stripe", "stripe", "evt_1", "payment_intent.succeeded", payload,
-        "2026-12-01T11:00:00.000000Z", 1_790_000_000, "2026-12-01T11:15:00.000000Z",
+        "2026-12-01T11:00:00.000000Z", 1_790_000_000,
         headers=HEADERS if headers is None else headers, answer="200 accepted",
     )
 

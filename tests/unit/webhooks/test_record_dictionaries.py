@@ -49,7 +49,7 @@ PROVIDERS_WITH_DICTIONARIES = sorted(dictionaries.CURRENT)
 def _item(provider: str, payload: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
     return received_item(
         "wh_" + "b" * 32, provider, provider, "evt_1", "some.event", payload,
-        "2026-12-01T11:00:00.000000Z", 1_790_000_000, "2026-12-01T11:15:00.000000Z",
+        "2026-12-01T11:00:00.000000Z", 1_790_000_000,
         headers=headers or {}, answer="200 accepted",
     )
 
@@ -176,7 +176,7 @@ def test_dictionaries_are_loaded_lazily_per_provider() -> None:
         "from chalicelib.webhooks import dictionaries\n"
         "from chalicelib.webhooks.record import received_item\n"
         "assert dictionaries.loaded() == frozenset(), dictionaries.loaded()\n"
-        "received_item('wh_1', 's', 'stripe', 'e', 't', '{\"a\":1}' * 300, 'r', 1, 's')\n"
+        "received_item('wh_1', 's', 'stripe', 'e', 't', '{\"a\":1}' * 300, 'r', 1)\n"
         "print(sorted(dictionaries.loaded()))\n"
     )
     root = Path(__file__).resolve().parents[3]
@@ -201,7 +201,7 @@ def test_the_digest_is_stored_as_raw_bytes_and_read_as_hex_in_both_forms() -> No
 def test_a_delivery_leaves_origin_out_and_reads_back_as_a_delivery() -> None:
     item = _item("stripe", "{}")
     assert "origin" not in item and WebhookRecord.from_item(item).origin == "delivery"
-    reconciled = received_item("wh_" + "c" * 32, "stripe", "stripe", "evt_2", "t", "{}", "r", 1, "s",
+    reconciled = received_item("wh_" + "c" * 32, "stripe", "stripe", "evt_2", "t", "{}", "r", 1,
                                origin="reconciled")
     assert reconciled["origin"] == {"S": "reconciled"}
 
