@@ -111,9 +111,9 @@ same few dozen names arrive on every request: one dict lookup each instead of a 
 _HEADER_VERDICTS_LIMIT = 4096
 _UNSEEN = ""
 ANSWER_ACCEPTED = "200 accepted"
-"""The answer stored with a new record: what the receiver answers once the record is stored and
-queued (a queue failure after the write answers 503 instead, and the provider's retry gets
-``duplicate``; recording that would cost a second write per request)."""
+"""The answer stored with a new record: what the receiver answers once the record is stored (the
+table's stream queues it: chalicelib/outbox.py). Written with the record, so a failure to answer
+after the write (the function timed out) is not recorded: the provider's retry gets ``duplicate``."""
 
 
 _EDGE_HEADERS = frozenset({

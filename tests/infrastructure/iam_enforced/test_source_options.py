@@ -14,7 +14,7 @@ import pytest
 
 from tests import samples
 from tests.infrastructure.iam_enforced.resources import denied
-from tests.infrastructure.iam_enforced.test_enforced_flows import process, status
+from tests.infrastructure.iam_enforced.test_enforced_flows import enqueue, process, status
 
 pytestmark = pytest.mark.slow
 
@@ -34,6 +34,8 @@ def deliver_authorisation(world: Any, client: Any) -> str:
     with world.as_function("api_handler"):
         response = client.http.post(f"/webhook/{AUTO_SOURCE}", body=body, headers=headers)
     assert response.status_code == 200, response.body
+    # the table's stream queues it, under the outbox's role
+    assert enqueue(world, client) == {"batchItemFailures": []}
     return str(response.headers["X-Webhook-Ids"])
 
 
