@@ -111,6 +111,18 @@ def secrets_of(stack: StackProcess) -> list[str]:
     return found
 
 
+def row_text(browser: Any, webhook_id: str) -> str:
+    """The list row's text, or "" while the list is re-rendering under it (a stale element)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        text: str = browser.find_element(By.CSS_SELECTOR, f'tr[data-webhook-id="{webhook_id}"]').text
+    except (StaleElementReferenceException, NoSuchElementException):
+        return ""
+    return text
+
+
 def assert_nothing_secret(html: str, stack: StackProcess) -> None:
     for secret in secrets_of(stack):
         assert secret not in html
@@ -147,7 +159,14 @@ def test_the_console_in_a_browser(stack: StackProcess, console_url: str, browser
 
     # THEN the list shows them without a reload (it polls), and no page says anything secret
     eventually(lambda: webhook_id in browser.page_source, what="the webhook in the list, live")
-    assert browser.find_element(By.CSS_SELECTOR, f'tr[data-webhook-id="{webhook_id}"]').text.count("processed") == 1
+    # Read the row as one poll rendered it: the list re-renders as it polls, so an element found
+    # before a re-render is stale by the time its text is read (seen on a loaded machine).
+    def processed_row() -> str:
+        text = row_text(browser, webhook_id)
+        return text if "processed" in text else ""
+
+    row = eventually(processed_row, what="the webhook's row, processed")
+    assert row.count("processed") == 1, row
     assert_nothing_secret(browser.page_source, stack)
 
     # AND its page shows its status, type and attempts, and links to its payment
