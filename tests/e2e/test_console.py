@@ -123,6 +123,22 @@ def row_text(browser: Any, webhook_id: str) -> str:
     return text
 
 
+def click_live_link(browser: Any, link_text: str) -> None:
+    """Click a link in the polling list: a re-render between finding and clicking it makes the element
+    stale (seen in CI), so find it again and retry, as a user clicks the row that is on the screen."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    def clicked() -> bool:
+        try:
+            browser.find_element(By.LINK_TEXT, link_text).click()
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    eventually(clicked, what=f"a click on the live link {link_text}")
+
+
 def assert_nothing_secret(html: str, stack: StackProcess) -> None:
     for secret in secrets_of(stack):
         assert secret not in html
@@ -170,7 +186,7 @@ def test_the_console_in_a_browser(stack: StackProcess, console_url: str, browser
     assert_nothing_secret(browser.page_source, stack)
 
     # AND its page shows its status, type and attempts, and links to its payment
-    browser.find_element(By.LINK_TEXT, webhook_id).click()
+    click_live_link(browser, webhook_id)
     assert browser.find_element(By.ID, "status").text == "processed"
     assert browser.find_element(By.ID, "event-type").text == "payment_intent.succeeded"
     assert browser.find_element(By.ID, "attempts").text == "1"
