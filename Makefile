@@ -33,9 +33,11 @@ browser:
 	    chromium chromium-driver >/dev/null || { echo "make browser: apt-get could not install chromium" >&2; exit 1; }; \
 	else echo "make browser: no chromium, and no apt-get as root to install it: the browser tests will skip"; fi
 
-# pytest's exit code 5 means "no tests ran": that is a failure here, never a pass.
+# pytest's exit code 5 means "no tests ran": that is a failure here, never a pass. The suite runs on
+# TEST_WORKERS pytest-xdist workers (tests/conftest.py keeps a local stack's tests on one worker).
+TEST_WORKERS ?= 2
 test: install lint browser
-	@$(BIN)/python -m pytest; status=$$?; \
+	@$(BIN)/python -m pytest --numprocesses=$(TEST_WORKERS) --dist=loadgroup; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
 

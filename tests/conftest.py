@@ -110,3 +110,19 @@ def client(stack: StackFixture):
 
     with Client(app, stage_name="local") as test_client:
         yield test_client
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test` runs on two pytest-xdist workers with `--dist loadgroup`. An end-to-end module's
+    tests stay on one worker (its module-scoped local stack starts once, not once per worker), and
+    tests/infrastructure is one group (its session-scoped CDK synthesis runs once). Every other test
+    goes wherever a worker is free: their module fixtures (a moto world) cost a second to repeat,
+    and one module's slow scenarios (tests/reliability) must not all queue on one worker."""
+    root = config.rootpath
+    for item in items:
+        parts = item.path.relative_to(root).parts
+        if parts[:2] == ("tests", "infrastructure"):
+            item.add_marker(pytest.mark.xdist_group("tests/infrastructure"))
+        elif parts[:2] == ("tests", "e2e"):
+            item.add_marker(pytest.mark.xdist_group("/".join(parts)))
