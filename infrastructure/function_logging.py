@@ -59,11 +59,10 @@ def infrequent_access_log_group_name(config: StageConfig, function: ChaliceFunct
 def configure_function_logging(chalice: Chalice, config: StageConfig) -> None:
     """JSON format, Lambda's INFO lines dropped, and the audit's group in Infrequent Access."""
     for function in FUNCTIONS:
-        logging_config: dict[str, object] = {
-            "LogFormat": LOG_FORMAT,
-            "SystemLogLevel": SYSTEM_LOG_LEVEL,
-            "ApplicationLogLevel": application_log_level(config.environment.get("LOG_LEVEL", "INFO")),
-        }
+        logging_config: dict[str, object] = {"LogFormat": LOG_FORMAT}
+        if LOG_FORMAT == "JSON":  # Lambda refuses log levels with the Text format
+            logging_config["SystemLogLevel"] = SYSTEM_LOG_LEVEL
+            logging_config["ApplicationLogLevel"] = application_log_level(config.environment.get("LOG_LEVEL", "INFO"))
         if function.name in INFREQUENT_ACCESS_FUNCTIONS:
             assert function.log_group_logical_id is not None, f"{function.name} has no Chalice log group"
             group = chalice.get_resource(function.log_group_logical_id)
