@@ -214,11 +214,11 @@ def log_lines(inputs: CostInputs, enqueue_invocations: float) -> list[Line]:
         Line("CloudWatch Logs", f"audit lines ({_log_class(audit_ia)})",
              inputs.audit_log_bytes_per_webhook / 1e9, "GB", log_price(audit_ia),
              "measured: the audit handler on figure 4's stream records"),
-        Line("CloudWatch Logs", f"Lambda's START/END/REPORT ({invocations:.2g} invocations, "
-             f"SystemLogLevel {log_settings.SYSTEM_LOG_LEVEL})", platform / 1e9, "GB",
-             prices.CLOUDWATCH_LOGS_INGEST_GB,
-             f"model: {PLATFORM_LOG_BYTES} B per invocation, none below INFO"
-             if not log_settings.PLATFORM_LINES_LOGGED else f"model: {PLATFORM_LOG_BYTES} B per invocation"),
+        Line("CloudWatch Logs", f"Lambda's START/END/REPORT (SystemLogLevel {log_settings.SYSTEM_LOG_LEVEL})",
+             platform / 1e9, "GB", prices.CLOUDWATCH_LOGS_INGEST_GB,
+             f"model: {PLATFORM_LOG_BYTES} B per invocation (receive, process, audit, outbox); "
+             + ("none: they are INFO, below the threshold" if not log_settings.PLATFORM_LINES_LOGGED
+                else "all logged")),
         Line("CloudWatch Logs", f"API Gateway access log line ({_log_class(access_ia)})", ACCESS_LOG_BYTES / 1e9,
              "GB", log_price(access_ia), "model: the access log format's 11 fields"),
     ]
@@ -371,7 +371,10 @@ def markdown(details: dict[str, Any]) -> str:
         "records every invocation (it samples the first request each second and 5 % of the rest). Duplicates add "
         "one conditional put each (a failed condition is billed like the write), plus a send while the first "
         "delivery is still queued. Deliveries from the payment-events topic to its subscribers are theirs to pay "
-        "(SNS charges nothing for SQS and Lambda subscribers).",
+        "(SNS charges nothing for SQS and Lambda subscribers). Log lines: ours are measured (figure 4's run, "
+        "the audit's on its stream records); Lambda's START/END/REPORT are counted only where the functions' "
+        f"SystemLogLevel ({log_settings.SYSTEM_LOG_LEVEL}) lets INFO through; the audit's group and the API access "
+        "log are priced at the Infrequent Access class (infrastructure/log_settings.py, docs/DEPLOYING.md).",
         "",
         "X-Ray per million webhooks at each stage's sampling rule (the API's rule, `xraySampling` in "
         "infrastructure/cdk.json; the processor's and the audit's invocations are sampled by Lambda either way):",
