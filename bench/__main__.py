@@ -59,6 +59,7 @@ def run_all(quick: bool, show_progress: bool) -> report.Report:
         payment_item_bytes=float(sizes.get("payment", {}).get("meanBytes", 1024)),
         handler_microseconds=handler_rows[0].ours,
         log_bytes_per_webhook=float(fresh["logBytesPerWebhook"]),
+        audit_log_bytes_per_webhook=float(fresh["auditLogBytesPerWebhook"]),
         memory_mb=cost.memory_sizes(),
     )
     cost_rows, cost_details = cost.run(inputs)

@@ -18,15 +18,27 @@ from typing import Any
 
 from bench import prices
 from bench.report import Row
+from infrastructure import log_settings
 
 FIGURE = "6 cost"
 ROOT = Path(__file__).resolve().parent.parent
 KB = 1024
 LAMBDA_MB_PER_VCPU = 1769  # Lambda's CPU share grows with memory: one full vCPU at 1,769 MB
-PLATFORM_LOG_BYTES = 350  # START, END and REPORT lines per invocation
+PLATFORM_LOG_BYTES = 350
+"""Lambda's START, END and REPORT lines per invocation: ingested only where the functions'
+``SystemLogLevel`` lets INFO through (infrastructure/log_settings.py: WARN, so none)."""
 ACCESS_LOG_BYTES = 330
 """API Gateway's access log line per request (infrastructure/api_stage.py ACCESS_LOG_FORMAT: 11
 fields), ingested into CloudWatch Logs like the functions' lines."""
+
+
+def log_price(infrequent_access: bool) -> prices.Price:
+    """The ingestion price of a log group of the class the stack gives it."""
+    return prices.CLOUDWATCH_LOGS_INGEST_IA_GB if infrequent_access else prices.CLOUDWATCH_LOGS_INGEST_GB
+
+
+def _log_class(infrequent_access: bool) -> str:
+    return "Infrequent Access" if infrequent_access else "Standard"
 MARKER_WRITE_UNITS = 1.0
 """A dedupe or transmission marker (``seen#...``, ``tx#...``: keys, a digest, expiry) is well under
 1 KB: one write unit per conditional put."""
@@ -61,7 +73,9 @@ class CostInputs:
     handler_microseconds: float
     """The route handler's in-process time, p50 (figure 3b)."""
     log_bytes_per_webhook: float
-    """Our JSON log lines per webhook, receive and process (the audit's are assumed below)."""
+    """Our JSON log lines per webhook, receive and process."""
+    audit_log_bytes_per_webhook: float
+    """The audit's lines per webhook: its handler run on the processing figure's stream records."""
     memory_mb: dict[str, int]
     # assumptions
     call_latency_ms: float = 8.0
@@ -71,8 +85,6 @@ class CostInputs:
     """Messages per processor invocation (a busy queue fills batches of ten)."""
     audit_invocations_per_webhook: float = 1.0
     """At a low rate each webhook's stream records come in a batch of their own (worst case)."""
-    audit_log_bytes_per_webhook: float = 3 * 330
-    """Two webhook audit lines and at most one payment line."""
     webhooks_per_second: float = 0.4
     """The steady rate: what X-Ray's per-second reservoirs and the stream's batches depend on."""
     api_sampling: tuple[float, float] = PROD_SAMPLING
@@ -185,13 +197,30 @@ def line_items(inputs: CostInputs) -> list[Line]:
         Line("SNS", "PublishBatch of payment events (< 64 KB)", publishes, "requests", prices.SNS_PUBLISH_PER_MILLION,
              "measured"),
         xray_line(inputs),
-        Line("CloudWatch Logs", "log lines (ours + Lambda's START/END/REPORT)",
-             (inputs.log_bytes_per_webhook + inputs.audit_log_bytes_per_webhook
-              + PLATFORM_LOG_BYTES * (1 + 1 / inputs.batch_size + inputs.audit_invocations_per_webhook)) / 1e9,
-             "GB", prices.CLOUDWATCH_LOGS_INGEST_GB, "measured lines (receive, process); model (audit, platform)"),
-        Line("CloudWatch Logs", "API Gateway access log line", ACCESS_LOG_BYTES / 1e9, "GB",
-             prices.CLOUDWATCH_LOGS_INGEST_GB,
-             "model: the access log format's 11 fields"),
+        *log_lines(inputs, enqueue_invocations),
+    ]
+
+
+def log_lines(inputs: CostInputs, enqueue_invocations: float) -> list[Line]:
+    """CloudWatch Logs, group by group, at the class and system log level the stack gives them."""
+    audit_ia = "audit_changes" in log_settings.INFREQUENT_ACCESS_FUNCTIONS
+    access_ia = log_settings.ACCESS_LOG_INFREQUENT_ACCESS
+    invocations = 1 + 1 / inputs.batch_size + inputs.audit_invocations_per_webhook + enqueue_invocations
+    platform = PLATFORM_LOG_BYTES * invocations if log_settings.PLATFORM_LINES_LOGGED else 0.0
+    return [
+        Line("CloudWatch Logs", "receiver's and processor's lines (Standard: the metric filters read them)",
+             inputs.log_bytes_per_webhook / 1e9, "GB", prices.CLOUDWATCH_LOGS_INGEST_GB,
+             "measured (figure 4's run: one receive and one process line per webhook)"),
+        Line("CloudWatch Logs", f"audit lines ({_log_class(audit_ia)})",
+             inputs.audit_log_bytes_per_webhook / 1e9, "GB", log_price(audit_ia),
+             "measured: the audit handler on figure 4's stream records"),
+        Line("CloudWatch Logs", f"Lambda's START/END/REPORT (SystemLogLevel {log_settings.SYSTEM_LOG_LEVEL})",
+             platform / 1e9, "GB", prices.CLOUDWATCH_LOGS_INGEST_GB,
+             f"model: {PLATFORM_LOG_BYTES} B per invocation (receive, process, audit, outbox); "
+             + ("none: they are INFO, below the threshold" if not log_settings.PLATFORM_LINES_LOGGED
+                else "all logged")),
+        Line("CloudWatch Logs", f"API Gateway access log line ({_log_class(access_ia)})", ACCESS_LOG_BYTES / 1e9,
+             "GB", log_price(access_ia), "model: the access log format's 11 fields"),
     ]
 
 
@@ -342,7 +371,10 @@ def markdown(details: dict[str, Any]) -> str:
         "records every invocation (it samples the first request each second and 5 % of the rest). Duplicates add "
         "one conditional put each (a failed condition is billed like the write), plus a send while the first "
         "delivery is still queued. Deliveries from the payment-events topic to its subscribers are theirs to pay "
-        "(SNS charges nothing for SQS and Lambda subscribers).",
+        "(SNS charges nothing for SQS and Lambda subscribers). Log lines: ours are measured (figure 4's run, "
+        "the audit's on its stream records); Lambda's START/END/REPORT are counted only where the functions' "
+        f"SystemLogLevel ({log_settings.SYSTEM_LOG_LEVEL}) lets INFO through; the audit's group and the API access "
+        "log are priced at the Infrequent Access class (infrastructure/log_settings.py, docs/DEPLOYING.md).",
         "",
         "X-Ray per million webhooks at each stage's sampling rule (the API's rule, `xraySampling` in "
         "infrastructure/cdk.json; the processor's and the audit's invocations are sampled by Lambda either way):",

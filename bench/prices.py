@@ -40,6 +40,10 @@ SECRETS_MANAGER_SECRET_MONTH = Price("Secrets Manager", "secret", 0.40, "secret-
 SECRETS_MANAGER_CALLS_PER_10K = Price("Secrets Manager", "API calls", 0.05, "10,000 calls")
 XRAY_TRACES_PER_MILLION = Price("X-Ray", "traces recorded", 5.00, "million traces")
 CLOUDWATCH_LOGS_INGEST_GB = Price("CloudWatch Logs", "ingestion, Standard log class", 0.50, "GB")
+CLOUDWATCH_LOGS_INGEST_IA_GB = Price("CloudWatch Logs", "ingestion, Infrequent Access log class", 0.25, "GB")
+"""Half the Standard class's ingestion price since the class was introduced (November 2023).
+Source: https://aws.amazon.com/cloudwatch/pricing/ (Logs tab, "Infrequent Access"), and the
+CloudWatch Logs user guide's "Log classes" page; not re-read here (no internet): re-check it."""
 WAF_WEB_ACL_MONTH = Price("WAF", "web ACL", 5.00, "ACL-month")
 WAF_RULE_MONTH = Price("WAF", "rule or rule group", 1.00, "rule-month")
 

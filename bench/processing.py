@@ -123,12 +123,9 @@ def _count_calls(calls: Counter[str]) -> None:
         )
 
 
-def _run_outbox(client: Any, session: Any, resources: Any) -> None:
-    """Hand the table stream's records to the outbox (``enqueue_new_webhooks``) as Lambda would, so
-    that the processing queue holds what the receiver stored. Not counted: figure 4 is processing."""
+def _stream_records(session: Any, resources: Any) -> list[dict[str, Any]]:
+    """Every record of the table's stream so far, oldest first."""
     from botocore.config import Config
-
-    from devstack.events import stream_event
 
     # botocore's account-based endpoint (<account>.streams-ddb...) is one moto does not route.
     streams = session.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
@@ -141,10 +138,25 @@ def _run_outbox(client: Any, session: Any, resources: Any) -> None:
             response = streams.get_records(ShardIterator=iterator, Limit=100)
             records.extend(response.get("Records", []))
             iterator = response.get("NextShardIterator") if response.get("Records") else None
+    return records
+
+
+def _run_stream_consumer(client: Any, session: Any, resources: Any, function: str) -> int:
+    """Hand the table stream's records to ``function`` as Lambda would (batches of 100); how many."""
+    from devstack.events import stream_event
+
+    records = _stream_records(session, resources)
     for start in range(0, len(records), 100):
-        event = stream_event(records[start:start + 100], arn)
-        result = client.lambda_.invoke("enqueue_new_webhooks", event).payload
-        assert result == {"batchItemFailures": []}, result
+        event = stream_event(records[start:start + 100], resources.table_stream_arn)
+        result = client.lambda_.invoke(function, event).payload
+        assert result == {"batchItemFailures": []}, (function, result)
+    return len(records)
+
+
+def _run_outbox(client: Any, session: Any, resources: Any) -> None:
+    """The outbox (``enqueue_new_webhooks``) queues what the receiver stored, as the stream would
+    have it do. Its calls are not counted: figure 4 is processing."""
+    _run_stream_consumer(client, session, resources, "enqueue_new_webhooks")
 
 
 def measure(payments_per_provider: int, fresh_container_per_batch: bool) -> dict[str, Any]:
@@ -182,13 +194,20 @@ def measure(payments_per_provider: int, fresh_container_per_batch: bool) -> dict
                         sqs.delete_message(QueueUrl=resources.queue_url, ReceiptHandle=message["ReceiptHandle"])
                 batches += 1
                 messages_handled += len(messages)
+            # The audit's lines (its own log group, priced apart): every stream record of the run,
+            # the webhooks' inserts and final updates and the payments' writes, once each.
+            process_log_bytes, sink.bytes = sink.bytes, 0
+            stream_records = _run_stream_consumer(client, session, resources, "audit_changes")
+            audit_log_bytes = sink.bytes
         finally:
             sys.stdout = stdout
     # A run that processed nothing measures nothing: never a budget met by an empty queue.
     assert messages_handled >= len(sent), (messages_handled, len(sent))
     return {"webhooks": len(sent), "messages": messages_handled, "batches": batches, "failures": failures,
             "calls": dict(sorted(calls.items())), "perWebhook": sum(calls.values()) / max(messages_handled, 1),
-            "logBytesPerWebhook": round((receive_log_bytes + sink.bytes) / max(len(sent), 1))}
+            "logBytesPerWebhook": round((receive_log_bytes + process_log_bytes) / max(len(sent), 1)),
+            "auditLogBytesPerWebhook": round(audit_log_bytes / max(len(sent), 1)),
+            "streamRecordsPerWebhook": round(stream_records / max(len(sent), 1), 2)}
 
 
 def run(quick: bool = False) -> tuple[list[Row], dict[str, Any]]:

@@ -16,6 +16,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sam as sam
 from constructs import Construct
 
+from infrastructure.log_settings import ACCESS_LOG_INFREQUENT_ACCESS
 from infrastructure.names import API_GATEWAY_STAGE
 from infrastructure.retention import retention
 from infrastructure.stage_config import StageConfig
@@ -65,12 +66,20 @@ def _account_logging_role(scope: Construct) -> apigateway.CfnAccount:
     return account
 
 
+def access_log_group_name(config: StageConfig) -> str:
+    return f"/aws/apigateway/{config.names.prefix}/access/infrequent-access"
+
+
 def configure_rest_api(scope: Construct, config: StageConfig, rest_api: sam.CfnApi) -> logs.LogGroup:
     """Apply the stage settings to Chalice's API; returns the access log group."""
+    # Infrequent Access (half the ingestion price): nothing filters the access log in real time, it
+    # is read with Logs Insights. The class is fixed at creation, hence a name of its own: the
+    # Standard group of earlier deployments (".../access") is replaced, not converted.
     access_logs = logs.LogGroup(
         scope,
         "ApiAccessLogs",
-        log_group_name=f"/aws/apigateway/{config.names.prefix}/access",
+        log_group_name=access_log_group_name(config),
+        log_group_class=logs.LogGroupClass.INFREQUENT_ACCESS if ACCESS_LOG_INFREQUENT_ACCESS else None,
         retention=retention(config.log_retention_days),
         removal_policy=RemovalPolicy.DESTROY,
     )

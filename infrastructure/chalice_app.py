@@ -14,7 +14,9 @@ Chalice declares the functions, their triggers and roles from ``app.py`` and
   bisect-on-error, bounded retries and record age, and an on-failure destination;
 - per-function policies with exact ARNs: Chalice's policy files cannot know the account or the
   stream label, so the stack replaces each role's policy (see ``infrastructure.permissions``);
-- reserved concurrency from context, and the API handler's log group (see ``names.API_HANDLER``).
+- reserved concurrency from context, and the API handler's log group (see ``names.API_HANDLER``);
+- Lambda's logging controls (JSON format, system log level) and the audit's log class (see
+  ``infrastructure.function_logging``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from infrastructure.event_sources import (
     enqueuer_settings,
     processor_settings,
 )
+from infrastructure.function_logging import configure_function_logging
 from infrastructure.messaging import Messaging
 from infrastructure.names import AUDITOR, ENQUEUER, FUNCTIONS, PROCESSOR, REST_API_LOGICAL_ID, ChaliceFunction
 from infrastructure.permissions import (
@@ -121,6 +124,7 @@ def include_chalice_app(stack: Stack, config: StageConfig, resources: AppResourc
     _wire_event_sources(chalice, config, resources)
     _replace_policies(stack, chalice, config, resources)
     _reserve_concurrency(chalice, config.reserved_concurrency)
+    configure_function_logging(chalice, config)
     return chalice
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from chalice.local import LambdaContext
@@ -108,3 +109,56 @@ def test_the_json_line_is_one_object_with_the_fields_after_the_invocation_fields
         log.info("m", webhookId="wh_1")
     [raw] = capsys.readouterr().out.splitlines()
     assert list(json.loads(raw)) == ["level", "message", "timestamp", "service", "requestId", "coldStart", "webhookId"]
+
+
+def test_a_processed_payment_webhook_gets_one_info_line_with_the_payment_facts(client, stack, capsys):
+    from botocore.exceptions import ClientError
+
+    from tests.functional.test_payments import (
+        deliver_stripe,
+        make_visible,
+        on_aws_call,
+        p,
+        receive_one_round,
+    )
+
+    # GIVEN a payment webhook whose finish fails once, after its payment was changed and published
+    webhook_id = deliver_stripe(client, "payment_intent.succeeded", p.payment_intent("succeeded"))
+    capsys.readouterr()
+
+    def fail_the_finish(params: dict[str, Any]) -> None:
+        if params.get("UpdateExpression", "").startswith("SET #s = :status"):
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "boom"}}, "UpdateItem")
+
+    with on_aws_call("dynamodb.UpdateItem", fail_the_finish):
+        messages, _ = receive_one_round(client, stack)
+    # THEN the failure line is the one that says the payment was changed (no INFO line: not finished)
+    lines = [line for line in log_lines(capsys.readouterr().out) if line.get("webhookId") == webhook_id]
+    assert [(line["level"], line["message"]) for line in lines] == [("ERROR", "webhook processing failed")]
+    assert lines[0]["paymentChanged"] is True
+
+    # WHEN SQS redelivers it and it is finished
+    make_visible(stack, messages)
+    process_queue(client, stack)
+
+    # THEN one INFO line carries the outcome and what applying the event did (already done: no change)
+    lines = [line for line in log_lines(capsys.readouterr().out) if line.get("webhookId") == webhook_id]
+    assert [(line["level"], line["message"]) for line in lines] == [("INFO", "webhook processed")], lines
+    [line] = lines
+    assert {key: line.get(key) for key in ("outcome", "kind", "eventStatus", "paymentStatus", "version",
+                                           "paymentChanged", "attempt")} == {
+        "outcome": "processed", "kind": "payment", "eventStatus": "succeeded", "paymentStatus": "succeeded",
+        "version": 1, "paymentChanged": False, "attempt": 2,
+    }
+    assert line["paymentKey"] and line["eventId"] and line["eventType"] == "payment_intent.succeeded"
+
+
+def test_a_first_delivery_is_one_info_line_that_says_the_payment_changed(client, stack, capsys):
+    from tests.functional.test_payments import deliver_stripe, p
+
+    webhook_id = deliver_stripe(client, "payment_intent.succeeded", p.payment_intent("succeeded"))
+    capsys.readouterr()
+    process_queue(client, stack)
+    lines = [line for line in log_lines(capsys.readouterr().out) if line.get("webhookId") == webhook_id]
+    assert [line["message"] for line in lines] == ["webhook processed"]
+    assert (lines[0]["paymentChanged"], lines[0]["version"]) == (True, 1)

@@ -22,7 +22,8 @@ def test_stage_throttling_comes_from_config(stage: Synthesized) -> None:
 
 def test_access_logs_go_to_a_log_group_with_the_stages_retention(stage: Synthesized) -> None:
     log_group = stage.logical_id(
-        "AWS::Logs::LogGroup", LogGroupName=f"/aws/apigateway/payment-webhooks-{stage.stage}/access"
+        "AWS::Logs::LogGroup",
+        LogGroupName=f"/aws/apigateway/payment-webhooks-{stage.stage}/access/infrequent-access",
     )
     retention = chalice_stage(stage.stage)["log_retention_in_days"]
     assert stage.json["Resources"][log_group]["Properties"]["RetentionInDays"] == retention

@@ -69,7 +69,11 @@ def test_environment_points_at_this_stacks_resources(stage: Synthesized, logical
 
 
 def log_group_of(stage: Synthesized, logical_id: str) -> dict:
-    """The log group named /aws/lambda/<the function's generated name>."""
+    """The function's log group: the one its ``LoggingConfig`` names, else the one named
+    /aws/lambda/<the function's generated name> (where Lambda writes by default)."""
+    named = function(stage, logical_id).get("LoggingConfig", {}).get("LogGroup")
+    if named is not None:
+        return stage.json["Resources"][named["Ref"]]["Properties"]
     names = (
         {"Fn::Sub": f"/aws/lambda/${{{logical_id}}}"},  # Chalice's
         {"Fn::Join": ["", ["/aws/lambda/", {"Ref": logical_id}]]},  # the stack's (API handler)
@@ -95,10 +99,7 @@ def test_every_function_has_a_log_group_with_its_retention(
 
 
 def test_audit_logs_are_kept_a_year(stage: Synthesized) -> None:
-    stage.template.has_resource_properties(
-        "AWS::Logs::LogGroup",
-        {"LogGroupName": {"Fn::Sub": "/aws/lambda/${AuditChanges}"}, "RetentionInDays": 365},
-    )
+    assert log_group_of(stage, "AuditChanges")["RetentionInDays"] == 365
 
 
 def test_reserved_concurrency_is_off_unless_configured(dev: Synthesized, prod: Synthesized) -> None:

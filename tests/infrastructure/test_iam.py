@@ -280,8 +280,13 @@ def test_each_function_writes_only_to_its_own_log_group(
     [statement] = policy["PolicyDocument"]["Statement"]
     assert actions(statement) == {"logs:CreateLogStream", "logs:PutLogEvents"}
     group_id = statement["Resource"]["Fn::GetAtt"][0]
-    name = stage.json["Resources"][group_id]["Properties"]["LogGroupName"]
-    assert logical_id in json.dumps(name)
+    # the group the function's LoggingConfig names (the audit's), else the one named after it
+    configured = stage.json["Resources"][logical_id]["Properties"].get("LoggingConfig", {}).get("LogGroup")
+    if configured is not None:
+        assert group_id == configured["Ref"]
+    else:
+        name = stage.json["Resources"][group_id]["Properties"]["LogGroupName"]
+        assert logical_id in json.dumps(name)
 
 
 def test_chalice_config_gives_every_function_its_own_policy_file() -> None:

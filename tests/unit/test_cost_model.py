@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from bench import cost
+from bench import cost, prices
+from infrastructure import log_settings
 
 MEMORY = {"api_handler": 512, "process_webhooks": 512, "audit_changes": 256, "enqueue_new_webhooks": 256}
 
@@ -17,7 +18,7 @@ def inputs(ingest_puts: float = 2) -> cost.CostInputs:
         processing_calls={"dynamodb.BatchGetItem": 0.2, "dynamodb.PutItem": 1, "dynamodb.UpdateItem": 1,
                           "sns.PublishBatch": 0.1},
         webhook_item_bytes=1500, webhook_write_units=2, payment_item_bytes=900, handler_microseconds=40,
-        log_bytes_per_webhook=700, memory_mb=MEMORY,
+        log_bytes_per_webhook=700, audit_log_bytes_per_webhook=1400, memory_mb=MEMORY,
     )
 
 
@@ -82,3 +83,24 @@ def test_the_sweeper_is_gone_and_the_outbox_is_counted_with_batched_sends() -> N
     full = by_what(replace(inputs(), audit_invocations_per_webhook=0.1))
     assert full["SendMessage(Batch) by the outbox"].units_per_webhook == pytest.approx(0.1)  # ten ids per call
     assert "sweep" not in " ".join(line.what for line in cost.line_items(inputs()))
+
+
+def test_log_lines_are_priced_by_the_class_and_system_level_the_stack_gives_them() -> None:
+    lines = by_what(inputs())
+    assert lines["receiver's and processor's lines"].price == prices.CLOUDWATCH_LOGS_INGEST_GB  # metric filters
+    assert lines["audit lines"].price == prices.CLOUDWATCH_LOGS_INGEST_IA_GB
+    assert lines["audit lines"].units_per_webhook == pytest.approx(1400 / 1e9)  # the measured bytes
+    assert lines["API Gateway access log line"].price == prices.CLOUDWATCH_LOGS_INGEST_IA_GB
+    assert prices.CLOUDWATCH_LOGS_INGEST_IA_GB.dollars == prices.CLOUDWATCH_LOGS_INGEST_GB.dollars / 2
+    # SystemLogLevel WARN: Lambda's START/END/REPORT (INFO) are not ingested
+    assert log_settings.SYSTEM_LOG_LEVEL == "WARN"
+    assert lines["Lambda's START/END/REPORT"].units_per_webhook == 0
+
+
+def test_platform_lines_count_every_invocation_where_the_level_lets_them_through(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(log_settings, "PLATFORM_LINES_LOGGED", True)
+    low = by_what(inputs())["Lambda's START/END/REPORT"]
+    # receive, a tenth of a processor batch, the audit's and the outbox's stream batches (one each)
+    assert low.units_per_webhook == pytest.approx(cost.PLATFORM_LOG_BYTES * (1 + 0.1 + 1 + 1) / 1e9)
