@@ -45,7 +45,7 @@ MARKER_WRITE_UNITS = 1.0
 LAMBDA_SAMPLING = (1.0, 0.05)
 """What Lambda samples of SQS- and stream-triggered invocations (reservoir per second, then rate):
 no sampling rule applies to them."""
-PROD_SAMPLING = (1.0, 0.05)
+PROD_SAMPLING = (1.0, 0.01)
 DEV_SAMPLING = (1.0, 1.0)
 """The stages' API sampling rules (infrastructure/cdk.json ``xraySampling``: reservoir, fixedRate)."""
 RECONCILE_RUNS_PER_MONTH = 30 * 24 * 4  # every 15 minutes (RECONCILE_RATE_MINUTES)
@@ -315,7 +315,7 @@ def run(inputs: CostInputs) -> tuple[list[Row], dict[str, Any]]:
     scenarios = [scenario(inputs), scenario(at_scale(inputs))]
     xray = {
         label: {name: round(xray_line(replace(base, api_sampling=sampling)).dollars_per_million, 2)
-                for name, sampling in (("dev (fixedRate 1.0)", DEV_SAMPLING), ("prod (1/s, then 5 %)", PROD_SAMPLING))}
+                for name, sampling in (("dev (fixedRate 1.0)", DEV_SAMPLING), ("prod (1/s, then 1 %)", PROD_SAMPLING))}
         for label, base in (("0.4 per second", inputs), ("100 per second", at_scale(inputs)))
     }
     details = {

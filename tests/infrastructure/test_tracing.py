@@ -29,7 +29,7 @@ def test_dev_traces_everything_and_prod_a_sample(dev: Synthesized, prod: Synthes
         return float(rule["Properties"]["SamplingRule"]["FixedRate"])
 
     assert rate(dev) == 1.0
-    assert rate(prod) == 0.05
+    assert rate(prod) == 0.01
 
 
 @pytest.mark.parametrize("sampling", [
