@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from chalicelib import dynamo
 from chalicelib.dynamo import is_conditional_failure
 from chalicelib.timestamps import iso_timestamp
+from chalicelib.webhooks.encoding import stored_digest, stored_payload
 from chalicelib.webhooks.record import (
     FINAL_STATUSES,
     ITEM_TYPE,
@@ -19,8 +20,6 @@ from chalicelib.webhooks.record import (
     attempt_entry,
     attempt_log_value,
     payload_digest,
-    stored_digest,
-    stored_payload,
 )
 
 

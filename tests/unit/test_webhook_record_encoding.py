@@ -11,15 +11,8 @@ from typing import Any
 import pytest
 
 from bench.calls import dynamodb_item_bytes
-from chalicelib.webhooks.record import (
-    WRITE_UNIT_BYTES,
-    WebhookRecord,
-    payload_digest,
-    received_item,
-    stored_digest,
-    stored_headers,
-    stored_payload,
-)
+from chalicelib.webhooks.encoding import WRITE_UNIT_BYTES, stored_digest, stored_headers, stored_payload
+from chalicelib.webhooks.record import WebhookRecord, payload_digest, received_item
 
 HEADERS = {
     "content-type": "application/json; charset=utf-8",

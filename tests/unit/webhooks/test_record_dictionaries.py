@@ -17,17 +17,14 @@ from hypothesis import strategies as st
 
 from bench.calls import dynamodb_item_bytes
 from chalicelib.webhooks import dictionaries
-from chalicelib.webhooks.record import (
+from chalicelib.webhooks.encoding import (
     WRITE_UNIT_BYTES,
-    WebhookRecord,
-    dedupe_marker_item,
     payload_encoding,
-    received_item,
-    safe_headers,
     stored_digest,
     stored_headers,
     stored_payload,
 )
+from chalicelib.webhooks.record import WebhookRecord, dedupe_marker_item, received_item, safe_headers
 from providers_tooling import dictionaries as builder
 
 FROZEN = {
