@@ -21,10 +21,11 @@ MAX_ITEM_BYTES = 400 * 1024
 WRITE_UNIT_BYTES = 1024
 """DynamoDB bills a write per started KB of the whole item (an update: of the larger of before and
 after), so a record just over it costs two units at ingest and two again at its final update."""
-FINAL_UPDATE_HEADROOM_BYTES = 160
-"""What a record's final update may add to it: ``finishedAt`` (34 bytes) and an attempt entry (45 to
-110). A record is compressed when it would not fit one write unit
-with this headroom, so that its final update costs one unit as well, not only its put."""
+FINAL_UPDATE_HEADROOM_BYTES = 128
+"""What a record's final update may add to it: the ``attemptLog`` list (13 bytes with its name) and
+one attempt entry (51 bytes for ``processed``, up to about 110 with a safe error reason). A record
+is compressed when it would not fit one write unit with this headroom, so that its final update
+costs one unit as well, not only its put. (It was 160 while the update also wrote ``finishedAt``.)"""
 PAYLOAD_ENCODING_ZLIB = "zlib"
 """``payloadEncoding`` of a record whose ``payload`` is the zlib-compressed UTF-8 text, stored as
 binary (:func:`stored_payload` gives the text back, byte for byte). Absent: ``payload`` is the text."""

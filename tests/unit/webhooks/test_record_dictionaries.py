@@ -24,7 +24,14 @@ from chalicelib.webhooks.encoding import (
     stored_headers,
     stored_payload,
 )
-from chalicelib.webhooks.record import WebhookRecord, dedupe_marker_item, received_item, safe_headers
+from chalicelib.webhooks.record import (
+    WebhookRecord,
+    attempt_entry,
+    attempt_log_value,
+    dedupe_marker_item,
+    received_item,
+    safe_headers,
+)
 from providers_tooling import dictionaries as builder
 
 FROZEN = {
@@ -139,8 +146,8 @@ def test_a_truncated_value_or_an_unknown_dictionary_is_an_error_never_a_shorter_
 
 
 def test_a_record_is_compressed_early_enough_for_its_final_update_to_fit_one_unit() -> None:
-    # A Stripe event whose put alone would just fit one unit: the final update's finishedAt and
-    # attempt entry would push it over, so it is compressed already.
+    # A Stripe event whose put alone would just fit one unit: the final update's attempt entry
+    # would push it over, so it is compressed already.
     document: dict[str, Any] = {"id": "evt_1", "object": "event", "type": "charge.succeeded", "data": {}}
     def plain_size() -> int:
         item = _item("stripe", json.dumps(document))
@@ -151,9 +158,11 @@ def test_a_record_is_compressed_early_enough_for_its_final_update_to_fit_one_uni
     assert plain_size() <= WRITE_UNIT_BYTES
     item = _item("stripe", json.dumps(document))
     assert "payloadEncoding" in item
-    finished = {**item, "finishedAt": {"S": "2026-12-01T11:00:01.000Z"}, "attemptLog": {"L": [{"M": {
-        "at": {"S": "2026-12-01T11:00:01.000Z"}, "outcome": {"S": "processed"}}}]}}
-    assert dynamodb_item_bytes(finished) <= WRITE_UNIT_BYTES
+    record = WebhookRecord.from_item(item)
+    for outcome in ("processed", "ignored"):  # what the final update writes (WebhookStore.finish)
+        history = record.with_attempt(attempt_entry(1_790_000_001.5, outcome))
+        finished = {**item, "status": {"S": outcome}, "attempts": {"N": "1"}, "attemptLog": attempt_log_value(history)}
+        assert dynamodb_item_bytes(finished) <= WRITE_UNIT_BYTES
 
 
 def test_the_edge_headers_are_not_stored_but_the_senders_are() -> None:
