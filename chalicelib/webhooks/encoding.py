@@ -34,8 +34,18 @@ PAYLOAD_ENCODING_DICT_PREFIX = "zlib-dict:"
 that frozen preset dictionary (:mod:`chalicelib.webhooks.dictionaries`), about half the size of
 plain ``zlib`` on a typical event. What new records of a provider with a dictionary are written
 with; ``zlib`` is what a provider without one gets, and what older records have."""
+WITH_HEADERS = "+headers"
+"""In a ``payloadEncoding`` before the dictionary's name (``zlib+headers``,
+``zlib-dict+headers:paypal-2``): the compressed value holds the request headers as well, as
+compact JSON, then a newline, then the payload text; the record has no ``headers`` attribute.
+One zlib stream instead of two saves the second stream's framing and code tables (about 60
+bytes) and the ``headersEncoding`` attribute (24), and lets the headers use the provider's
+dictionary (its header names and shared values, from ``paypal-2`` on): what brings PayPal's
+records into one write unit (docs/PERFORMANCE.md, "Item sizes"). Compact JSON escapes every
+newline inside a string, so the first newline is the separator."""
 HEADERS_ENCODING_ZLIB_JSON = "zlib-json"
-"""``headersEncoding`` of a record whose ``headers`` are zlib-compressed compact JSON, as binary."""
+"""``headersEncoding`` of a record whose ``headers`` are zlib-compressed compact JSON, as binary.
+Written until :data:`WITH_HEADERS` replaced it; still read."""
 
 
 def stored_digest(item: Mapping[str, Any]) -> str:
@@ -91,26 +101,43 @@ def payload_encoding(provider: str) -> tuple[str, str | None]:
     return PAYLOAD_ENCODING_DICT_PREFIX + dictionary, dictionary
 
 
-def _payload_dictionary(encoding: str) -> str | None:
-    """The dictionary a stored ``payloadEncoding`` names (None for plain ``zlib``); ValueError if unknown."""
+_DICT_WITH_HEADERS_PREFIX = PAYLOAD_ENCODING_DICT_PREFIX.replace(":", WITH_HEADERS + ":")
+
+
+def _with_headers(encoding: str) -> str:
+    """``encoding`` (a payload-only one) for a value that carries the headers too (:data:`WITH_HEADERS`)."""
     if encoding == PAYLOAD_ENCODING_ZLIB:
-        return None
-    if encoding.startswith(PAYLOAD_ENCODING_DICT_PREFIX):
-        return encoding.removeprefix(PAYLOAD_ENCODING_DICT_PREFIX)
+        return PAYLOAD_ENCODING_ZLIB + WITH_HEADERS
+    return _DICT_WITH_HEADERS_PREFIX + encoding.removeprefix(PAYLOAD_ENCODING_DICT_PREFIX)
+
+
+def _payload_format(encoding: str) -> tuple[str | None, bool]:
+    """The dictionary a stored ``payloadEncoding`` names (None for plain ``zlib``) and whether the
+    value carries the headers; ValueError if the encoding is unknown."""
+    if encoding in (PAYLOAD_ENCODING_ZLIB, PAYLOAD_ENCODING_ZLIB + WITH_HEADERS):
+        return None, encoding != PAYLOAD_ENCODING_ZLIB
+    for prefix, with_headers in ((PAYLOAD_ENCODING_DICT_PREFIX, False), (_DICT_WITH_HEADERS_PREFIX, True)):
+        if encoding.startswith(prefix) and len(encoding) > len(prefix):
+            return encoding.removeprefix(prefix), with_headers
     raise ValueError(f"unknown payloadEncoding {encoding!r}")
 
 
+def _headers_json(headers: Mapping[str, str]) -> str:
+    return json.dumps(headers, separators=(",", ":"), ensure_ascii=False)
+
+
 def fit_write_unit(item: dict[str, Any], payload: str, headers: Mapping[str, str]) -> None:
-    """Compress the payload, then the headers, while the item and what its final update adds
-    (:data:`FINAL_UPDATE_HEADROOM_BYTES`) cost more than one write unit.
+    """Compress the payload, then the headers with it, while the item and what its final update
+    adds (:data:`FINAL_UPDATE_HEADROOM_BYTES`) cost more than one write unit.
 
     With its provider's preset dictionary a JSON body of 1-2 KB shrinks to a quarter or a third
     (plain zlib: about half; the dictionary gives the compressor the key names and structure a
-    lone small document has no history for), and a dozen headers by a third, which brings typical
-    records under the 1 KB a write unit covers, at ingest and again at the final update
-    (docs/PERFORMANCE.md, "Item sizes"). Below the boundary nothing is compressed: it would
-    cost CPU on the request path and save no unit. Each attribute is compressed only if that makes
-    it smaller, and each stays readable on its own (:func:`stored_payload`, :func:`stored_headers`).
+    lone small document has no history for), which brings typical records under the 1 KB a write
+    unit covers, at ingest and again at the final update (docs/PERFORMANCE.md, "Item sizes"). A
+    record still over (PayPal's: three unique header values) then stores its headers inside the
+    payload's compressed value (:data:`WITH_HEADERS`). Below the boundary nothing is compressed:
+    it would cost CPU on the request path and save no unit. Each step is taken only if it makes
+    the item smaller, and the readers (:func:`stored_payload`, :func:`stored_headers`) undo any.
     """
     target = WRITE_UNIT_BYTES - FINAL_UPDATE_HEADROOM_BYTES
     if item_size(item) <= target:
@@ -121,28 +148,18 @@ def fit_write_unit(item: dict[str, Any], payload: str, headers: Mapping[str, str
         item["payload"] = {"B": packed}
         item["payloadEncoding"] = {"S": encoding}
     if headers and item_size(item) > target:
-        packed = _packed(json.dumps(headers, separators=(",", ":"), ensure_ascii=False))
-        if len(packed) + len("headersEncoding") + len(HEADERS_ENCODING_ZLIB_JSON) < item_size(
-            {"headers": item["headers"]}
-        ):
-            item["headers"] = {"B": packed}
-            item["headersEncoding"] = {"S": HEADERS_ENCODING_ZLIB_JSON}
+        joint_encoding = _with_headers(encoding)
+        joint = _packed(_headers_json(headers) + "\n" + payload, dictionary)
+        replaced = item_size({name: item[name] for name in ("payload", "payloadEncoding", "headers") if name in item})
+        if len(joint) + len("payload") + len("payloadEncoding") + len(joint_encoding) < replaced:
+            item["payload"] = {"B": joint}
+            item["payloadEncoding"] = {"S": joint_encoding}
+            del item["headers"]
 
 
-def stored_headers(item: Mapping[str, Any]) -> dict[str, str]:
-    """The request headers of a stored webhook item, whatever their encoding (see :func:`stored_payload`)."""
-    value = item.get("headers", {})
-    encoding = item.get("headersEncoding", {}).get("S")
-    if encoding is None:
-        return {name: str(entry.get("S", "")) for name, entry in value.get("M", {}).items()}
-    if encoding != HEADERS_ENCODING_ZLIB_JSON:
-        raise ValueError(f"unknown headersEncoding {encoding!r}")
-    headers = json.loads(_unpacked(value))
-    return {str(name): str(text) for name, text in headers.items()}
-
-
-def stored_payload(item: Mapping[str, Any]) -> str:
-    """The payload text of a stored webhook item, exactly as received, whatever its encoding.
+def stored_payload_and_headers(item: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
+    """The payload text of a stored webhook item, exactly as received, and its request headers,
+    whatever their encodings (a value that holds both is inflated once).
 
     An encoding this code does not know is an error, never an empty or garbled payload: a replay
     or a re-verification must get the original bytes or nothing.
@@ -150,5 +167,41 @@ def stored_payload(item: Mapping[str, Any]) -> str:
     value = item.get("payload", {})
     encoding = item.get("payloadEncoding", {}).get("S")
     if encoding is None:
-        return str(value.get("S", ""))
-    return _unpacked(value, _payload_dictionary(encoding))
+        return str(value.get("S", "")), _separate_headers(item)
+    dictionary, with_headers = _payload_format(encoding)
+    text = _unpacked(value, dictionary)
+    if not with_headers:
+        return text, _separate_headers(item)
+    headers_json, separator, payload = text.partition("\n")
+    if not separator:
+        raise ValueError(f"a {encoding!r} value without its headers")
+    return payload, _headers_from_json(headers_json)
+
+
+def stored_payload(item: Mapping[str, Any]) -> str:
+    """The payload text of a stored webhook item, exactly as received (:func:`stored_payload_and_headers`)."""
+    return stored_payload_and_headers(item)[0]
+
+
+def stored_headers(item: Mapping[str, Any]) -> dict[str, str]:
+    """The request headers of a stored webhook item, whatever their encoding (:func:`stored_payload_and_headers`)."""
+    encoding = item.get("payloadEncoding", {}).get("S")
+    if encoding is not None and _payload_format(encoding)[1]:
+        return stored_payload_and_headers(item)[1]
+    return _separate_headers(item)
+
+
+def _headers_from_json(text: str) -> dict[str, str]:
+    headers = json.loads(text)
+    return {str(name): str(value) for name, value in headers.items()}
+
+
+def _separate_headers(item: Mapping[str, Any]) -> dict[str, str]:
+    """The ``headers`` attribute: a map of strings, or (``headersEncoding`` ``zlib-json``) compressed."""
+    value = item.get("headers", {})
+    encoding = item.get("headersEncoding", {}).get("S")
+    if encoding is None:
+        return {name: str(entry.get("S", "")) for name, entry in value.get("M", {}).items()}
+    if encoding != HEADERS_ENCODING_ZLIB_JSON:
+        raise ValueError(f"unknown headersEncoding {encoding!r}")
+    return _headers_from_json(_unpacked(value))

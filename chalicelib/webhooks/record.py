@@ -34,7 +34,7 @@ from enum import StrEnum
 from typing import Any
 
 from chalicelib.timestamps import iso_timestamp
-from chalicelib.webhooks.encoding import digest_value, fit_write_unit, stored_digest, stored_headers, stored_payload
+from chalicelib.webhooks.encoding import digest_value, fit_write_unit, stored_digest, stored_payload_and_headers
 
 ITEM_TYPE = "webhook"
 DEDUPE_ITEM_TYPE = "dedupe"
@@ -253,13 +253,14 @@ class WebhookRecord:
         def number(name: str) -> int:
             return int(item.get(name, {}).get("N", "0"))
 
+        payload, headers = stored_payload_and_headers(item)
         return cls(
             webhook_id=text("pk"),
             source=text("source"),
             provider=text("provider"),
             event_id=text("eventId"),
             event_type=text("eventType"),
-            payload=stored_payload(item),
+            payload=payload,
             received_at=text("receivedAt"),
             status=text("status"),
             attempts=number("attempts"),
@@ -267,7 +268,7 @@ class WebhookRecord:
             expires_at=number("expiresAt"),
             payload_sha256=stored_digest(item),
             conflicting_deliveries=number("conflictingDeliveries"),
-            headers=stored_headers(item),
+            headers=headers,
             answer=text("answer") or None,
             attempt_log=tuple(
                 {name: value.get("S", "") for name, value in entry.get("M", {}).items()}
