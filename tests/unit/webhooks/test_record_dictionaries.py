@@ -40,7 +40,7 @@ FROZEN = {
     "gocardless-1": "1d8cb13deb079f26ba8de56fe1fe9eed4f52cbb5c029d07896649bb98188593f",
     "payments-1": "74a0ad671b8ad9f2bd925ff25f20b58bc1c69df8148d88c52dfb68638d99a485",
     "paypal-1": "c3b4d7ce15126fdc8e3bc46697f317ce9c3702f13d391847dbba219a297b70d8",
-    "paypal-2": "f9cdaaa53d2f74a6562ea8806cb947811fd3d2c157c77396b621b848af42c869",
+    "paypal-2": "9f1e1cdbc15964e24f3b7592eb7a14e8c81ef7e6a01e6bcaeea7053d2e47cf0a",
     "razorpay-1": "8caf793eb8cfc7cfd570e38bafc6491e0de86daa4913288545c7c6c9312aa230",
     "square-1": "ce6b9c365cafad64ea9c1d322720fe6831b4e4f2e7ec62481105001107ed3d85",
     "stripe-1": "a8ab9f3a57fe3d52d3b74355f6fb11b0d90281fc383fe6e47f4b88370c4396dc",
