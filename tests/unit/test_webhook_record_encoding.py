@@ -9,6 +9,8 @@ import zlib
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.calls import dynamodb_item_bytes
 from chalicelib.webhooks import dictionaries
@@ -144,3 +146,17 @@ def test_malformed_payload_encodings_are_refused(encoding: str) -> None:
     item = {**_item(_event(1_800)), "payloadEncoding": {"S": encoding}}
     with pytest.raises(ValueError, match="payloadEncoding"):
         WebhookRecord.from_item(item)
+
+
+@settings(max_examples=150, deadline=None)
+@given(payload=st.text(max_size=2_500),
+       headers=st.dictionaries(st.text(min_size=1, max_size=30), st.text(max_size=200), max_size=12),
+       provider=st.sampled_from(["stripe", "paypal", "standard"]))
+def test_arbitrary_headers_and_payloads_round_trip_in_whatever_encoding_they_get(
+    payload: str, headers: dict[str, str], provider: str
+) -> None:
+    item = received_item("wh_" + "a" * 32, provider, provider, "evt_1", "t", payload,
+                         "2026-12-01T11:00:00.000000Z", 1_790_000_000, headers=headers)
+    assert (stored_payload(item), stored_headers(item)) == (payload, headers)
+    record = WebhookRecord.from_item(item)
+    assert (record.payload, record.headers) == (payload, headers)
