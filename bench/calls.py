@@ -117,7 +117,7 @@ def webhook_writes(item: dict[str, Any]) -> dict[str, int]:
     if stored.headers:
         plain["headers"] = {"M": {name: {"S": value} for name, value in stored.headers.items()}}
     plain_put = dynamodb_item_bytes(plain)
-    growth = dynamodb_item_bytes(item) - put  # what the final update adds (attempt history, finishedAt)
+    growth = dynamodb_item_bytes(item) - put  # what the final update adds (the attempt history)
     return {"put": put,
             "final": max(put, dynamodb_item_bytes(item)), "plainPut": plain_put,
             "plainFinal": max(plain_put, plain_put + growth)}

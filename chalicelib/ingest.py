@@ -55,18 +55,16 @@ from chalicelib.providers.contract import InboundEvent, SourceConfig
 from chalicelib.queue import ProcessingQueue
 from chalicelib.sources import SOURCE_NAME, SourceRegistry
 from chalicelib.timestamps import iso_timestamp
+from chalicelib.webhooks.encoding import MAX_ITEM_BYTES, item_size, stored_digest
 from chalicelib.webhooks.record import (
     ANSWER_ACCEPTED,
     MARKER_RETENTION_DAYS,
-    MAX_ITEM_BYTES,
     ORIGIN_DELIVERY,
     WebhookStatus,
     body_digest,
     dedupe_marker_item,
-    item_size,
     received_item,
     safe_headers,
-    stored_digest,
     transmission_key,
     transmission_marker_item,
     webhook_id_for,

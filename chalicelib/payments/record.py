@@ -35,7 +35,7 @@ from chalicelib.payments.keys import ALIAS_ITEM_TYPE, KEY_PREFIX, PAYMENT_ITEM_T
 from chalicelib.payments.model import PaymentEvent, split_payment_key
 from chalicelib.payments.state import PaymentState
 from chalicelib.webhooks import dictionaries
-from chalicelib.webhooks.record import WRITE_UNIT_BYTES, item_size
+from chalicelib.webhooks.encoding import WRITE_UNIT_BYTES, item_size
 
 __all__ = [
     "ALIAS_ITEM_TYPE", "HISTORY_LIMIT", "KEY_PREFIX", "PAYMENT_ITEM_TYPE", "PaymentRecord",

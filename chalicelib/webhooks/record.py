@@ -20,12 +20,13 @@ recognised; and, for providers whose signature does not bind the body (PayPal si
 transmission id. Both are written by conditional puts that hand back the existing item on a
 duplicate, like the record's (docs/RELIABILITY.md, "Hostile senders").
 
-The store that writes and reads these items is :mod:`chalicelib.webhooks.store`.
+The store that writes and reads these items is :mod:`chalicelib.webhooks.store`; how a record's
+payload, headers and digest are packed into one write unit, and read back from any encoding, is
+:mod:`chalicelib.webhooks.encoding`.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from enum import StrEnum
 from typing import Any
 
 from chalicelib.timestamps import iso_timestamp
-from chalicelib.webhooks import dictionaries
+from chalicelib.webhooks.encoding import digest_value, fit_write_unit, stored_digest, stored_payload_and_headers
 
 ITEM_TYPE = "webhook"
 DEDUPE_ITEM_TYPE = "dedupe"
@@ -43,25 +44,6 @@ TRANSMISSION_KEY_PREFIX = "tx#"
 MARKER_RETENTION_DAYS = 400
 """How long markers are kept: well beyond any provider's retry horizon (Adyen queues retries for
 up to 30 days, the others for 3) and beyond the records' 90 days, for about 200 bytes each."""
-MAX_ITEM_BYTES = 400 * 1024
-"""DynamoDB's item size limit (names and values; moto enforces about 405,000 bytes)."""
-WRITE_UNIT_BYTES = 1024
-"""DynamoDB bills a write per started KB of the whole item (an update: of the larger of before and
-after), so a record just over it costs two units at ingest and two again at its final update."""
-FINAL_UPDATE_HEADROOM_BYTES = 160
-"""What a record's final update may add to it: ``finishedAt`` (34 bytes) and an attempt entry (45 to
-110). A record is compressed when it would not fit one write unit
-with this headroom, so that its final update costs one unit as well, not only its put."""
-PAYLOAD_ENCODING_ZLIB = "zlib"
-"""``payloadEncoding`` of a record whose ``payload`` is the zlib-compressed UTF-8 text, stored as
-binary (:func:`stored_payload` gives the text back, byte for byte). Absent: ``payload`` is the text."""
-PAYLOAD_ENCODING_DICT_PREFIX = "zlib-dict:"
-"""``payloadEncoding`` ``zlib-dict:<dictionary>`` (``zlib-dict:stripe-1``): zlib-compressed with
-that frozen preset dictionary (:mod:`chalicelib.webhooks.dictionaries`), about half the size of
-plain ``zlib`` on a typical event. What new records of a provider with a dictionary are written
-with; ``zlib`` is what a provider without one gets, and what older records have."""
-HEADERS_ENCODING_ZLIB_JSON = "zlib-json"
-"""``headersEncoding`` of a record whose ``headers`` are zlib-compressed compact JSON, as binary."""
 WEBHOOK_ID_PREFIX = "wh_"
 """Every webhook record's key starts with it; the roles that write only webhook records may
 write only keys with it (``dynamodb:LeadingKeys``, infrastructure/permissions.py)."""
@@ -179,31 +161,6 @@ def payload_digest(payload: str) -> str:
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def stored_digest(item: Mapping[str, Any]) -> str:
-    """The hex SHA-256 ``payloadSha256`` of a stored item ("" if it has none), whatever its form.
-
-    A webhook record stores it as its 32 raw bytes (``B``: 45 bytes with the name, instead of 77 as
-    hex text, on every write of the hot item); dedupe markers and records written before that have
-    the hex text (``S``). Everything that compares digests reads them through here, so both forms
-    compare equal.
-    """
-    value = item.get("payloadSha256", {})
-    if "B" in value:
-        return bytes(value["B"]).hex()
-    return str(value.get("S", ""))
-
-
-def _digest_value(digest: str) -> dict[str, Any]:
-    """``payloadSha256`` as written on a record: raw bytes when it is a SHA-256 in lower-case hex
-    (what reads back as the same text), else as given."""
-    if len(digest) == 64 and digest == digest.lower():
-        try:
-            return {"B": bytes.fromhex(digest)}
-        except ValueError:
-            pass
-    return {"S": digest}
-
-
 def body_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
@@ -214,97 +171,6 @@ def dedupe_key(webhook_id: str) -> str:
 
 def transmission_key(provider: str, source: str, transmission_id: str) -> str:
     return f"{TRANSMISSION_KEY_PREFIX}{provider}#{source}#{transmission_id}"
-
-
-def item_size(item: dict[str, Any]) -> int:
-    """An upper bound of the size DynamoDB counts for an item of string, binary and number
-    attributes (attribute names plus values in UTF-8; a number counted as its text, which is never
-    less; a binary value by its length)."""
-    size = 0
-    for name, value in item.items():
-        size += len(name.encode())
-        for text in value.values():
-            size += len(text) if isinstance(text, bytes) else len(str(text).encode("utf-8", "surrogatepass"))
-    return size
-
-
-def _packed(text: str, dictionary: str | None = None) -> bytes:
-    return dictionaries.compress(text.encode("utf-8", "surrogatepass"), dictionary)
-
-
-def _unpacked(value: Mapping[str, Any], dictionary: str | None = None) -> str:
-    return dictionaries.decompress(bytes(value["B"]), dictionary).decode("utf-8", "surrogatepass")
-
-
-def payload_encoding(provider: str) -> tuple[str, str | None]:
-    """The ``payloadEncoding`` a compressed payload of ``provider`` is written with, and its dictionary."""
-    dictionary = dictionaries.current(provider)
-    if dictionary is None:
-        return PAYLOAD_ENCODING_ZLIB, None
-    return PAYLOAD_ENCODING_DICT_PREFIX + dictionary, dictionary
-
-
-def _payload_dictionary(encoding: str) -> str | None:
-    """The dictionary a stored ``payloadEncoding`` names (None for plain ``zlib``); ValueError if unknown."""
-    if encoding == PAYLOAD_ENCODING_ZLIB:
-        return None
-    if encoding.startswith(PAYLOAD_ENCODING_DICT_PREFIX):
-        return encoding.removeprefix(PAYLOAD_ENCODING_DICT_PREFIX)
-    raise ValueError(f"unknown payloadEncoding {encoding!r}")
-
-
-def _fit_write_unit(item: dict[str, Any], payload: str, headers: Mapping[str, str]) -> None:
-    """Compress the payload, then the headers, while the item and what its final update adds
-    (:data:`FINAL_UPDATE_HEADROOM_BYTES`) cost more than one write unit.
-
-    With its provider's preset dictionary a JSON body of 1-2 KB shrinks to a quarter or a third
-    (plain zlib: about half; the dictionary gives the compressor the key names and structure a
-    lone small document has no history for), and a dozen headers by a third, which brings typical
-    records under the 1 KB a write unit covers, at ingest and again at the final update
-    (docs/PERFORMANCE.md, "Item sizes"). Below the boundary nothing is compressed: it would
-    cost CPU on the request path and save no unit. Each attribute is compressed only if that makes
-    it smaller, and each stays readable on its own (:func:`stored_payload`, :func:`stored_headers`).
-    """
-    target = WRITE_UNIT_BYTES - FINAL_UPDATE_HEADROOM_BYTES
-    if item_size(item) <= target:
-        return
-    encoding, dictionary = payload_encoding(item["provider"]["S"])
-    packed = _packed(payload, dictionary)
-    if len(packed) + len("payloadEncoding") + len(encoding) < item_size({"payload": item["payload"]}):
-        item["payload"] = {"B": packed}
-        item["payloadEncoding"] = {"S": encoding}
-    if headers and item_size(item) > target:
-        packed = _packed(json.dumps(headers, separators=(",", ":"), ensure_ascii=False))
-        if len(packed) + len("headersEncoding") + len(HEADERS_ENCODING_ZLIB_JSON) < item_size(
-            {"headers": item["headers"]}
-        ):
-            item["headers"] = {"B": packed}
-            item["headersEncoding"] = {"S": HEADERS_ENCODING_ZLIB_JSON}
-
-
-def stored_headers(item: Mapping[str, Any]) -> dict[str, str]:
-    """The request headers of a stored webhook item, whatever their encoding (see :func:`stored_payload`)."""
-    value = item.get("headers", {})
-    encoding = item.get("headersEncoding", {}).get("S")
-    if encoding is None:
-        return {name: str(entry.get("S", "")) for name, entry in value.get("M", {}).items()}
-    if encoding != HEADERS_ENCODING_ZLIB_JSON:
-        raise ValueError(f"unknown headersEncoding {encoding!r}")
-    headers = json.loads(_unpacked(value))
-    return {str(name): str(text) for name, text in headers.items()}
-
-
-def stored_payload(item: Mapping[str, Any]) -> str:
-    """The payload text of a stored webhook item, exactly as received, whatever its encoding.
-
-    An encoding this code does not know is an error, never an empty or garbled payload: a replay
-    or a re-verification must get the original bytes or nothing.
-    """
-    value = item.get("payload", {})
-    encoding = item.get("payloadEncoding", {}).get("S")
-    if encoding is None:
-        return str(value.get("S", ""))
-    return _unpacked(value, _payload_dictionary(encoding))
 
 
 @dataclass
@@ -361,7 +227,7 @@ class WebhookRecord:
         if self.last_error:
             item["lastError"] = {"S": self.last_error}
         if self.payload_sha256:
-            item["payloadSha256"] = _digest_value(self.payload_sha256)
+            item["payloadSha256"] = digest_value(self.payload_sha256)
         if self.conflicting_deliveries:
             item["conflictingDeliveries"] = {"N": str(self.conflicting_deliveries)}
         if self.headers:
@@ -376,7 +242,7 @@ class WebhookRecord:
             item["origin"] = {"S": self.origin}
         if self.origin == ORIGIN_RECONCILED:
             item["authenticity"] = {"S": PROVIDER_API_AUTHENTICITY}
-        _fit_write_unit(item, self.payload, self.headers)
+        fit_write_unit(item, self.payload, self.headers)
         return item
 
     @classmethod
@@ -387,13 +253,14 @@ class WebhookRecord:
         def number(name: str) -> int:
             return int(item.get(name, {}).get("N", "0"))
 
+        payload, headers = stored_payload_and_headers(item)
         return cls(
             webhook_id=text("pk"),
             source=text("source"),
             provider=text("provider"),
             event_id=text("eventId"),
             event_type=text("eventType"),
-            payload=stored_payload(item),
+            payload=payload,
             received_at=text("receivedAt"),
             status=text("status"),
             attempts=number("attempts"),
@@ -401,7 +268,7 @@ class WebhookRecord:
             expires_at=number("expiresAt"),
             payload_sha256=stored_digest(item),
             conflicting_deliveries=number("conflictingDeliveries"),
-            headers=stored_headers(item),
+            headers=headers,
             answer=text("answer") or None,
             attempt_log=tuple(
                 {name: value.get("S", "") for name, value in entry.get("M", {}).items()}

@@ -24,7 +24,8 @@ from chalicelib.errors import WebhookError
 from chalicelib.ingest import Delivery, receive
 from chalicelib.providers import paypal
 from chalicelib.providers.paypal.chain import CertificateStore
-from chalicelib.webhooks.record import DEDUPE_ITEM_TYPE, TRANSMISSION_ITEM_TYPE, stored_payload
+from chalicelib.webhooks.encoding import stored_payload
+from chalicelib.webhooks.record import DEDUPE_ITEM_TYPE, TRANSMISSION_ITEM_TYPE
 from chalicelib.webhooks.store import WebhookStore
 from tests import samples
 from tests.functional.helpers import fail_aws_call, log_lines, post, process_queue, webhook_items

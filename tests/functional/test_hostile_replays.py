@@ -25,7 +25,8 @@ from chalicelib import receiver, runtime
 from chalicelib.errors import WebhookError
 from chalicelib.ingest import EVENT_AGE_MARGIN_SECONDS, Delivery, receive
 from chalicelib.providers import PROVIDER_NAMES
-from chalicelib.webhooks.record import DEDUPE_ITEM_TYPE, stored_digest
+from chalicelib.webhooks.encoding import stored_digest
+from chalicelib.webhooks.record import DEDUPE_ITEM_TYPE
 from ops import samples as catalog
 from ops.delivery import SigningMaterial, sign
 from providers_tooling.contract import Delivery as SignedDelivery

@@ -30,7 +30,10 @@ def test_payment_events_are_processed_and_others_ignored(client, stack):
     assert status_of(stack, other)["status"]["S"] == "ignored"
     for webhook_id in (paid, other):
         item = status_of(stack, webhook_id)
-        assert item["attempts"]["N"] == "1" and "sweepKey" not in item and "finishedAt" in item
+        assert item["attempts"]["N"] == "1" and "sweepKey" not in item and "finishedAt" not in item
+        # when it finished is the attempt history's last entry (no separate finishedAt: issue #16)
+        last = item["attemptLog"]["L"][-1]["M"]
+        assert last["outcome"]["S"] == item["status"]["S"] and last["at"]["S"] >= item["receivedAt"]["S"]
 
 
 def test_a_poison_message_fails_alone(client, stack):

@@ -12,7 +12,7 @@ from chalicelib import runtime
 from chalicelib.providers import stripe
 from chalicelib.providers._helpers import digest_without
 from chalicelib.timestamps import iso_timestamp
-from chalicelib.webhooks.record import stored_digest, stored_payload
+from chalicelib.webhooks.encoding import stored_digest, stored_payload
 from tests import samples
 from tests.functional.helpers import fail_aws_call, post, process_queue, run_outbox, stream_records, webhook_items
 

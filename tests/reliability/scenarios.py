@@ -26,7 +26,7 @@ PUBLISH_BATCH = "sns.PublishBatch"  # the processor's payment events
 BATCH_GET = "dynamodb.BatchGetItem"
 RECORDS_READ = '"pk": {"S": "wh_'  # the processor's first call: read the batch's webhook records
 PAYMENTS_READ = '"pk": {"S": "payment#'  # ...then the payments it has not seen (best effort)
-FINISH = "finishedAt = :at"  # the processor's last write: count the attempt, mark the record final
+FINISH = "SET #s = :status"  # the processor's last write: count the attempt, mark the record final
 PROCESSED_FINISH = '":status": {"S": "processed"}'  # ...when it marks it processed (not failed)
 WEBHOOK_PUT = '"itemType": {"S": "webhook"}'  # the receiver's put (not the processor's payment writes)
 PAYMENT_PUT = '"itemType": {"S": "payment"}'  # the processor's write of a payment record

@@ -9,17 +9,19 @@ import zlib
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.calls import dynamodb_item_bytes
-from chalicelib.webhooks.record import (
+from chalicelib.webhooks import dictionaries
+from chalicelib.webhooks.encoding import (
+    FINAL_UPDATE_HEADROOM_BYTES,
     WRITE_UNIT_BYTES,
-    WebhookRecord,
-    payload_digest,
-    received_item,
     stored_digest,
     stored_headers,
     stored_payload,
 )
+from chalicelib.webhooks.record import WebhookRecord, payload_digest, received_item
 
 HEADERS = {
     "content-type": "application/json; charset=utf-8",
@@ -65,10 +67,12 @@ def test_a_record_over_one_write_unit_is_compressed_into_one(size: int) -> None:
     assert plain > WRITE_UNIT_BYTES  # the case this is about
     item = _item(payload)
     # Stripe has a preset dictionary (tests/unit/webhooks/test_record_dictionaries.py); plain zlib
-    # is what the records written before it have.
-    assert item["payloadEncoding"] == {"S": "zlib-dict:stripe-1"}
-    assert stored_payload(item) == payload
-    assert dynamodb_item_bytes(item) <= WRITE_UNIT_BYTES
+    # is what the records written before it have. The largest also carries its headers in the
+    # payload's compressed value, to stay within one unit with the final update's headroom.
+    assert item["payloadEncoding"]["S"] in ("zlib-dict:stripe-1", "zlib-dict+headers:stripe-1")
+    assert ("headers" in item) == (item["payloadEncoding"]["S"] == "zlib-dict:stripe-1")
+    assert stored_payload(item) == payload and stored_headers(item) == HEADERS
+    assert dynamodb_item_bytes(item) <= WRITE_UNIT_BYTES - FINAL_UPDATE_HEADROOM_BYTES
 
 
 def test_every_reader_gets_the_original_payload_and_headers_back() -> None:
@@ -76,7 +80,9 @@ def test_every_reader_gets_the_original_payload_and_headers_back() -> None:
     ids = {f"id_{n}": hashlib.sha256(str(n).encode()).hexdigest() for n in range(14)}
     payload = _event(800)[:-2] + ", " + json.dumps(ids)[1:] + "\n"
     item = _item(payload)
-    assert "B" in item["payload"] and "B" in item["headers"]  # both compressed at this size
+    # Both compressed at this size, in one value: the headers, a newline, the payload.
+    assert "B" in item["payload"] and "headers" not in item and "headersEncoding" not in item
+    assert item["payloadEncoding"] == {"S": "zlib-dict+headers:stripe-1"}
     record = WebhookRecord.from_item(item)
     assert record.payload == payload and stored_payload(item) == payload
     assert record.headers == HEADERS == stored_headers(item)
@@ -98,6 +104,59 @@ def test_an_unknown_encoding_is_an_error_not_a_garbled_payload() -> None:
     item = {**_item(_event(1_800)), "payloadEncoding": {"S": "brotli"}}
     with pytest.raises(ValueError, match="payloadEncoding"):
         WebhookRecord.from_item(item)
-    item = {**_item(_event(1_800)), "headersEncoding": {"S": "brotli"}}
+    item = {**_item(_event(200)), "headersEncoding": {"S": "brotli"}}  # headers of their own
     with pytest.raises(ValueError, match="headersEncoding"):
         stored_headers(item)
+
+
+def test_headers_in_the_payloads_value_come_back_exactly_whatever_they_hold() -> None:
+    # Newlines, quotes and non-ASCII in header values: compact JSON escapes the newline, so the
+    # first newline in the value is always the separator, and the payload keeps its own.
+    headers = {**HEADERS, "x-note": 'line one\nline "two" \u00fcber \u2713', "x-empty": ""}
+    ids = {f"id_{n}": hashlib.sha256(str(n).encode()).hexdigest() for n in range(14)}
+    payload = "\n" + _event(800)[:-2] + ", " + json.dumps(ids)[1:] + "\n\n"
+    item = _item(payload, headers=headers)
+    assert item["payloadEncoding"] == {"S": "zlib-dict+headers:stripe-1"}
+    record = WebhookRecord.from_item(item)
+    assert (record.payload, record.headers) == (payload, headers)
+    assert (stored_payload(item), stored_headers(item)) == (payload, headers)
+    assert WebhookRecord.from_item(record.to_item()) == record
+
+
+def test_a_provider_without_a_dictionary_packs_headers_with_plain_zlib() -> None:
+    ids = {f"id_{n}": hashlib.sha256(str(n).encode()).hexdigest() for n in range(16)}
+    payload = json.dumps(ids)
+    item = received_item("wh_" + "a" * 32, "standard", "standard", "msg_1", "payment.succeeded", payload,
+                         "2026-12-01T11:00:00.000000Z", 1_790_000_000, headers=HEADERS, answer="200 accepted")
+    assert item["payloadEncoding"] == {"S": "zlib+headers"} and "headers" not in item
+    assert (stored_payload(item), stored_headers(item)) == (payload, HEADERS)
+
+
+@pytest.mark.parametrize("encoding", ["zlib+headers", "zlib-dict+headers:stripe-1"])
+def test_a_value_said_to_hold_headers_but_without_them_is_an_error(encoding: str) -> None:
+    dictionary = None if encoding == "zlib+headers" else "stripe-1"
+    item = {"payload": {"B": dictionaries.compress(b'{"no":"separator"}', dictionary)},
+            "payloadEncoding": {"S": encoding}}
+    with pytest.raises(ValueError, match="without its headers"):
+        stored_payload(item)
+
+
+@pytest.mark.parametrize("encoding", ["zlib-dict:", "zlib-dict+headers:", "zlib+headerz", "zlib-json", "gzip"])
+def test_malformed_payload_encodings_are_refused(encoding: str) -> None:
+    item = {**_item(_event(1_800)), "payloadEncoding": {"S": encoding}}
+    with pytest.raises(ValueError, match="payloadEncoding"):
+        WebhookRecord.from_item(item)
+
+
+@settings(max_examples=150, deadline=None)
+@given(payload=st.text(max_size=2_500),
+       headers=st.dictionaries(st.text(min_size=1, max_size=30), st.text(max_size=200), max_size=12),
+       provider=st.sampled_from(["stripe", "paypal", "standard"]))
+def test_arbitrary_headers_and_payloads_round_trip_in_whatever_encoding_they_get(
+    payload: str, headers: dict[str, str], provider: str
+) -> None:
+    item = received_item("wh_" + "a" * 32, provider, provider, "evt_1", "t", payload,
+                         "2026-12-01T11:00:00.000000Z", 1_790_000_000, headers=headers)
+    assert (stored_payload(item), stored_headers(item)) == (payload, headers)
+    record = WebhookRecord.from_item(item)
+    assert (record.payload, record.headers) == (payload, headers)

@@ -26,17 +26,21 @@ PINNED: dict[str, str] = {
     "gocardless-1": "1d8cb13deb079f26ba8de56fe1fe9eed4f52cbb5c029d07896649bb98188593f",
     "payments-1": "74a0ad671b8ad9f2bd925ff25f20b58bc1c69df8148d88c52dfb68638d99a485",
     "paypal-1": "c3b4d7ce15126fdc8e3bc46697f317ce9c3702f13d391847dbba219a297b70d8",
+    "paypal-2": "9f1e1cdbc15964e24f3b7592eb7a14e8c81ef7e6a01e6bcaeea7053d2e47cf0a",
     "razorpay-1": "8caf793eb8cfc7cfd570e38bafc6491e0de86daa4913288545c7c6c9312aa230",
     "square-1": "ce6b9c365cafad64ea9c1d322720fe6831b4e4f2e7ec62481105001107ed3d85",
     "stripe-1": "a8ab9f3a57fe3d52d3b74355f6fb11b0d90281fc383fe6e47f4b88370c4396dc",
 }
 """Every dictionary that records may name, with the SHA-256 of its bytes. Append only.
-``payments-1`` is the payment records' (chalicelib/payments/record.py); the others are providers'."""
+``payments-1`` is the payment records' (chalicelib/payments/record.py); the others are providers'.
+``paypal-2`` (recipe 2: eleven corpus payloads, the shared segments of PayPal's link URLs, and its
+delivery headers' skeleton, for records that carry their headers in the payload's value) took
+PayPal's records from about 930 to 740 bytes, into one write unit with the final update."""
 
 CURRENT: dict[str, str] = {
     "adyen": "adyen-1",
     "gocardless": "gocardless-1",
-    "paypal": "paypal-1",
+    "paypal": "paypal-2",
     "razorpay": "razorpay-1",
     "square": "square-1",
     "stripe": "stripe-1",

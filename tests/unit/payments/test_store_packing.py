@@ -15,7 +15,7 @@ from moto import mock_aws
 from bench.calls import dynamodb_item_bytes
 from chalicelib.payments.record import DOCUMENT_DICTIONARY, PaymentRecord, packed_document
 from chalicelib.payments.store import PaymentStore
-from chalicelib.webhooks.record import WRITE_UNIT_BYTES
+from chalicelib.webhooks.encoding import WRITE_UNIT_BYTES
 from tests.unit.payments.events import payment, refund
 
 KEY = "stripe:pi_1"
