@@ -33,9 +33,25 @@ def test_the_dedupe_marker_is_one_write_unit_not_a_second_record() -> None:
     assert by_what(inputs(ingest_puts=1))["dedupe marker"].units_per_webhook == 0
 
 
+def test_the_models_sampling_rules_are_the_stages_own() -> None:
+    """The cost model prices the rules infrastructure/cdk.json deploys (a copy that drifted would
+    price a rule nobody runs)."""
+    import json
+    from pathlib import Path
+
+    context = json.loads((Path(cost.ROOT) / "infrastructure" / "cdk.json").read_text())["context"]
+    stages = context["payment-webhooks:stages"]
+
+    def rule(stage: str) -> tuple[float, float]:
+        sampling = stages[stage]["xraySampling"]
+        return float(sampling["reservoirPerSecond"]), float(sampling["fixedRate"])
+
+    assert (rule("prod"), rule("dev")) == (cost.PROD_SAMPLING, cost.DEV_SAMPLING)
+
+
 @pytest.mark.parametrize(("per_second", "sampling", "share"), [
     (0.4, cost.PROD_SAMPLING, 1.0),  # below the reservoir: everything
-    (100, cost.PROD_SAMPLING, (1 + 99 * 0.05) / 100),
+    (100, cost.PROD_SAMPLING, (1 + 99 * 0.01) / 100),
     (100, cost.DEV_SAMPLING, 1.0),
     (0, cost.PROD_SAMPLING, 0.0),
 ])
