@@ -49,8 +49,8 @@ TARGET_UTILIZATION_RANGE = (20, 90)
 """The target utilization (percent) DynamoDB auto scaling accepts for reads and writes
 (docs.aws.amazon.com/amazondynamodb/latest/developerguide/AutoScaling.html)."""
 DEFAULT_TARGET_UTILIZATION = 70
-"""What the DynamoDB console proposes when a table is switched to provisioned: the cost model
-prices provisioned capacity at it when no stage sets its own (bench/cost.py)."""
+"""What the DynamoDB console proposes when a table is switched to provisioned. The cost model prices
+provisioned capacity at it (bench/cost.py), since both stages ship on demand."""
 CAPACITY_KEYS = frozenset({"mode", "minWrite", "maxWrite", "minRead", "maxRead", "targetUtilization"})
 
 
@@ -142,9 +142,9 @@ class OnDemandCapacity:
 
 @dataclass(frozen=True)
 class ProvisionedCapacity:
-    """``tableCapacity: {"mode": "provisioned", ...}``: capacity paid by the hour, kept near
-    ``target_utilization`` percent of what is consumed by Application Auto Scaling, between the
-    floors and ceilings given (units per second: a write unit is 1 KB written, a read unit one
+    """``tableCapacity: {"mode": "provisioned", ...}``: capacity paid by the hour, which Application
+    Auto Scaling moves so that what is consumed stays near ``target_utilization`` percent of it,
+    between the floors and ceilings given (units per second: a write unit is 1 KB written, a read unit one
     strongly consistent read of up to 4 KB). Cheaper at a sustained rate; a burst above the
     provisioned capacity is throttled until auto scaling catches up (minutes).
     """
