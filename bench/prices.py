@@ -29,6 +29,16 @@ LAMBDA_ARM64_GB_SECOND = Price("Lambda", "arm64 duration (first 7.5 B GB-s/month
 DYNAMODB_WRITE_PER_MILLION = Price("DynamoDB", "on-demand write request units (1 per KB written)", 0.625, "million WRU")
 DYNAMODB_READ_PER_MILLION = Price("DynamoDB", "on-demand read request units (1 per 4 KB, strongly consistent)", 0.125,
                                   "million RRU")
+DYNAMODB_PROVISIONED_WCU_HOUR = Price("DynamoDB", "provisioned write capacity unit (1 write a second of up to 1 KB)",
+                                      0.00065, "WCU-hour")
+DYNAMODB_PROVISIONED_RCU_HOUR = Price("DynamoDB", "provisioned read capacity unit (1 strongly consistent read a second "
+                                      "of up to 4 KB)", 0.00013, "RCU-hour")
+"""Provisioned capacity, Standard table class, us-east-1: billed per unit and hour provisioned, used or
+not. Source: https://aws.amazon.com/dynamodb/pricing/provisioned/ ("Provisioned capacity" tab; the
+unit definitions were read there on 2026-12-01 from a stored copy, the dollar figures are the
+long-standing us-east-1 list prices and were not visible in it: re-check them). Application Auto
+Scaling itself is free; the CloudWatch alarms it creates for each scaled dimension are billed as
+alarms (a few dollars a year), left out of the per-webhook figure."""
 DYNAMODB_STORAGE_GB_MONTH = Price("DynamoDB", "storage, Standard table class", 0.25, "GB-month")
 DYNAMODB_PITR_GB_MONTH = Price("DynamoDB", "continuous backups (point-in-time recovery)", 0.20, "GB-month")
 SQS_REQUESTS_PER_MILLION = Price("SQS", "standard queue requests (each 64 KB chunk)", 0.40, "million requests")

@@ -4,7 +4,7 @@
 the stack reads it rather than repeating it, so the queue's redrive count and visibility timeout
 can never drift from ``MAX_RECEIVES`` and the processor's timeout. ``cdk.json`` (context key
 ``payment-webhooks:stages``) owns what only the infrastructure needs: WAF and API Gateway limits,
-provider source ranges, alert subscribers, concurrency, data retention.
+provider source ranges, alert subscribers, concurrency, data retention, the table's capacity mode.
 
 Nothing here imports the CDK: the operator CLI (``ops``) reads the same settings, so that what it
 sets on a Chalice-deployed stage is what the stack deploys.
@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from infrastructure.names import AUDITOR, FUNCTIONS, PROCESSOR, StageNames
 
@@ -38,6 +38,20 @@ API_GATEWAY_ACCOUNT_BURST = 5_000
 """API Gateway's default throttle per account and region (most regions; 2,500 / 1,250 in some),
 shared by every API of the account (docs.aws.amazon.com/apigateway/latest/developerguide/limits.html,
 read 2026-12-01). A stage limit above it is never reached; docs/PERFORMANCE.md, "Scale ceiling"."""
+
+
+DYNAMODB_TABLE_CAPACITY_QUOTA = 40_000
+"""DynamoDB's default per-table quota of provisioned read and of write capacity units (and the
+on-demand table's request units), per region (docs.aws.amazon.com/amazondynamodb/latest/developerguide/
+Limits.html, read 2026-12-01). Auto scaling cannot provision above it, so a ``maxWrite`` beyond it
+would only look like headroom."""
+TARGET_UTILIZATION_RANGE = (20, 90)
+"""The target utilization (percent) DynamoDB auto scaling accepts for reads and writes
+(docs.aws.amazon.com/amazondynamodb/latest/developerguide/AutoScaling.html)."""
+DEFAULT_TARGET_UTILIZATION = 70
+"""What the DynamoDB console proposes when a table is switched to provisioned. The cost model prices
+provisioned capacity at it (bench/cost.py), since both stages ship on demand."""
+CAPACITY_KEYS = frozenset({"mode", "minWrite", "maxWrite", "minRead", "maxRead", "targetUtilization"})
 
 
 class StageConfigError(ValueError):
@@ -116,6 +130,52 @@ class XraySampling:
 
 
 @dataclass(frozen=True)
+class OnDemandCapacity:
+    """``tableCapacity: {"mode": "on-demand"}``: pay per request, no capacity to plan (the default).
+
+    Webhook traffic is bursty, and on demand takes up to twice the table's previous peak at once;
+    a throttled write is a 5xx the provider retries, so a burst beyond that is delayed, not lost.
+    """
+
+    mode: Literal["on-demand"] = "on-demand"
+
+
+@dataclass(frozen=True)
+class ProvisionedCapacity:
+    """``tableCapacity: {"mode": "provisioned", ...}``: capacity paid by the hour, which Application
+    Auto Scaling moves so that what is consumed stays near ``target_utilization`` percent of it,
+    between the floors and ceilings given (units per second: a write unit is 1 KB written, a read unit one
+    strongly consistent read of up to 4 KB). Cheaper at a sustained rate; a burst above the
+    provisioned capacity is throttled until auto scaling catches up (minutes).
+    """
+
+    min_write: int
+    max_write: int
+    min_read: int
+    max_read: int
+    target_utilization: float
+    """Percent of the provisioned capacity that auto scaling aims to see consumed."""
+    mode: Literal["provisioned"] = "provisioned"
+
+    def __post_init__(self) -> None:
+        for name, low, high in (("Write", self.min_write, self.max_write), ("Read", self.min_read, self.max_read)):
+            if not 1 <= low <= high <= DYNAMODB_TABLE_CAPACITY_QUOTA:
+                raise StageConfigError(
+                    f"tableCapacity: need 1 <= min{name} ({low}) <= max{name} ({high}) <= "
+                    f"{DYNAMODB_TABLE_CAPACITY_QUOTA} (DynamoDB's default table quota: raise it first, then this)"
+                )
+        low, high = TARGET_UTILIZATION_RANGE
+        if not low <= self.target_utilization <= high:
+            raise StageConfigError(
+                f"tableCapacity.targetUtilization must be a percentage from {low} to {high} (what DynamoDB "
+                f"auto scaling accepts), not {self.target_utilization}"
+            )
+
+
+TableCapacity = OnDemandCapacity | ProvisionedCapacity
+
+
+@dataclass(frozen=True)
 class FunctionConfig:
     """What ``.chalice/config.json`` says about one function in one stage."""
 
@@ -154,6 +214,8 @@ class StageConfig:
     manage_api_gateway_account: bool = True
     """Set the region's API Gateway CloudWatch role (needed for access logs); one stack per
     account and region should own it."""
+    table_capacity: TableCapacity = field(default_factory=OnDemandCapacity)
+    """The webhook table's capacity mode (``tableCapacity``; docs/DEPLOYING.md)."""
 
     @property
     def has_alert_subscriber(self) -> bool:
@@ -236,6 +298,48 @@ def _processor_max_concurrency(infra: Mapping[str, Any], reserved: Mapping[str, 
             f"reservedConcurrency ({reserved_executions})"
         )
     return value
+
+
+def _capacity_units(stage: str, settings: Mapping[str, Any], key: str) -> int:
+    value = settings.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise StageConfigError(f"{CONTEXT_KEY}.{stage}.tableCapacity.{key} must be a whole number of units, "
+                               f"not {value!r}")
+    return value
+
+
+def _table_capacity(stage: str, value: Any) -> TableCapacity:
+    """``tableCapacity``: absent means on demand. Every key is checked, so a misspelt one fails the
+    synthesis instead of leaving the table in a mode nobody chose."""
+    if value is None:
+        return OnDemandCapacity()
+    where = f"{CONTEXT_KEY}.{stage}.tableCapacity"
+    if not isinstance(value, Mapping):
+        raise StageConfigError(f'{where} must be an object such as {{"mode": "on-demand"}}, not {value!r}')
+    unknown = sorted(set(value) - CAPACITY_KEYS)
+    if unknown:
+        raise StageConfigError(f"{where}: unknown keys {unknown} (known: {sorted(CAPACITY_KEYS)})")
+    mode = value.get("mode")
+    if mode == "on-demand":
+        extra = sorted(set(value) - {"mode"})
+        if extra:
+            raise StageConfigError(f'{where}: {extra} apply to "mode": "provisioned" only')
+        return OnDemandCapacity()
+    if mode != "provisioned":
+        raise StageConfigError(f'{where}.mode must be "on-demand" or "provisioned", not {mode!r}')
+    missing = sorted(CAPACITY_KEYS - set(value))
+    if missing:
+        raise StageConfigError(f'{where}: "mode": "provisioned" needs {missing}')
+    target = value["targetUtilization"]
+    if isinstance(target, bool) or not isinstance(target, int | float):
+        raise StageConfigError(f"{where}.targetUtilization must be a percentage, not {target!r}")
+    return ProvisionedCapacity(
+        min_write=_capacity_units(stage, value, "minWrite"),
+        max_write=_capacity_units(stage, value, "maxWrite"),
+        min_read=_capacity_units(stage, value, "minRead"),
+        max_read=_capacity_units(stage, value, "maxRead"),
+        target_utilization=float(target),
+    )
 
 
 def _check_alert_subscriber(stage: str, required: bool, email: str | None, endpoint: str | None) -> None:
@@ -329,4 +433,5 @@ def stage_config(
         reserved_concurrency=reserved_executions,
         retain_data=bool(infra.get("retainData", False)),
         manage_api_gateway_account=bool(infra.get("manageApiGatewayAccount", True)),
+        table_capacity=_table_capacity(stage, infra.get("tableCapacity")),
     )

@@ -1,7 +1,8 @@
 """The webhook table and the sources secret.
 
 The table's shape is the one ``devstack/resources.py`` creates locally and ``chalicelib/webhooks/store.py``
-relies on: key ``pk``, no index; TTL on ``expiresAt``; a stream with both images for the audit
+relies on: key ``pk``, no index; on demand or provisioned with auto scaling (the stage's
+``tableCapacity``); TTL on ``expiresAt``; a stream with both images for the audit
 and for the outbox that queues every new webhook (chalicelib/outbox.py). Payment records (``pk``
 ``payment#...``) share the table and need nothing more from it.
 """
@@ -17,7 +18,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infrastructure.stage_config import StageConfig
+from infrastructure.stage_config import ProvisionedCapacity, StageConfig
 
 PARTITION_KEY = "pk"
 TTL_ATTRIBUTE = "expiresAt"
@@ -41,13 +42,41 @@ def _removal(config: StageConfig) -> RemovalPolicy:
     return RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
 
 
+def _billing(config: StageConfig) -> tuple[dynamodb.BillingMode, int | None, int | None]:
+    """The table's billing mode and its (read, write) capacity for the stage's ``tableCapacity``.
+
+    Provisioned: the template's capacity is the floor. Auto scaling moves the live value;
+    CloudFormation sets it again only when the template's value changes (a new floor).
+    """
+    capacity = config.table_capacity
+    if isinstance(capacity, ProvisionedCapacity):
+        return dynamodb.BillingMode.PROVISIONED, capacity.min_read, capacity.min_write
+    # On demand (the default): webhook traffic is bursty, and on demand takes twice the previous peak at once.
+    return dynamodb.BillingMode.PAY_PER_REQUEST, None, None
+
+
+def _auto_scale(table: dynamodb.Table, capacity: ProvisionedCapacity) -> None:
+    """Target tracking on consumed / provisioned, for writes and reads (Application Auto Scaling,
+    through the DynamoDB service-linked role). It reacts in minutes; until then a burst is taken
+    by the table's burst capacity or throttled (a 5xx: the provider retries; docs/DEPLOYING.md)."""
+    table.auto_scale_write_capacity(
+        min_capacity=capacity.min_write, max_capacity=capacity.max_write
+    ).scale_on_utilization(target_utilization_percent=capacity.target_utilization)
+    table.auto_scale_read_capacity(
+        min_capacity=capacity.min_read, max_capacity=capacity.max_read
+    ).scale_on_utilization(target_utilization_percent=capacity.target_utilization)
+
+
 def create_table(scope: Construct, config: StageConfig, key: kms.IKey) -> dynamodb.Table:
+    billing_mode, read_capacity, write_capacity = _billing(config)
     table = dynamodb.Table(
         scope,
         "WebhookTable",
         table_name=config.names.table,
         partition_key=dynamodb.Attribute(name=PARTITION_KEY, type=dynamodb.AttributeType.STRING),
-        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,  # on demand: webhook traffic is bursty
+        billing_mode=billing_mode,
+        read_capacity=read_capacity,
+        write_capacity=write_capacity,
         encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
         encryption_key=key,
         point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
@@ -59,6 +88,8 @@ def create_table(scope: Construct, config: StageConfig, key: kms.IKey) -> dynamo
         deletion_protection=config.retain_data,
         removal_policy=_removal(config),
     )
+    if isinstance(config.table_capacity, ProvisionedCapacity):
+        _auto_scale(table, config.table_capacity)
     return table
 
 
