@@ -16,7 +16,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from chalicelib.errors import ConfigurationError, MalformedPayload, MissingHeader, SignatureExpired
+from chalicelib.errors import (
+    ConfigurationError,
+    InvalidSignature,
+    MalformedPayload,
+    MissingHeader,
+    SignatureExpired,
+)
 from chalicelib.providers.contract import SourceConfig
 
 if TYPE_CHECKING:
@@ -89,6 +95,19 @@ def hmac_sha256_after(keyed: KeyedHmac, message: bytes) -> bytes:
     mac = keyed.copy()
     mac.update(message)
     return mac.digest()
+
+
+def require_hex_body_hmac(keys: Sequence[KeyedHmac], raw: bytes, received: str) -> None:
+    """Raise :class:`InvalidSignature` unless ``received`` is the hex HMAC-SHA256 of the body
+    exactly as sent under one of ``keys`` (GoCardless's and Razorpay's scheme: one hex digest in a
+    header, nothing else signed).
+
+    Compared as hex text, as sent, as both official libraries do; a non-ASCII value can never
+    match (and ``compare_digest`` refuses non-ASCII text). Every key is tried (no early exit).
+    """
+    expected = [hmac_sha256_after(key, raw).hex() for key in keys]
+    if not received.isascii() or not any_digest_matches(expected, (received,)):
+        raise InvalidSignature()
 
 
 def base64_text(digest: bytes) -> str:

@@ -14,26 +14,12 @@ import pytest
 
 from chalicelib import runtime
 from chalicelib.payments.record import PaymentRecord
-from ops import cli_records
 from ops.main import main
-from ops.stage import StageTarget
 from tests import samples
 from tests.functional.helpers import run_outbox
 
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/payment-webhooks-local/stream/2024-01-01T00:00:00.000"
 PAYMENT = f"stripe:{samples.STRIPE_PAYMENT_ID}"
-
-
-@pytest.fixture
-def target(stack, monkeypatch: pytest.MonkeyPatch) -> StageTarget:
-    resources = stack.resources
-    found = StageTarget(
-        stage="local", session=stack.session, endpoint_url=None, table_name=resources.table_name,
-        queue_name="unused", sources_secret_id=resources.secret_id, queue_url=resources.queue_url,
-        dlq_url=resources.dlq_url, archive_bucket=resources.archive_bucket,
-    )
-    monkeypatch.setattr(cli_records, "resolve", lambda stage: found)
-    return found
 
 
 def deliver(client: Any, stack: Any, event_type: str) -> str:

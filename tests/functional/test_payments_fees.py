@@ -14,7 +14,6 @@ import pytest
 from chalicelib.payments.store import PaymentStore
 from chalicelib.providers import get_provider
 from chalicelib.webhooks.record import WebhookRecord, WebhookStatus
-from ops import cli_export, cli_records
 from ops.main import main
 from ops.stage import StageTarget
 
@@ -41,19 +40,6 @@ def refund_of_this_capture(payload: dict[str, Any]) -> None:
     resource["update_time"] = resource["create_time"] = "2021-10-18T10:00:00Z"
     del resource["seller_payable_breakdown"]["total_refunded_amount"]
     resource["invoice_id"] = "INV-2021-0042"
-
-
-@pytest.fixture
-def target(stack, monkeypatch: pytest.MonkeyPatch) -> StageTarget:
-    resources = stack.resources
-    found = StageTarget(
-        stage="local", session=stack.session, endpoint_url=None, table_name=resources.table_name,
-        queue_name="unused", sources_secret_id=resources.secret_id, queue_url=resources.queue_url,
-        dlq_url=resources.dlq_url, archive_bucket=resources.archive_bucket,
-    )
-    monkeypatch.setattr(cli_records, "resolve", lambda stage: found)
-    monkeypatch.setattr(cli_export, "resolve", lambda stage: found)
-    return found
 
 
 def test_ops_payment_and_export_show_gross_fee_and_net(stack, target: StageTarget,

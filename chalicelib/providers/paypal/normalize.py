@@ -71,6 +71,20 @@ DISPUTE_OUTCOMES: dict[str, str] = {
 }
 
 
+def _minor_units(amount: Mapping[str, Any], path: str, value_key: str, currency_key: str,
+                 unsigned: bool = False) -> tuple[int, str]:
+    """(minor units, currency code) of an amount object, whichever of PayPal's shapes it has: v2
+    ``Money`` (``value``, ``currency_code``), a v1 amount (``total``, ``currency``) or a v1 fee
+    (``value``, ``currency``). ``path`` names the object in errors (``resource.amount``). The
+    currency is read first: its exponent decides how the decimal is read. ``unsigned`` drops a
+    leading minus (v1 refunds write one: the direction is the event's)."""
+    code = money.currency_code(amount.get(currency_key), f"{path}.{currency_key}")
+    value = amount.get(value_key)
+    if unsigned and isinstance(value, str) and value.startswith("-"):
+        value = value[1:]
+    return money.minor_units_from_decimal(value, code, f"{path}.{value_key}"), code
+
+
 def paypal_amount(obj: Mapping[str, Any], name: str) -> tuple[int, str] | None:
     """A PayPal ``Money`` (``{"currency_code": "USD", "value": "10.00"}``) as (minor units, code)."""
     value = obj.get(name)
@@ -78,8 +92,7 @@ def paypal_amount(obj: Mapping[str, Any], name: str) -> tuple[int, str] | None:
         return None
     if not isinstance(value, dict):
         raise ProcessingError(f"resource.{name} is not a Money object")
-    code = money.currency_code(value.get("currency_code"), f"resource.{name}.currency_code")
-    return money.minor_units_from_decimal(value.get("value"), code, f"resource.{name}.value"), code
+    return _minor_units(value, f"resource.{name}", "value", "currency_code")
 
 
 def sale_amount(obj: Mapping[str, Any]) -> tuple[int, str]:
@@ -88,11 +101,7 @@ def sale_amount(obj: Mapping[str, Any]) -> tuple[int, str]:
     value = obj.get("amount")
     if not isinstance(value, dict):
         raise ProcessingError("resource.amount is not an amount object")
-    code = money.currency_code(value.get("currency"), "resource.amount.currency")
-    total = value.get("total")
-    if isinstance(total, str) and total.startswith("-"):
-        total = total[1:]
-    return money.minor_units_from_decimal(total, code, "resource.amount.total"), code
+    return _minor_units(value, "resource.amount", "total", "currency", unsigned=True)
 
 
 def v1_or_v2_amount(resource: Mapping[str, Any]) -> tuple[int, str] | None:
@@ -302,8 +311,7 @@ def _breakdown(resource: Mapping[str, Any], name: str) -> dict[str, Any]:
     if not isinstance(breakdown, dict):
         fee_v1 = resource.get("transaction_fee")
         if isinstance(fee_v1, dict):
-            code = money.currency_code(fee_v1.get("currency"), "resource.transaction_fee.currency")
-            value = money.minor_units_from_decimal(fee_v1.get("value"), code, "resource.transaction_fee.value")
+            value, code = _minor_units(fee_v1, "resource.transaction_fee", "value", "currency")
             return {"fee": value, "fee_currency": code}
         return {}
     fee, net = paypal_amount(breakdown, "paypal_fee"), paypal_amount(breakdown, "net_amount")

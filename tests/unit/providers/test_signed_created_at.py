@@ -130,3 +130,27 @@ def test_rfc3339_times_with_a_zone_are_read(value: str, expected: float) -> None
 def test_unix_times_are_integers_only() -> None:
     assert signed_unix_time(T) == float(T)
     assert [signed_unix_time(v) for v in (True, 1.5, "1", 0, 2**33, None)] == [None] * 6
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2026-01-01T00:00:00.000001Z", T + 0.000001),  # microseconds
+    ("2026-01-01T00:00:00.1Z", T + 0.1),  # one fraction digit
+    ("2026-01-01T00:00:00.123456789Z", T + 0.123456),  # nanoseconds: read to the microsecond
+    ("2025-12-31T19:00:00-05:00", T),  # a negative offset
+    ("2026-01-01T05:45:00+05:45", T),  # an offset in minutes
+    ("2024-02-29T00:00:00Z", datetime(2024, 2, 29, tzinfo=UTC).timestamp()),  # a leap day
+    ("1970-01-01T00:00:00Z", 0.0),
+])
+def test_odd_but_valid_rfc3339_times_are_read_exactly(value: str, expected: float) -> None:
+    assert signed_rfc3339_time(value) == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("value", [
+    "2025-02-29T00:00:00Z",  # no leap day that year
+    "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z", "2026-01-01T00:00:60Z",  # out of range
+    "2026-01-01 00:00:00Z", "2026-01-01t00:00:00z", "20260101T000000Z",  # other ISO 8601 shapes
+    "2026-01-01T00:00:00+0100", "2026-01-01T00:00:00+01", "2026-01-01T00:00Z",
+    "2026-01-01T00:00:00,5Z", "2026-01-01T00:00:00 Z", " 2026-01-01T00:00:00Z",
+])
+def test_times_outside_the_shape_or_the_calendar_are_unreadable(value: str) -> None:
+    assert signed_rfc3339_time(value) is None
