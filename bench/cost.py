@@ -514,7 +514,8 @@ def markdown(details: dict[str, Any]) -> str:
         "",
         f"Assumptions: an AWS call takes {inputs['call_latency_ms']:g} ms from Lambda; the processor gets full "
         f"batches of {inputs['batch_size']:g}; at a low rate the audit gets one stream batch per webhook and X-Ray "
-        "records every invocation (it samples the first request each second and 5 % of the rest). Duplicates add "
+        "records every invocation (the API's rule samples the first request each second and "
+        f"{PROD_SAMPLING[1]:.0%} of the rest in prod, Lambda's 5 % for the queue and stream). Duplicates add "
         "one conditional put each (a failed condition is billed like the write), plus a send while the first "
         "delivery is still queued. Deliveries from the payment-events topic to its subscribers are theirs to pay "
         "(SNS charges nothing for SQS and Lambda subscribers). Log lines: ours are measured (figure 4's run, "
