@@ -58,3 +58,29 @@ WAF_WEB_ACL_MONTH = Price("WAF", "web ACL", 5.00, "ACL-month")
 WAF_RULE_MONTH = Price("WAF", "rule or rule group", 1.00, "rule-month")
 
 ALL = [value for value in dict(globals()).values() if isinstance(value, Price)]
+
+
+@dataclass(frozen=True)
+class Line:
+    """A priced quantity per webhook: one row of the cost model (bench/cost.py)."""
+
+    service: str
+    what: str
+    units_per_webhook: float
+    unit: str
+    price: Price
+    basis: str
+    """measured / model: where the units come from."""
+
+    @property
+    def dollars_per_million(self) -> float:
+        per_unit = self.price.dollars
+        if self.price.per.startswith("million"):
+            per_unit /= 1_000_000
+        elif self.price.per.startswith("10,000"):
+            per_unit /= 10_000
+        return self.units_per_webhook * per_unit * 1_000_000
+
+
+def dollars(amount: float) -> str:
+    return "$" + f"{amount:.10f}".rstrip("0").rstrip(".")

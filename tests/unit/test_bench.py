@@ -86,9 +86,9 @@ def test_a_missed_budget_is_reported_in_json_and_the_doc(tmp_path: Path) -> None
 
 
 def test_cost_lines_turn_units_and_prices_into_dollars_per_million() -> None:
-    per_request = cost.Line("s", "w", 1, "requests", prices.API_GATEWAY_REST_PER_MILLION, "b")
-    per_10k = cost.Line("s", "w", 2, "requests", prices.KMS_REQUESTS_PER_10K, "b")
-    per_gb_second = cost.Line("s", "w", 0.5 * 0.020, "GB-s", prices.LAMBDA_ARM64_GB_SECOND, "b")
+    per_request = prices.Line("s", "w", 1, "requests", prices.API_GATEWAY_REST_PER_MILLION, "b")
+    per_10k = prices.Line("s", "w", 2, "requests", prices.KMS_REQUESTS_PER_10K, "b")
+    per_gb_second = prices.Line("s", "w", 0.5 * 0.020, "GB-s", prices.LAMBDA_ARM64_GB_SECOND, "b")
     assert per_request.dollars_per_million == pytest.approx(3.50)
     assert per_10k.dollars_per_million == pytest.approx(2 * 0.03 * 100)
     assert per_gb_second.dollars_per_million == pytest.approx(0.01 * 0.0000133334 * 1e6)

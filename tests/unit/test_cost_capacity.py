@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from bench import cost, prices
+from bench import capacity_cost, cost, prices
 from infrastructure.stage_config import DEFAULT_TARGET_UTILIZATION
 
 MEMORY = {"api_handler": 512, "process_webhooks": 512, "audit_changes": 256, "enqueue_new_webhooks": 256}
@@ -26,9 +26,9 @@ def inputs(webhook_item_bytes: float = 800, webhook_write_units: float = 1.0) ->
 
 
 def test_capacity_is_the_consumed_units_over_the_target_share_rounded_up() -> None:
-    assert cost.provisioned_units(3.4, 100, 70) == math.ceil(340 / 0.7) == 486
-    assert cost.provisioned_units(2.0, 100, 50) == 400
-    assert cost.provisioned_units(0.0, 100, 70) == 0
+    assert capacity_cost.provisioned_units(3.4, 100, 70) == math.ceil(340 / 0.7) == 486
+    assert capacity_cost.provisioned_units(2.0, 100, 50) == 400
+    assert capacity_cost.provisioned_units(0.0, 100, 70) == 0
 
 
 def test_provisioned_prices_the_same_units_the_on_demand_lines_count() -> None:
@@ -49,7 +49,8 @@ def test_provisioned_prices_the_same_units_the_on_demand_lines_count() -> None:
     assert reads.dollars_per_million == pytest.approx(
         capacity.read_capacity_units * prices.DYNAMODB_PROVISIONED_RCU_HOUR.dollars / webhooks_per_hour * 1e6)
     assert capacity.monthly_provisioned == pytest.approx(
-        (writes.dollars_per_million + reads.dollars_per_million) * webhooks_per_hour * cost.HOURS_PER_MONTH / 1e6,
+        (writes.dollars_per_million + reads.dollars_per_million) * webhooks_per_hour
+        * capacity_cost.HOURS_PER_MONTH / 1e6,
         rel=1e-9)
 
 

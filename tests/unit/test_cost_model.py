@@ -22,7 +22,7 @@ def inputs(ingest_puts: float = 2) -> cost.CostInputs:
     )
 
 
-def by_what(model: cost.CostInputs) -> dict[str, cost.Line]:
+def by_what(model: cost.CostInputs) -> dict[str, prices.Line]:
     return {line.what.split(" (")[0]: line for line in cost.line_items(model)}
 
 
