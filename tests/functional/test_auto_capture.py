@@ -151,20 +151,11 @@ def test_a_webhook_whose_source_was_removed_is_retried_not_guessed(client, stack
 
 
 def test_ops_rebuild_refolds_an_auto_capture_payment_with_its_sources_options(client, stack, auto_source, capsys,
-                                                                               monkeypatch):
+                                                                               target):
     # `ops payment --rebuild` re-derives a payment as the processor does: with the source's
     # options, or it would "find" an auto-captured payment only authorized (and --write it so).
-    from ops import cli_records
     from ops.main import main
-    from ops.stage import StageTarget
 
-    resources = stack.resources
-    target = StageTarget(
-        stage="local", session=stack.session, endpoint_url=None, table_name=resources.table_name,
-        queue_name="unused", sources_secret_id=resources.secret_id, queue_url=resources.queue_url,
-        dlq_url=resources.dlq_url, archive_bucket=resources.archive_bucket,
-    )
-    monkeypatch.setattr(cli_records, "resolve", lambda stage: target)
     item = real_item("openapi-authorisation-0")["NotificationRequestItem"]
     deliver(client, auto_source, {"NotificationRequestItem": item})
     process_queue(client, stack)
