@@ -159,35 +159,30 @@ def _wire_event_sources(chalice: Chalice, config: StageConfig, resources: AppRes
     for name, value in processor_settings(config).items():
         processor.add_property_override(f"{sqs_event}.{name}", value)
 
-    auditor = function_resource(chalice, AUDITOR)
-    stream_event = _event_property(AUDITOR)
-    overrides: dict[str, object] = {
-        "Stream": resources.table.table_stream_arn,
-        "StartingPosition": AUDIT_STARTING_POSITION,
-        **audit_settings(messaging.audit_failure_queue.queue_arn),
-    }
+    # The audit and the outbox (chalicelib/outbox.py) read the same stream, each with its own
+    # on-failure queue; the outbox's settings add filter criteria, so that it is invoked only for
+    # new webhook records.
+    stream_arn = resources.table.table_stream_arn
+    assert stream_arn is not None, "the webhook table is created with a stream (infrastructure/storage.py)"
+    _wire_stream_consumer(chalice, AUDITOR, stream_arn, AUDIT_STARTING_POSITION,
+                          audit_settings(messaging.audit_failure_queue.queue_arn),
+                          messaging.audit_failure_queue.queue_arn)
+    _wire_stream_consumer(chalice, ENQUEUER, stream_arn, ENQUEUE_STARTING_POSITION,
+                          enqueuer_settings(messaging.enqueue_failure_queue.queue_arn),
+                          messaging.enqueue_failure_queue.queue_arn)
+
+
+def _wire_stream_consumer(chalice: Chalice, function: ChaliceFunction, stream_arn: str, starting_position: str,
+                          settings: Mapping[str, object], failure_queue_arn: str) -> None:
+    """Point ``function``'s DynamoDB stream event at the table's stream with its settings and its
+    on-failure queue."""
+    resource = function_resource(chalice, function)
+    event = _event_property(function)
+    overrides: dict[str, object] = {"Stream": stream_arn, "StartingPosition": starting_position, **settings}
     # SAM's DynamoDB event also wants the destination's type (the Lambda API does not take it).
-    overrides["DestinationConfig"] = {
-        "OnFailure": {"Type": "SQS", "Destination": messaging.audit_failure_queue.queue_arn}
-    }
+    overrides["DestinationConfig"] = {"OnFailure": {"Type": "SQS", "Destination": failure_queue_arn}}
     for name, value in overrides.items():
-        auditor.add_property_override(f"{stream_event}.{name}", value)
-
-    # The outbox (chalicelib/outbox.py): the same stream, its own on-failure queue, and filter
-    # criteria so that it is invoked only for new webhook records.
-    enqueuer = function_resource(chalice, ENQUEUER)
-    enqueue_event = _event_property(ENQUEUER)
-    enqueue_overrides: dict[str, object] = {
-        "Stream": resources.table.table_stream_arn,
-        "StartingPosition": ENQUEUE_STARTING_POSITION,
-        **enqueuer_settings(messaging.enqueue_failure_queue.queue_arn),
-    }
-    enqueue_overrides["DestinationConfig"] = {
-        "OnFailure": {"Type": "SQS", "Destination": messaging.enqueue_failure_queue.queue_arn}
-    }
-    for name, value in enqueue_overrides.items():
-        enqueuer.add_property_override(f"{enqueue_event}.{name}", value)
-
+        resource.add_property_override(f"{event}.{name}", value)
 
 def _target_arns(resources: AppResources) -> dict[Target, str]:
     table = resources.table

@@ -34,6 +34,7 @@ from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from chalicelib.errors import InvalidSignature, SignatureExpired
@@ -126,32 +127,20 @@ class Monitoring(Construct):
         self.alarms: list[cloudwatch.Alarm] = []
         names = config.names
 
-        dead_letters = messaging.dead_letter_queue.metric_approximate_number_of_messages_visible(
-            period=Duration.minutes(1), statistic="Maximum"
-        )
-        self._alarm(
+        self._queue_not_empty(
             "dlq-not-empty",
             "A webhook exhausted its retries: its message is in the processing DLQ.",
-            dead_letters,
-            1,
+            messaging.dead_letter_queue,
         )
-        audit_failures = messaging.audit_failure_queue.metric_approximate_number_of_messages_visible(
-            period=Duration.minutes(1), statistic="Maximum"
-        )
-        self._alarm(
+        self._queue_not_empty(
             "audit-failures-not-empty",
             "The audit gave up on stream records: see the audit-failures queue.",
-            audit_failures,
-            1,
+            messaging.audit_failure_queue,
         )
-        enqueue_failures = messaging.enqueue_failure_queue.metric_approximate_number_of_messages_visible(
-            period=Duration.minutes(1), statistic="Maximum"
-        )
-        self._alarm(
+        self._queue_not_empty(
             "enqueue-failures-not-empty",
             "The outbox gave up on queueing new webhooks: run `ops requeue --from-failures` (docs/OPERATING.md).",
-            enqueue_failures,
-            1,
+            messaging.enqueue_failure_queue,
         )
         oldest = messaging.processing_queue.metric_approximate_age_of_oldest_message(
             period=PERIOD, statistic="Maximum"
@@ -345,6 +334,11 @@ class Monitoring(Construct):
         metric = cloudwatch.Metric(namespace=namespace, metric_name=metric_name, statistic="Sum", period=PERIOD)
         self._alarm(what, description, metric, threshold)
         return metric
+
+    def _queue_not_empty(self, what: str, description: str, queue: sqs.IQueue) -> cloudwatch.Alarm:
+        """An alarm as soon as ``queue`` holds a message (a dead-letter or failure queue)."""
+        visible = queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum")
+        return self._alarm(what, description, visible, 1)
 
     def _alarm(
         self, what: str, description: str, metric: cloudwatch.IMetric, threshold: float

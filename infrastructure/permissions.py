@@ -105,15 +105,14 @@ def _only_keys(*prefixes: str) -> Mapping[str, Mapping[str, Any]]:
     return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{prefix}*" for prefix in prefixes]}}
 
 
+READ_SOURCES_SECRET = Grant(
+    "ReadSourcesSecret", Target.SOURCES_SECRET, ("secretsmanager:GetSecretValue",), _READ, "secretsmanager"
+)
+"""The receiver, the processor (source options) and the reconciler read the sources secret."""
+
 FUNCTION_GRANTS: Mapping[str, tuple[Grant, ...]] = {
     API_HANDLER.name: (
-        Grant(
-            "ReadSourcesSecret",
-            Target.SOURCES_SECRET,
-            ("secretsmanager:GetSecretValue",),
-            _READ,
-            "secretsmanager",
-        ),
+        READ_SOURCES_SECRET,
         # UpdateItem: counting a conflicting delivery on the record (ADD conflictingDeliveries).
         Grant(
             "StoreWebhooks",
@@ -175,13 +174,7 @@ FUNCTION_GRANTS: Mapping[str, tuple[Grant, ...]] = {
         # sns:Publish also authorizes PublishBatch, which the payment-event publisher uses.
         Grant("PublishPaymentEvents", Target.PAYMENT_EVENTS_TOPIC, ("sns:Publish",), _WRITE, "sns"),
         # The source options normalizers read (Adyen autoCapture); refused, the message is retried.
-        Grant(
-            "ReadSourcesSecret",
-            Target.SOURCES_SECRET,
-            ("secretsmanager:GetSecretValue",),
-            _READ,
-            "secretsmanager",
-        ),
+        READ_SOURCES_SECRET,
     ),
     AUDITOR.name: (
         Grant(
@@ -215,13 +208,7 @@ FUNCTION_GRANTS: Mapping[str, tuple[Grant, ...]] = {
         Grant("DeadLetterStreamRecords", Target.ENQUEUE_FAILURE_QUEUE, ("sqs:SendMessage",), _WRITE, "sqs"),
     ),
     RECONCILER.name: (
-        Grant(
-            "ReadSourcesSecret",
-            Target.SOURCES_SECRET,
-            ("secretsmanager:GetSecretValue",),
-            _READ,
-            "secretsmanager",
-        ),
+        READ_SOURCES_SECRET,
         # Which listed events are stored (BatchGetItem), the cursor (GetItem; also put_new's read
         # after a lost race), new records and moved cursors (conditional PutItem).
         Grant(
