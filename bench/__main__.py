@@ -60,6 +60,8 @@ def run_all(quick: bool, show_progress: bool) -> report.Report:
         handler_microseconds=handler_rows[0].ours,
         log_bytes_per_webhook=float(fresh["logBytesPerWebhook"]),
         audit_log_bytes_per_webhook=float(fresh["auditLogBytesPerWebhook"]),
+        read_units_per_webhook=float(fresh["readUnitsPerWebhook"]),
+        processor_cpu_ms_per_batch=float(processing_details["warmContainer"]["ownMsPerBatch"]),
         memory_mb=cost.memory_sizes(),
     )
     cost_rows, cost_details = cost.run(inputs)

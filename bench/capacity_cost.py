@@ -53,8 +53,7 @@ class TableCapacityCost:
                  f"/ {self.target_utilization:g} %, {HOURS_PER_MONTH} h a month"),
             Line("DynamoDB", f"provisioned reads: {self.read_capacity_units} RCU ({target})",
                  self.read_capacity_units / webhooks_per_hour, "RCU-hours", prices.DYNAMODB_PROVISIONED_RCU_HOUR,
-                 f"{self.read_units_per_webhook:.2f} RRU per webhook (the on-demand line's model: the record and "
-                 f"the payment, one consistent read each at most) x "
+                 f"measured {self.read_units_per_webhook:.2f} RRU per webhook x "
                  f"{self.webhooks_per_second:g}/s / {self.target_utilization:g} %"),
         ]
 

@@ -30,9 +30,31 @@ LAMBDA_MB_PER_VCPU = 1769  # Lambda's CPU share grows with memory: one full vCPU
 PLATFORM_LOG_BYTES = 350
 """Lambda's START, END and REPORT lines per invocation: ingested only where the functions'
 ``SystemLogLevel`` lets INFO through (infrastructure/log_settings.py: WARN, so none)."""
-ACCESS_LOG_BYTES = 330
-"""API Gateway's access log line per request (infrastructure/api_stage.py ACCESS_LOG_FORMAT: 11
-fields), ingested into CloudWatch Logs like the functions' lines."""
+TYPICAL_ACCESS_LOG_VALUES = {
+    "$context.requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",  # a UUID
+    "$context.identity.sourceIp": "54.187.174.169",  # a provider's webhook sender
+    "$context.requestTimeEpoch": "1764614400123",  # milliseconds
+    "$context.httpMethod": "POST",
+    "$context.path": "/api/webhook/stripe",  # the stage's name, then the resource
+    "$context.status": "200",
+    "$context.responseLength": "57",  # {"webhookId":"wh_<32 hex>","status":"accepted"}
+    "$context.responseLatency": "23",
+    "$context.integrationStatus": "200",
+    "$context.waf.status": "200",
+    "$context.error.responseType": "-",  # API Gateway writes "-" for a value a request has not
+}
+"""What an accepted delivery puts in each variable of the access log format."""
+
+
+def access_log_line_bytes(log_format: str = log_settings.ACCESS_LOG_FORMAT) -> int:
+    """API Gateway's access log line for an accepted delivery: the stack's format
+    (infrastructure/log_settings.py ``ACCESS_LOG_FORMAT``) with each variable's typical value."""
+    line = log_format
+    for variable in sorted(TYPICAL_ACCESS_LOG_VALUES, key=len, reverse=True):
+        line = line.replace(variable, TYPICAL_ACCESS_LOG_VALUES[variable])
+    if "$context" in line:
+        raise ValueError(f"the access log format has a variable with no typical value here: {line}")
+    return len(line.encode("utf-8"))
 
 
 def log_price(infrequent_access: bool) -> prices.Price:
@@ -79,6 +101,10 @@ class CostInputs:
     """Our JSON log lines per webhook, receive and process."""
     audit_log_bytes_per_webhook: float
     """The audit's lines per webhook: its handler run on the processing figure's stream records."""
+    read_units_per_webhook: float
+    """The processor's read units per webhook (figure 4, a new container every batch)."""
+    processor_cpu_ms_per_batch: float
+    """The processor's own time per batch of ten outside its AWS calls (figure 4, a warm container)."""
     memory_mb: dict[str, int]
     # assumptions
     call_latency_ms: float = 8.0
@@ -128,7 +154,8 @@ def line_items(inputs: CostInputs) -> list[Line]:
     api_calls = sum(inputs.ingest_calls.values())
     batch_calls = sum(processing.values()) * inputs.batch_size
     api_ms = _lambda_ms(inputs.handler_microseconds / 1000, api_calls, inputs, inputs.memory_mb["api_handler"])
-    process_ms = _lambda_ms(0.0, batch_calls, inputs, inputs.memory_mb["process_webhooks"])
+    process_ms = _lambda_ms(inputs.processor_cpu_ms_per_batch, batch_calls, inputs,
+                            inputs.memory_mb["process_webhooks"])
     audit_ms = 2.0
 
     def gb_seconds(ms: float, function: str) -> float:
@@ -148,7 +175,8 @@ def line_items(inputs: CostInputs) -> list[Line]:
              f"model: batches of {inputs.batch_size:g}"),
         Line("Lambda", f"process: {process_ms:.0f} ms per batch at {inputs.memory_mb['process_webhooks']} MB",
              gb_seconds(process_ms, "process_webhooks") / inputs.batch_size, "GB-s", prices.LAMBDA_ARM64_GB_SECOND,
-             f"model: {batch_calls:.0f} measured calls per batch, one after another, x {inputs.call_latency_ms:g} ms"),
+             f"model: measured CPU {inputs.processor_cpu_ms_per_batch:.1f} ms + {batch_calls:.0f} measured calls "
+             f"per batch, one after another, x {inputs.call_latency_ms:g} ms"),
         Line("Lambda", "audit: invocations and ~2 ms each", inputs.audit_invocations_per_webhook, "invocations",
              prices.LAMBDA_REQUESTS_PER_MILLION, "model: one stream batch per webhook (low rate)"),
         Line("Lambda", "audit: duration", inputs.audit_invocations_per_webhook * gb_seconds(audit_ms, "audit_changes"),
@@ -169,8 +197,9 @@ def line_items(inputs: CostInputs) -> list[Line]:
              prices.DYNAMODB_WRITE_PER_MILLION, "measured calls and item size"),
         Line("DynamoDB", f"payment write ({inputs.payment_item_bytes:.0f} B item)", payment_puts * wru_payment, "WRU",
              prices.DYNAMODB_WRITE_PER_MILLION, "measured calls and item size"),
-        Line("DynamoDB", "consistent reads: the record, and the payment when not cached", 2.0, "RRU",
-             prices.DYNAMODB_READ_PER_MILLION, "model: at most one of each per webhook"),
+        Line("DynamoDB", "consistent reads: the record, and the payment when not cached",
+             inputs.read_units_per_webhook, "RRU", prices.DYNAMODB_READ_PER_MILLION,
+             "measured: figure 4's reads, item sizes and missing keys (a new container every batch)"),
         Line("SQS", "SendMessage(Batch) by the outbox", enqueue_sends, "requests", prices.SQS_REQUESTS_PER_MILLION,
              "model: one per stream batch, at most ten ids each"),
         Line("SQS", "SendMessage by the receiver (duplicates past the resend delay)", receiver_sends, "requests",
@@ -202,8 +231,9 @@ def log_lines(inputs: CostInputs, enqueue_invocations: float) -> list[Line]:
              f"model: {PLATFORM_LOG_BYTES} B per invocation (receive, process, audit, outbox); "
              + ("none: they are INFO, below the threshold" if not log_settings.PLATFORM_LINES_LOGGED
                 else "all logged")),
-        Line("CloudWatch Logs", f"API Gateway access log line ({_log_class(access_ia)})", ACCESS_LOG_BYTES / 1e9,
-             "GB", log_price(access_ia), "model: the access log format's 11 fields"),
+        Line("CloudWatch Logs", f"API Gateway access log line ({_log_class(access_ia)})",
+             access_log_line_bytes() / 1e9, "GB", log_price(access_ia),
+             "model: the stack's access log format with an accepted delivery's values"),
     ]
 
 

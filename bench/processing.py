@@ -10,12 +10,19 @@ hooks on the app's clients, two ways:
 
 - one container for the whole run (its payment cache warm, as a busy processor's is);
 - a new container for every batch: nothing cached, the worst case, and the budgeted figure.
+
+The read units those calls cost are counted from what they asked for and what came back (figure
+6's DynamoDB read line), and the log lines are written as Lambda has them written in prod: with the
+trace header Lambda sets on every invocation of a traced function, unsampled, as 99 % of prod's are.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import statistics
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +35,10 @@ BUDGET = 3.0
 BATCH = 10
 PROVIDERS = ("stripe", "square", "adyen", "standard")
 IGNORED = {"stripe": "customer.created"}
+READ_UNIT_BYTES = 4096
+UNSAMPLED_TRACE_HEADER = "Root=1-674c8a2e-4f1d2c3b5a69788796a5b4c3;Parent=53995c3f42cd8ad8;Sampled=0"
+"""What Lambda puts in ``_X_AMZN_TRACE_ID`` for an invocation X-Ray does not record (prod samples
+1 %): the processor's and the audit's lines are measured with it, as they are written there."""
 
 
 class _CountingSink:
@@ -123,6 +134,46 @@ def _count_calls(calls: Counter[str]) -> None:
         )
 
 
+def read_units(params: dict[str, Any], parsed: dict[str, Any]) -> float:
+    """The read units one ``GetItem`` or ``BatchGetItem`` costs: each item read is rounded up to 4 KB
+    (a batch's items one by one, as separate reads), a key found missing is counted at the minimum
+    of one read, unprocessed keys are not counted, and an eventually consistent read is half
+    ([DynamoDB read and write operations](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html))."""
+    from bench.calls import dynamodb_item_bytes
+
+    def units(items: list[dict[str, Any]], asked: int, unprocessed: int, consistent: bool) -> float:
+        found = sum(max(1, math.ceil(dynamodb_item_bytes(item) / READ_UNIT_BYTES)) for item in items)
+        return (found + max(0, asked - len(items) - unprocessed)) * (1.0 if consistent else 0.5)
+
+    if "RequestItems" not in params:  # GetItem
+        item = parsed.get("Item")
+        return units([item] if item else [], 1, 0, bool(params.get("ConsistentRead")))
+    total = 0.0
+    for table, request in params["RequestItems"].items():
+        unprocessed = len(parsed.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []))
+        total += units(parsed.get("Responses", {}).get(table, []), len(request["Keys"]), unprocessed,
+                       bool(request.get("ConsistentRead")))
+    return total
+
+
+def _count_read_units(reads: Counter[str]) -> None:
+    """Hook a read-unit counter onto the app's DynamoDB client as it is now (one container)."""
+    from chalicelib import runtime
+
+    def keep_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["bench_read_params"] = params
+
+    def count(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        reads.update({"RRU": read_units(context["bench_read_params"], parsed)})
+
+    client = runtime.services().aws.dynamodb
+    for operation in ("GetItem", "BatchGetItem"):
+        client.meta.events.register(f"before-parameter-build.dynamodb.{operation}", keep_params,
+                                    unique_id=f"bench-read-params-{operation}")
+        client.meta.events.register(f"after-call.dynamodb.{operation}", count,
+                                    unique_id=f"bench-read-units-{operation}")
+
+
 def _stream_records(session: Any, resources: Any) -> list[dict[str, Any]]:
     """Every record of the table's stream so far, oldest first."""
     from botocore.config import Config
@@ -153,6 +204,53 @@ def _run_stream_consumer(client: Any, session: Any, resources: Any, function: st
     return len(records)
 
 
+class _OwnTime:
+    milliseconds = 0.0
+
+
+@contextmanager
+def _own_time() -> Iterator[_OwnTime]:
+    """The time spent inside the block outside botocore's calls (which, with moto in this process,
+    include the emulator's work): the handler's own CPU time, which Lambda bills on top of the
+    calls' latency (figure 6 stretches it to the function's CPU share)."""
+    import botocore.client
+
+    inside = [0.0]
+    make_api_call = botocore.client.BaseClient._make_api_call
+
+    def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return make_api_call(self, *args, **kwargs)
+        finally:
+            inside[0] += time.perf_counter() - started
+
+    result = _OwnTime()
+    botocore.client.BaseClient._make_api_call = timed
+    started = time.perf_counter()
+    try:
+        yield result
+    finally:
+        botocore.client.BaseClient._make_api_call = make_api_call
+        result.milliseconds = (time.perf_counter() - started - inside[0]) * 1000
+
+
+@contextmanager
+def _unsampled_trace() -> Iterator[None]:
+    """Invocations as Lambda makes most of prod's: traced, not sampled (see UNSAMPLED_TRACE_HEADER)."""
+    from chalicelib.log import TRACE_ID_VARIABLE
+
+    before = os.environ.get(TRACE_ID_VARIABLE)
+    os.environ[TRACE_ID_VARIABLE] = UNSAMPLED_TRACE_HEADER
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[TRACE_ID_VARIABLE]
+        else:
+            os.environ[TRACE_ID_VARIABLE] = before
+
+
 def _run_outbox(client: Any, session: Any, resources: Any) -> None:
     """The outbox (``enqueue_new_webhooks``) queues what the receiver stored, as the stream would
     have it do. Its calls are not counted: figure 4 is processing."""
@@ -163,7 +261,7 @@ def measure(payments_per_provider: int, fresh_container_per_batch: bool) -> dict
     from chalicelib import runtime
     from devstack.events import sqs_event
 
-    with _emulated() as (client, session, resources):
+    with _emulated() as (client, session, resources), _unsampled_trace():
         stdout = sys.stdout
         sink = sys.stdout = _CountingSink()  # the handlers' log lines: counted for the cost model
         try:
@@ -175,9 +273,12 @@ def measure(payments_per_provider: int, fresh_container_per_batch: bool) -> dict
             receive_log_bytes, sink.bytes = sink.bytes, 0
             sqs = session.client("sqs")
             calls: Counter[str] = Counter()
+            reads: Counter[str] = Counter()
+            own_ms: list[float] = []
             batches, messages_handled, failures = 0, 0, 0
             runtime.reset()
             _count_calls(calls)
+            _count_read_units(reads)
             while True:
                 messages = sqs.receive_message(QueueUrl=resources.queue_url, MaxNumberOfMessages=BATCH,
                                                AttributeNames=["All"], VisibilityTimeout=300).get("Messages", [])
@@ -186,7 +287,10 @@ def measure(payments_per_provider: int, fresh_container_per_batch: bool) -> dict
                 if fresh_container_per_batch and batches:
                     runtime.reset()
                     _count_calls(calls)
-                result = client.lambda_.invoke("process_webhooks", sqs_event(messages, resources.queue_arn)).payload
+                    _count_read_units(reads)
+                with _own_time() as own:
+                    result = client.lambda_.invoke("process_webhooks", sqs_event(messages, resources.queue_arn)).payload
+                own_ms.append(own.milliseconds)
                 failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
                 failures += len(failed)
                 for message in messages:
@@ -207,6 +311,9 @@ def measure(payments_per_provider: int, fresh_container_per_batch: bool) -> dict
             "calls": dict(sorted(calls.items())), "perWebhook": sum(calls.values()) / max(messages_handled, 1),
             "logBytesPerWebhook": round((receive_log_bytes + process_log_bytes) / max(len(sent), 1)),
             "auditLogBytesPerWebhook": round(audit_log_bytes / max(len(sent), 1)),
+            "readUnitsPerWebhook": round(reads["RRU"] / max(messages_handled, 1), 3),
+            # The first batch imports what the processor imports lazily: a cold start, not a batch.
+            "ownMsPerBatch": round(statistics.median(own_ms[1:] or own_ms), 2),
             "streamRecordsPerWebhook": round(stream_records / max(len(sent), 1), 2)}
 
 

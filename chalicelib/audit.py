@@ -180,7 +180,7 @@ def audit_record(record: Mapping[str, Any], context: AuditContext) -> None:
         entry["archivedAs"] = archived
     if entry is None:
         return
-    log.info("audit", **entry)
+    log.change("audit", **entry)
     reason = alert_reason(entry)
     if reason is not None:
         send_alert(context, reason, entry)

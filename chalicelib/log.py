@@ -6,17 +6,23 @@ payload or exception text: callers pass only identifiers, codes and exception *t
 :func:`error_type`), and the test suite fails any test during which a log line leaks one.
 
 Every line made during a handler's invocation also carries that invocation's ``requestId`` (the
-Lambda request id), ``coldStart`` (true only on the container's first invocation of the function)
-and ``xrayTraceId`` when Lambda traces it, so one webhook's lines can be found together and next
-to its trace. Each handler in app.py opens :func:`invocation`; a contextvar carries the fields,
-so threads (``chalice local``, the local runner's workers) never see each other's.
+Lambda request id), ``coldStart: true`` on the container's first invocation of the function (absent
+on the others) and ``xrayTraceId`` when X-Ray records the invocation's trace, so one webhook's lines
+can be found together and next to its trace. Each handler in app.py opens :func:`invocation`; a
+contextvar carries the fields, so threads (``chalice local``, the local runner's workers) never
+see each other's. Two exceptions keep bytes off millions of lines (docs/PERFORMANCE.md, "Cost"):
+Lambda hands every invocation of a traced function a trace id, sampled or not, and only a sampled
+one (``Sampled=1``) leads to a trace, so the others are not written; and the audit's change
+records (:func:`change`) are identified by the stream, not by the invocation that logged them.
 
 Written here instead of using Powertools' Logger, which we started with: ``make bench`` measured
 its formatter at about 80 µs per line on the path every webhook takes, plus 35 ms of imports at
-cold start. These lines have the same shape (level, message, timestamp, service, fields).
+cold start. These lines have its shape (level, message, timestamp, fields) but for its ``service``
+field: one app writes these groups, and each group's name says which function of which stage
+(``/aws/lambda/payment-webhooks-prod-api_handler``), so the field would repeat, on every line,
+what CloudWatch already records once per group (~30 bytes a line, docs/PERFORMANCE.md "Cost").
 
-Settings (environment, read on the first line): ``SERVICE_NAME`` (``payment-webhooks``) and
-``LOG_LEVEL`` (``INFO``).
+Setting (environment, read on the first line): ``LOG_LEVEL`` (``INFO``).
 """
 
 from __future__ import annotations
@@ -34,7 +40,6 @@ from typing import Any
 from chalicelib.encoding import compact_json
 from chalicelib.timestamps import iso_timestamp
 
-DEFAULT_SERVICE_NAME = "payment-webhooks"
 TRACE_ID_VARIABLE = "_X_AMZN_TRACE_ID"
 """Set by the Lambda runtime for each traced invocation: ``Root=1-...;Parent=...;Sampled=1``."""
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
@@ -49,18 +54,19 @@ def _threshold() -> int:
     return _LEVELS.get(os.environ.get("LOG_LEVEL", "INFO").upper(), 20)
 
 
-@lru_cache(maxsize=1)
-def service_name() -> str:
-    return os.environ.get("SERVICE_NAME") or DEFAULT_SERVICE_NAME
+def sampled_trace_root(header: str | None) -> str | None:
+    """The ``Root=`` part of an X-Ray trace header (the id the X-Ray console searches by) when the
+    trace is sampled (``Sampled=1``: X-Ray records it), else None."""
+    fields = _trace_fields(header)
+    return (fields.get("Root") or None) if fields.get("Sampled") == "1" else None
 
 
-def trace_root(header: str | None) -> str | None:
-    """The ``Root=`` part of an X-Ray trace header: the id the X-Ray console searches by."""
+def _trace_fields(header: str | None) -> dict[str, str]:
+    fields: dict[str, str] = {}
     for part in (header or "").split(";"):
         key, _, value = part.strip().partition("=")
-        if key == "Root" and value:
-            return value
-    return None
+        fields.setdefault(key, value)
+    return fields
 
 
 @contextmanager
@@ -75,8 +81,8 @@ def invocation(lambda_context: Any) -> Iterator[None]:
     _warm_functions.add(function)
     fields = {
         "requestId": getattr(lambda_context, "aws_request_id", None),
-        "coldStart": cold,
-        "xrayTraceId": trace_root(os.environ.get(TRACE_ID_VARIABLE)),
+        "coldStart": True if cold else None,  # the exception is what is worth a field
+        "xrayTraceId": sampled_trace_root(os.environ.get(TRACE_ID_VARIABLE)),
     }
     token = _invocation.set({key: value for key, value in fields.items() if value is not None})
     try:
@@ -85,15 +91,14 @@ def invocation(lambda_context: Any) -> Iterator[None]:
         _invocation.reset(token)
 
 
-def emit(level: str, message: str, fields: dict[str, Any]) -> None:
+def emit(level: str, message: str, fields: dict[str, Any], with_invocation: bool = True) -> None:
     if _LEVELS[level] < _threshold():
         return
     line = {
         "level": level,
         "message": message,
         "timestamp": iso_timestamp(time.time()),
-        "service": service_name(),
-        **_invocation.get(),
+        **(_invocation.get() if with_invocation else {}),
         # Absent fields are left out; a caller's field may replace a standard one.
         **{key: value for key, value in fields.items() if value is not None},
     }
@@ -103,6 +108,14 @@ def emit(level: str, message: str, fields: dict[str, Any]) -> None:
 
 def info(message: str, **fields: Any) -> None:
     emit("INFO", message, fields)
+
+
+def change(message: str, **fields: Any) -> None:
+    """An INFO line that records a change of the table (the audit's): the stream's sequence number
+    and the change's time identify it, so it carries none of the invocation's fields, which the
+    ~3 such lines per webhook would repeat (~50 bytes each, docs/PERFORMANCE.md "Cost"). The
+    invocation's own lines, its errors among them, still carry them."""
+    emit("INFO", message, fields, with_invocation=False)
 
 
 def warning(message: str, **fields: Any) -> None:

@@ -7,7 +7,7 @@ the receiver's answer, the processor's outcome, and every warning and error with
 The details are on demand: ``-v`` (``make run V=1``, or ``LOG_VERBOSE=1``) shows every line with all
 its fields, audit lines included; ``LOG_FORMAT=json`` keeps the raw lines. The app logs to whatever
 ``sys.stdout`` is at the time (``chalicelib.log``), so the runner installs this writer there.
-Fields that say nothing to a person at a terminal (service name, request and trace ids) are dropped.
+Fields that say nothing to a person at a terminal (request and trace ids) are dropped.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 HIDDEN_FIELDS = frozenset(
     # The invocation's ids (chalicelib.log.invocation) are for correlating lines in CloudWatch.
-    {"level", "message", "timestamp", "service", "requestId", "coldStart", "xrayTraceId"}
+    {"level", "message", "timestamp", "requestId", "coldStart", "xrayTraceId"}
 )
 AUDIT_HIDDEN = frozenset(
     {"audit", "change", "webhookId", "oldStatus", "newStatus", "at", "sequenceNumber", "provider", "eventId"}

@@ -7,8 +7,6 @@ resource, which the SAM transform turns into the stage's settings at deploy time
 
 from __future__ import annotations
 
-import json
-
 from aws_cdk import ArnFormat, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
@@ -16,29 +14,11 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sam as sam
 from constructs import Construct
 
-from infrastructure.log_settings import ACCESS_LOG_INFREQUENT_ACCESS
+from infrastructure.log_settings import ACCESS_LOG_FORMAT, ACCESS_LOG_INFREQUENT_ACCESS
 from infrastructure.names import API_GATEWAY_STAGE
 from infrastructure.retention import retention
 from infrastructure.stage_config import StageConfig
 
-ACCESS_LOG_FORMAT = json.dumps(
-    {
-        "requestId": "$context.requestId",
-        "ip": "$context.identity.sourceIp",
-        "requestTime": "$context.requestTimeEpoch",
-        "method": "$context.httpMethod",
-        "path": "$context.path",
-        "status": "$context.status",
-        "responseLength": "$context.responseLength",
-        "latencyMs": "$context.responseLatency",
-        "integrationStatus": "$context.integrationStatus",
-        "wafStatus": "$context.waf.status",
-        "error": "$context.error.responseType",
-    },
-    separators=(",", ":"),
-)
-"""One JSON line per request: who, what, how it ended. No headers, no body (signatures and payloads
-stay out of logs)."""
 API_GATEWAY_LOGS_POLICY = "service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 
 

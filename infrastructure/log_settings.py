@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import json
+
 LOG_FORMAT = "JSON"
 SYSTEM_LOG_LEVEL = "WARN"
 """Lambda's START, END and REPORT lines are INFO: at WARN they are not ingested."""
@@ -14,3 +16,22 @@ INFREQUENT_ACCESS_FUNCTIONS = frozenset({"audit_changes"})
 """Functions (``.chalice/config.json`` names) whose log group nothing filters in real time."""
 ACCESS_LOG_INFREQUENT_ACCESS = True
 """API Gateway's access log group: nothing filters it in real time either."""
+
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTimeEpoch",
+        "method": "$context.httpMethod",
+        "path": "$context.path",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "latencyMs": "$context.responseLatency",
+        "integrationStatus": "$context.integrationStatus",
+        "wafStatus": "$context.waf.status",
+        "error": "$context.error.responseType",
+    },
+    separators=(",", ":"),
+)
+"""One JSON line per request: who, what, how it ended. No headers, no body (signatures and payloads
+stay out of logs)."""

@@ -1,4 +1,5 @@
-"""Every log line of an invocation carries its request id, cold-start flag and X-Ray trace id."""
+"""Every log line of an invocation carries its request id, the cold-start flag on a container's first
+invocation, and the X-Ray trace id when the trace is sampled."""
 
 from __future__ import annotations
 
@@ -34,12 +35,12 @@ def test_route_lines_carry_the_request_id_and_cold_start_only_on_the_first_call(
         body, headers = samples.stripe_delivery(samples.stripe_event())
         assert post(client, "stripe", body, headers).status_code == 200
 
-    # THEN each line names its own invocation, the first one cold, and the trace, and the service
+    # THEN each line names its own invocation, the first one cold (the flag only there), and the
+    # trace
     lines = [line for line in log_lines(capsys.readouterr().out) if line["message"] == "webhook received"]
     assert len(lines) == 2, lines
-    assert [line["coldStart"] for line in lines] == [True, False]
+    assert [line.get("coldStart") for line in lines] == [True, None]
     assert all(line["xrayTraceId"] == TRACE_ROOT for line in lines)
-    assert all(line["service"] == "payment-webhooks" for line in lines)
     request_ids = [line["requestId"] for line in lines]
     assert all(request_ids) and request_ids[0] != request_ids[1]
 
@@ -63,15 +64,21 @@ def test_event_handlers_log_with_their_own_context_and_no_trace_when_untraced(
     assert line["coldStart"] is True and line["requestId"]
     assert "xrayTraceId" not in line
 
-    # WHEN the audit handler is called as Lambda calls it, with a fake context, twice
+    # WHEN the audit handler is called as Lambda calls it, with a fake context, twice: a removal,
+    # then a record it cannot read
     contexts = [LambdaContext("payment-webhooks-local-audit_changes", 256) for _ in range(2)]
-    for context in contexts:
-        audit_changes({"Records": [stream_removal()]}, context)
+    audit_changes({"Records": [stream_removal()]}, contexts[0])
+    odd = {**stream_removal(), "eventName": "TRUNCATE"}
+    assert audit_changes({"Records": [odd]}, contexts[1])["batchItemFailures"]
 
-    # THEN each audit line names the invocation it came from, and only the first is cold
-    audit = [line for line in log_lines(capsys.readouterr().out) if line.get("audit")]
-    assert [line["requestId"] for line in audit] == [context.aws_request_id for context in contexts], audit
-    assert [line["coldStart"] for line in audit] == [True, False]
+    # THEN the audit's change record is identified by the stream (its sequence number), not by the
+    # invocation that logged it; the invocation's own line about the failure names the invocation
+    lines = log_lines(capsys.readouterr().out)
+    [change] = [line for line in lines if line.get("audit")]
+    assert change["sequenceNumber"] == "1" and change["change"] == "REMOVE"
+    assert not {"requestId", "coldStart", "xrayTraceId"} & set(change), change
+    [failure] = [line for line in lines if line["message"] == "record failed"]
+    assert failure["requestId"] == contexts[1].aws_request_id and "coldStart" not in failure
 
 
 def test_lines_outside_an_invocation_have_no_invocation_fields(capsys, fresh_container):
@@ -88,10 +95,23 @@ def test_lines_outside_an_invocation_have_no_invocation_fields(capsys, fresh_con
 
 @pytest.mark.parametrize(
     ("header", "root"),
-    [(TRACE_HEADER, TRACE_ROOT), ("Sampled=0;Root=1-a-b", "1-a-b"), ("", None), (None, None), ("Root=", None)],
+    [(TRACE_HEADER, TRACE_ROOT), ("Sampled=1;Root=1-a-b", "1-a-b"), ("Sampled=0;Root=1-a-b", None),
+     ("Root=1-a-b;Parent=c", None), ("Root=1-a-b;Sampled=?", None), ("Sampled=1;Root=", None),
+     ("", None), (None, None)],
 )
-def test_the_trace_id_is_the_header_root(header, root):
-    assert log.trace_root(header) == root
+def test_the_trace_id_is_the_header_root_of_a_sampled_trace(header, root):
+    assert log.sampled_trace_root(header) == root
+
+
+def test_an_unsampled_invocation_names_no_trace(capsys, fresh_container, monkeypatch):
+    # GIVEN an invocation Lambda did not sample (it sets a trace header on every invocation of a
+    # traced function; this one X-Ray never records)
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0")
+    with log.invocation(LambdaContext("f", 128)):
+        log.info("m")
+    # THEN its line carries no trace id: none would lead to a trace
+    [line] = log_lines(capsys.readouterr().out)
+    assert "xrayTraceId" not in line and line["requestId"]
 
 
 def stream_removal() -> dict:
@@ -108,7 +128,7 @@ def test_the_json_line_is_one_object_with_the_fields_after_the_invocation_fields
     with log.invocation(LambdaContext("f", 128)):
         log.info("m", webhookId="wh_1")
     [raw] = capsys.readouterr().out.splitlines()
-    assert list(json.loads(raw)) == ["level", "message", "timestamp", "service", "requestId", "coldStart", "webhookId"]
+    assert list(json.loads(raw)) == ["level", "message", "timestamp", "requestId", "coldStart", "webhookId"]
 
 
 def test_a_processed_payment_webhook_gets_one_info_line_with_the_payment_facts(client, stack, capsys):

@@ -101,6 +101,7 @@ def test_the_cost_model_uses_the_measured_calls() -> None:
                           "sns.PublishBatch": 0.1},
         webhook_item_bytes=1500, webhook_write_units=2, payment_item_bytes=900, handler_microseconds=40,
         log_bytes_per_webhook=700, audit_log_bytes_per_webhook=1000,
+        read_units_per_webhook=2.0, processor_cpu_ms_per_batch=15.0,
         memory_mb={"api_handler": 512, "process_webhooks": 512, "audit_changes": 256, "enqueue_new_webhooks": 256},
     )
     lines = {line.what: line for line in cost.line_items(inputs)}

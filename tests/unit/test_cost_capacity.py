@@ -21,7 +21,8 @@ def inputs(webhook_item_bytes: float = 800, webhook_write_units: float = 1.0) ->
         processing_calls={"dynamodb.BatchGetItem": 0.2, "dynamodb.PutItem": 1.05, "dynamodb.UpdateItem": 1,
                           "sns.PublishBatch": 0.1},
         webhook_item_bytes=webhook_item_bytes, webhook_write_units=webhook_write_units, payment_item_bytes=640,
-        handler_microseconds=370, log_bytes_per_webhook=700, audit_log_bytes_per_webhook=1400, memory_mb=MEMORY,
+        handler_microseconds=370, log_bytes_per_webhook=700, audit_log_bytes_per_webhook=1400,
+        read_units_per_webhook=2.0, processor_cpu_ms_per_batch=15.0, memory_mb=MEMORY,
     )
 
 

@@ -18,7 +18,8 @@ def inputs(ingest_puts: float = 2) -> cost.CostInputs:
         processing_calls={"dynamodb.BatchGetItem": 0.2, "dynamodb.PutItem": 1, "dynamodb.UpdateItem": 1,
                           "sns.PublishBatch": 0.1},
         webhook_item_bytes=1500, webhook_write_units=2, payment_item_bytes=900, handler_microseconds=40,
-        log_bytes_per_webhook=700, audit_log_bytes_per_webhook=1400, memory_mb=MEMORY,
+        log_bytes_per_webhook=700, audit_log_bytes_per_webhook=1400,
+        read_units_per_webhook=2.0, processor_cpu_ms_per_batch=15.0, memory_mb=MEMORY,
     )
 
 

@@ -169,7 +169,7 @@ def test_schedule_periods(expression: Any, seconds: int | None) -> None:
 
 def test_console_renders_app_lines_and_drops_attempt_counting_audits() -> None:
     received = ('{"level":"INFO","message":"webhook received","timestamp":"2026-01-02T03:04:05.678Z",'
-                '"service":"payment-webhooks","source":"stripe","outcome":"accepted","webhookIds":["wh_1"]}')
+                '"source":"stripe","outcome":"accepted","webhookIds":["wh_1"]}')
     audit = ('{"level":"INFO","message":"audit","timestamp":"2026-01-02T03:04:06.000Z","audit":"webhook",'
              '"change":"MODIFY","webhookId":"wh_1","oldStatus":"received","newStatus":"processed","source":"stripe"}')
     counting = audit.replace('"newStatus":"processed"', '"newStatus":"received"')
@@ -184,7 +184,7 @@ def test_console_renders_app_lines_and_drops_attempt_counting_audits() -> None:
     assert logview.render(counting, verbose=True) is None
     assert logview.render("plain text") == "plain text"
     # The invocation's ids are for CloudWatch; the console line stays as short as before
-    traced = received.replace('"service"', '"requestId":"r-1","coldStart":true,"xrayTraceId":"1-a-b","service"')
+    traced = received.replace('"source"', '"requestId":"r-1","coldStart":true,"xrayTraceId":"1-a-b","source"')
     assert logview.render(traced, verbose=True) == logview.render(received, verbose=True)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests import samples
 from tests.leakcheck import leaks_in
 
-LINE = '{"level":"INFO","service":"payment-webhooks","message":"%s"}'
+LINE = '{"level":"INFO","message":"%s","timestamp":"2026-01-01T00:00:00.000Z"}'
 
 
 def test_a_known_secret_in_an_app_log_line_is_a_leak():
