@@ -401,14 +401,17 @@ def markdown(details: dict[str, Any]) -> str:
         f"| **total** | | | | **{first['dollarsPerMillionWebhooks']:.2f}** | "
         f"**{scaled['dollarsPerMillionWebhooks']:.2f}** | |",
         "",
-        f"Assumptions: an AWS call takes {inputs['call_latency_ms']:g} ms from Lambda; the processor gets full "
+        f"Assumptions: an AWS call takes {inputs['call_latency_ms']:g} ms from Lambda (the client's own work "
+        "included); a function's own CPU, measured on one core of this machine, is stretched to its memory's "
+        f"CPU share (one vCPU at {LAMBDA_MB_PER_VCPU:,} MB); the processor gets full "
         f"batches of {inputs['batch_size']:g}; at a low rate the audit gets one stream batch per webhook and X-Ray "
         "records every invocation (the API's rule samples the first request each second and "
         f"{PROD_SAMPLING[1]:.0%} of the rest in prod, Lambda's 5 % for the queue and stream). Duplicates add "
         "one conditional put each (a failed condition is billed like the write), plus a send while the first "
         "delivery is still queued. Deliveries from the payment-events topic to its subscribers are theirs to pay "
         "(SNS charges nothing for SQS and Lambda subscribers). Log lines: ours are measured (figure 4's run, "
-        "the audit's on its stream records); Lambda's START/END/REPORT are counted only where the functions' "
+        "the audit's on its stream records), written as in prod, where Lambda hands every invocation a trace "
+        "header, nearly always unsampled; Lambda's START/END/REPORT are counted only where the functions' "
         f"SystemLogLevel ({log_settings.SYSTEM_LOG_LEVEL}) lets INFO through; the audit's group and the API access "
         "log are priced at the Infrequent Access class (infrastructure/log_settings.py, docs/DEPLOYING.md).",
         "",
