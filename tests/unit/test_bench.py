@@ -207,3 +207,54 @@ def test_write_units_show_what_compression_saved_from_the_same_items() -> None:
     assert write_units(_measured([item]))["recordPut"] == 1.0
     assert write_units(_measured([item]), plain=True)["recordPut"] == 2.0
     assert write_units(_measured([item]), plain=True)["finalUpdate"] == 2.0
+
+
+def test_read_units_round_each_item_up_to_4_kb_and_count_a_missing_key_as_one_read() -> None:
+    from bench.processing import read_units
+
+    small = {"pk": {"S": "a"}, "payload": {"S": "x" * 100}}
+    large = {"pk": {"S": "b"}, "payload": {"S": "x" * 5000}}  # two 4 KB units
+    asked = {"RequestItems": {"t": {"Keys": [{"pk": {"S": k}} for k in "abcd"], "ConsistentRead": True}}}
+    answered = {"Responses": {"t": [small, large]}, "UnprocessedKeys": {"t": {"Keys": [{"pk": {"S": "d"}}]}}}
+    # a: 1, b: 2, c missing: 1, d unprocessed: not read
+    assert read_units(asked, answered) == 4.0
+    eventually = {"RequestItems": {"t": {**asked["RequestItems"]["t"], "ConsistentRead": False}}}
+    assert read_units(eventually, answered) == 2.0
+    # GetItem: found or not, one consistent read at least
+    assert read_units({"Key": {"pk": {"S": "a"}}, "ConsistentRead": True}, {"Item": large}) == 2.0
+    assert read_units({"Key": {"pk": {"S": "z"}}, "ConsistentRead": True}, {}) == 1.0
+
+
+def test_the_access_log_line_is_priced_from_the_stacks_format() -> None:
+    from infrastructure.log_settings import ACCESS_LOG_FORMAT
+
+    line = cost.access_log_line_bytes()
+    # Every variable of the deployed format has a value, and the line is valid JSON of the same fields
+    filled = ACCESS_LOG_FORMAT
+    for variable, value in cost.TYPICAL_ACCESS_LOG_VALUES.items():
+        filled = filled.replace(variable, value)
+    assert json.loads(filled).keys() == json.loads(ACCESS_LOG_FORMAT).keys()
+    assert line == len(filled.encode()) and 200 < line < 330
+    # A field added to the format without a typical value fails the model, not silently
+    with pytest.raises(ValueError, match="no typical value"):
+        cost.access_log_line_bytes(ACCESS_LOG_FORMAT[:-1] + ',"agent":"$context.identity.userAgent"}')
+
+
+def test_own_time_leaves_out_what_the_aws_calls_take() -> None:
+    import time
+
+    import boto3
+    from moto import mock_aws
+
+    from bench.processing import _own_time
+
+    with mock_aws():
+        dynamodb = boto3.session.Session(region_name="us-east-1").client("dynamodb")
+        started = time.perf_counter()
+        with _own_time() as own:
+            for _ in range(5):
+                dynamodb.list_tables()  # moto answers in this process: time spent inside the call
+            time.sleep(0.05)  # the handler's own time
+        total_ms = (time.perf_counter() - started) * 1000
+    assert 50 <= own.milliseconds < total_ms
+    assert total_ms - own.milliseconds > 0.5  # the calls' time was taken out
