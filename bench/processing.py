@@ -18,18 +18,20 @@ trace header Lambda sets on every invocation of a traced function, unsampled, as
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.report import Row, budget_row
 
+T = TypeVar("T")
 FIGURE = "4 processing"
 BUDGET = 3.0
 BATCH = 10
@@ -204,35 +206,42 @@ def _run_stream_consumer(client: Any, session: Any, resources: Any, function: st
     return len(records)
 
 
-class _OwnTime:
-    milliseconds = 0.0
+class AwsCallTimer:
+    """The time the clients it is attached to spend in AWS calls, each call from its first event to
+    its last (botocore's public hooks: parameters provided, then answered or failed). With moto in
+    this process that includes the emulator's work, which is what makes the rest, a handler's time
+    outside its calls, its own CPU time: what Lambda bills on top of the calls' latency (figure 6
+    stretches it to the function's CPU share)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def attach(self, client: Any) -> None:
+        def started(context: dict[str, Any], **_: Any) -> None:
+            context["bench_call_started"] = time.perf_counter()
+
+        def ended(context: dict[str, Any], **_: Any) -> None:
+            self.seconds += time.perf_counter() - context.pop("bench_call_started")
+
+        client.meta.events.register("provide-client-params", started, unique_id="bench-call-started")
+        client.meta.events.register("after-call", ended, unique_id="bench-call-ended")
+        client.meta.events.register("after-call-error", ended, unique_id="bench-call-failed")
 
 
-@contextmanager
-def _own_time() -> Iterator[_OwnTime]:
-    """The time spent inside the block outside botocore's calls (which, with moto in this process,
-    include the emulator's work): the handler's own CPU time, which Lambda bills on top of the
-    calls' latency (figure 6 stretches it to the function's CPU share)."""
-    import botocore.client
+def _time_calls(timer: AwsCallTimer) -> None:
+    """Attach ``timer`` to the app's clients as they are now (one container), those _count_calls counts."""
+    from chalicelib import runtime
 
-    inside = [0.0]
-    make_api_call = botocore.client.BaseClient._make_api_call
+    aws = runtime.services().aws
+    for service in ("dynamodb", "sqs", "sns", "secretsmanager"):
+        timer.attach(getattr(aws, service))
 
-    def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return make_api_call(self, *args, **kwargs)
-        finally:
-            inside[0] += time.perf_counter() - started
 
-    result = _OwnTime()
-    botocore.client.BaseClient._make_api_call = timed
-    started = time.perf_counter()
-    try:
-        yield result
-    finally:
-        botocore.client.BaseClient._make_api_call = make_api_call
-        result.milliseconds = (time.perf_counter() - started - inside[0]) * 1000
+def own_milliseconds(timer: AwsCallTimer, call: Callable[[], T]) -> tuple[T, float]:
+    """``call()``'s result, and the milliseconds it took outside the AWS calls ``timer`` sees."""
+    before, started = timer.seconds, time.perf_counter()
+    result = call()
+    return result, (time.perf_counter() - started - (timer.seconds - before)) * 1000
 
 
 @contextmanager
@@ -274,11 +283,13 @@ def measure(payments_per_provider: int, fresh_container_per_batch: bool) -> dict
             sqs = session.client("sqs")
             calls: Counter[str] = Counter()
             reads: Counter[str] = Counter()
+            timer = AwsCallTimer()
             own_ms: list[float] = []
             batches, messages_handled, failures = 0, 0, 0
             runtime.reset()
             _count_calls(calls)
             _count_read_units(reads)
+            _time_calls(timer)
             while True:
                 messages = sqs.receive_message(QueueUrl=resources.queue_url, MaxNumberOfMessages=BATCH,
                                                AttributeNames=["All"], VisibilityTimeout=300).get("Messages", [])
@@ -288,9 +299,12 @@ def measure(payments_per_provider: int, fresh_container_per_batch: bool) -> dict
                     runtime.reset()
                     _count_calls(calls)
                     _count_read_units(reads)
-                with _own_time() as own:
-                    result = client.lambda_.invoke("process_webhooks", sqs_event(messages, resources.queue_arn)).payload
-                own_ms.append(own.milliseconds)
+                    _time_calls(timer)
+                invoke = functools.partial(client.lambda_.invoke, "process_webhooks",
+                                           sqs_event(messages, resources.queue_arn))
+                invoked, own = own_milliseconds(timer, invoke)
+                result = invoked.payload
+                own_ms.append(own)
                 failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
                 failures += len(failed)
                 for message in messages:

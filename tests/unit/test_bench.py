@@ -246,15 +246,27 @@ def test_own_time_leaves_out_what_the_aws_calls_take() -> None:
     import boto3
     from moto import mock_aws
 
-    from bench.processing import _own_time
+    from bench.processing import AwsCallTimer, own_milliseconds
 
     with mock_aws():
         dynamodb = boto3.session.Session(region_name="us-east-1").client("dynamodb")
-        started = time.perf_counter()
-        with _own_time() as own:
+        timer = AwsCallTimer()
+        timer.attach(dynamodb)
+
+        def handler() -> str:
             for _ in range(5):
                 dynamodb.list_tables()  # moto answers in this process: time spent inside the call
+            try:
+                dynamodb.describe_table(TableName="absent")  # a failed call is timed too
+            except dynamodb.exceptions.ResourceNotFoundException:
+                pass
             time.sleep(0.05)  # the handler's own time
+            return "done"
+
+        started = time.perf_counter()
+        result, own = own_milliseconds(timer, handler)
         total_ms = (time.perf_counter() - started) * 1000
-    assert 50 <= own.milliseconds < total_ms
-    assert total_ms - own.milliseconds > 0.5  # the calls' time was taken out
+    assert result == "done"
+    assert 50 <= own < total_ms
+    assert timer.seconds * 1000 == pytest.approx(total_ms - own, abs=1.0)  # the calls' time was taken out
+    assert timer.seconds > 0.0005
