@@ -139,6 +139,15 @@ def click_live_link(browser: Any, link_text: str) -> None:
     eventually(clicked, what=f"a click on the live link {link_text}")
 
 
+def element_on_next_page(browser: Any, element_id: str) -> Any:
+    """The element with ``element_id`` once the page a click went to has it: a click that navigates
+    can return while the old page is still there (seen in CI: no such element, right after it)."""
+    from selenium.webdriver.common.by import By
+
+    found = eventually(lambda: browser.find_elements(By.ID, element_id), what=f"the page with #{element_id}")
+    return found[0]
+
+
 def assert_nothing_secret(html: str, stack: StackProcess) -> None:
     for secret in secrets_of(stack):
         assert secret not in html
@@ -187,7 +196,7 @@ def test_the_console_in_a_browser(stack: StackProcess, console_url: str, browser
 
     # AND its page shows its status, type and attempts, and links to its payment
     click_live_link(browser, webhook_id)
-    assert browser.find_element(By.ID, "status").text == "processed"
+    assert element_on_next_page(browser, "status").text == "processed"
     assert browser.find_element(By.ID, "event-type").text == "payment_intent.succeeded"
     assert browser.find_element(By.ID, "attempts").text == "1"
     assert "processed" in browser.find_element(By.ID, "attempt-table").text
@@ -195,7 +204,7 @@ def test_the_console_in_a_browser(stack: StackProcess, console_url: str, browser
 
     # AND the payment page shows the amounts
     browser.find_element(By.ID, "payment-link").click()
-    assert "12.34" in browser.find_element(By.ID, "amount").text
+    assert "12.34" in element_on_next_page(browser, "amount").text
     assert browser.find_element(By.ID, "currency").text == "USD"
     assert_nothing_secret(browser.page_source, stack)
 
@@ -235,7 +244,7 @@ def test_a_failure_is_replayed_from_the_browser_after_confirmation(stack: StackP
     # WHEN confirmed, THEN it is reopened and queued again: processing attempts it once more
     before = stack.ops_json("show", webhook_id)["attempts"]
     browser.find_element(By.ID, "confirm-button").click()
-    assert "queued 1 webhook(s)" in browser.find_element(By.ID, "result").text
+    assert "queued 1 webhook(s)" in element_on_next_page(browser, "result").text
     shown = stack.ops_json("show", webhook_id)
     assert shown["attemptLog"][-1]["outcome"] == "reopened" or shown["attempts"] > before
     eventually(lambda: stack.ops_json("show", webhook_id)["attempts"] > before, what="a new attempt after replay")
