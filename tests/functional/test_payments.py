@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import threading
 import time
 import uuid
@@ -302,20 +303,30 @@ def test_a_conflicting_write_between_read_and_conditional_update_is_not_lost(cli
     assert {e["eventId"] for e in view["history"]} == {competing.event_id, event_id_for(webhook_id)}
 
 
+RECEIVES = 5
+"""How often SQS delivers a message before its dead-letter queue (``MAX_RECEIVES``, .chalice/config.json)."""
+
+
 def test_two_processors_at_once_lose_no_update(stack):
     # GIVEN two processors (own clients, own caches) applying different events to one payment
+    given_up: list[str] = []
+
     def processor(names: list[str]) -> None:
         store = PaymentStore(boto3.session.Session().client("dynamodb"), stack.resources.table_name)
         for name in names:
             event = refund(name, "refund_succeeded", 10, f"re_{name}", 1, payment_id="pi_race")
-            # Contention that outlasts the store's own retries leaves the SQS message undeleted and
-            # SQS delivers it again: do the same here (a slow, loaded machine makes that likely).
-            for _ in range(5):
+            # Contention that outlasts the store's own retries leaves the SQS message undeleted, and
+            # SQS delivers it again once its visibility timeout has passed (a loaded machine makes
+            # that likely): the same here, at most as many times as SQS delivers it, after a pause that stands for
+            # the timeout. Redelivered at once, the other thread's run of writes could still be going.
+            for _ in range(RECEIVES):
                 try:
                     store.apply(event, now=time.time())
                     break
                 except PaymentContention:
-                    continue
+                    time.sleep(random.uniform(0.05, 0.2))
+            else:
+                given_up.append(name)  # would be `failed` and alerted, then replayed: not lost
 
     names = [f"r{i}" for i in range(30)]
     threads = [threading.Thread(target=processor, args=(names[i::2],)) for i in range(2)]
@@ -326,9 +337,11 @@ def test_two_processors_at_once_lose_no_update(stack):
     for thread in threads:
         thread.join()
 
-    # THEN every refund is in the record
+    # THEN no update was lost: each applied event is one version, and every refund is in the record
     record = runtime.services().payments.record("stripe:pi_race")
     assert record is not None
+    assert record.state.refunded_amount == record.version, "an applied refund was overwritten"
+    assert given_up == [], "contention outlasted every redelivery"
     assert record.state.refunded_amount == 30 and record.version == 30
     assert set(record.state.refunds) == {f"re_{name}" for name in names}
 
