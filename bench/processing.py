@@ -37,6 +37,8 @@ BUDGET = 3.0
 BATCH = 10
 PROVIDERS = ("stripe", "square", "adyen", "standard")
 IGNORED = {"stripe": "customer.created"}
+CLIENTS = ("dynamodb", "sqs", "sns", "secretsmanager")
+"""The app's clients the processor calls, which the run counts and times."""
 READ_UNIT_BYTES = 4096
 UNSAMPLED_TRACE_HEADER = "Root=1-674c8a2e-4f1d2c3b5a69788796a5b4c3;Parent=53995c3f42cd8ad8;Sampled=0"
 """What Lambda puts in ``_X_AMZN_TRACE_ID`` for an invocation X-Ray does not record (prod samples
@@ -128,7 +130,7 @@ def _count_calls(calls: Counter[str]) -> None:
     from chalicelib import runtime
 
     aws = runtime.services().aws
-    for service in ("dynamodb", "sqs", "sns", "secretsmanager"):
+    for service in CLIENTS:
         client = getattr(aws, service)
         client.meta.events.register(
             "before-call", lambda model, _service=service, **_: calls.update([f"{_service}.{model.name}"]),
@@ -228,12 +230,15 @@ class AwsCallTimer:
         client.meta.events.register("after-call-error", ended, unique_id="bench-call-failed")
 
 
-def _time_calls(timer: AwsCallTimer) -> None:
-    """Attach ``timer`` to the app's clients as they are now (one container), those _count_calls counts."""
+def _instrument(calls: Counter[str], reads: Counter[str], timer: AwsCallTimer) -> None:
+    """Hook the run's counters onto the app's clients as they are now (one container): its calls,
+    their read units, and the time spent in them."""
     from chalicelib import runtime
 
+    _count_calls(calls)
+    _count_read_units(reads)
     aws = runtime.services().aws
-    for service in ("dynamodb", "sqs", "sns", "secretsmanager"):
+    for service in CLIENTS:
         timer.attach(getattr(aws, service))
 
 
@@ -287,9 +292,7 @@ def measure(payments_per_provider: int, fresh_container_per_batch: bool) -> dict
             own_ms: list[float] = []
             batches, messages_handled, failures = 0, 0, 0
             runtime.reset()
-            _count_calls(calls)
-            _count_read_units(reads)
-            _time_calls(timer)
+            _instrument(calls, reads, timer)
             while True:
                 messages = sqs.receive_message(QueueUrl=resources.queue_url, MaxNumberOfMessages=BATCH,
                                                AttributeNames=["All"], VisibilityTimeout=300).get("Messages", [])
@@ -297,9 +300,7 @@ def measure(payments_per_provider: int, fresh_container_per_batch: bool) -> dict
                     break
                 if fresh_container_per_batch and batches:
                     runtime.reset()
-                    _count_calls(calls)
-                    _count_read_units(reads)
-                    _time_calls(timer)
+                    _instrument(calls, reads, timer)
                 invoke = functools.partial(client.lambda_.invoke, "process_webhooks",
                                            sqs_event(messages, resources.queue_arn))
                 invoked, own = own_milliseconds(timer, invoke)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import cost, prices
+from bench import cost, log_cost, prices
 from bench.calls import dynamodb_item_bytes
 from bench.report import BEGIN, END, Report, Row, budget_row, dumps, record
 from devstack import callcount
@@ -228,16 +228,16 @@ def test_read_units_round_each_item_up_to_4_kb_and_count_a_missing_key_as_one_re
 def test_the_access_log_line_is_priced_from_the_stacks_format() -> None:
     from infrastructure.log_settings import ACCESS_LOG_FORMAT
 
-    line = cost.access_log_line_bytes()
+    line = log_cost.access_log_line_bytes()
     # Every variable of the deployed format has a value, and the line is valid JSON of the same fields
     filled = ACCESS_LOG_FORMAT
-    for variable, value in cost.TYPICAL_ACCESS_LOG_VALUES.items():
+    for variable, value in log_cost.TYPICAL_ACCESS_LOG_VALUES.items():
         filled = filled.replace(variable, value)
     assert json.loads(filled).keys() == json.loads(ACCESS_LOG_FORMAT).keys()
     assert line == len(filled.encode()) and 200 < line < 330
     # A field added to the format without a typical value fails the model, not silently
     with pytest.raises(ValueError, match="no typical value"):
-        cost.access_log_line_bytes(ACCESS_LOG_FORMAT[:-1] + ',"agent":"$context.identity.userAgent"}')
+        log_cost.access_log_line_bytes(ACCESS_LOG_FORMAT[:-1] + ',"agent":"$context.identity.userAgent"}')
 
 
 def test_own_time_leaves_out_what_the_aws_calls_take() -> None:

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from bench import cost, prices
+from bench import cost, log_cost, prices
 from infrastructure import log_settings
 
 MEMORY = {"api_handler": 512, "process_webhooks": 512, "audit_changes": 256, "enqueue_new_webhooks": 256}
@@ -120,4 +120,4 @@ def test_platform_lines_count_every_invocation_where_the_level_lets_them_through
     monkeypatch.setattr(log_settings, "PLATFORM_LINES_LOGGED", True)
     low = by_what(inputs())["Lambda's START/END/REPORT"]
     # receive, a tenth of a processor batch, the audit's and the outbox's stream batches (one each)
-    assert low.units_per_webhook == pytest.approx(cost.PLATFORM_LOG_BYTES * (1 + 0.1 + 1 + 1) / 1e9)
+    assert low.units_per_webhook == pytest.approx(log_cost.PLATFORM_LOG_BYTES * (1 + 0.1 + 1 + 1) / 1e9)
